@@ -1,0 +1,201 @@
+"""Campaign queries: create, find, list with progress counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from db.errors import InvalidInputError, NotFoundError
+from db.models import (
+    MODES,
+    PREFERENCE_SCALES,
+    SCALES,
+    Campaign,
+    Comparison,
+    Judgment,
+    Prompt,
+    RubricCriterion,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    name: str
+    description: str = ""
+    scale: str = "likert5"
+    categories: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    id: int
+    name: str
+    mode: str
+    overlap: int
+    n_prompts: int
+    n_comparisons: int
+    n_human_judgments: int
+    n_judge_judgments: int
+
+
+def get_campaign(session: Session, name: str) -> Campaign:
+    campaign = session.exec(select(Campaign).where(Campaign.name == name)).first()
+    if campaign is None:
+        known = ", ".join(session.exec(select(Campaign.name).order_by(Campaign.name)).all())
+        hint = f" Known campaigns: {known}." if known else " No campaigns exist yet."
+        raise NotFoundError(
+            f"No campaign named '{name}': create it by importing outputs"
+            f" (judgeboard import outputs FILE --campaign '{name}').{hint}"
+        )
+    return campaign
+
+
+def _validate(mode: str, preference_scale: str, overlap: int, rates: dict[str, float]) -> None:
+    if mode not in MODES:
+        raise InvalidInputError(f"Mode '{mode}' is not one of {', '.join(MODES)}.")
+    if preference_scale not in PREFERENCE_SCALES:
+        raise InvalidInputError(
+            f"Preference scale '{preference_scale}' is not one of {', '.join(PREFERENCE_SCALES)}."
+        )
+    if overlap < 1:
+        raise InvalidInputError(f"Overlap must be at least 1 rating per comparison, got {overlap}.")
+    for name, rate in rates.items():
+        if not 0.0 <= rate <= 0.5:
+            raise InvalidInputError(f"{name} must be between 0 and 0.5, got {rate}.")
+
+
+def validate_criteria(criteria: list[CriterionSpec]) -> None:
+    seen: set[str] = set()
+    for c in criteria:
+        if not c.name.strip():
+            raise InvalidInputError("Every rubric criterion needs a name.")
+        if c.name in seen:
+            raise InvalidInputError(f"Rubric criterion '{c.name}' is listed twice.")
+        seen.add(c.name)
+        if c.scale not in SCALES:
+            raise InvalidInputError(
+                f"Rubric criterion '{c.name}': scale '{c.scale}' is not one of {', '.join(SCALES)}."
+            )
+        if c.scale == "categories" and not c.categories:
+            raise InvalidInputError(
+                f"Rubric criterion '{c.name}': a 'categories' scale needs its category names."
+            )
+
+
+def create_campaign(
+    session: Session,
+    name: str,
+    *,
+    instructions: str = "",
+    mode: str = "pairwise",
+    preference_scale: str = "3way",
+    overlap: int = 3,
+    criteria: list[CriterionSpec] | None = None,
+    gold_rate: float = 0.0,
+    attention_rate: float = 0.0,
+    reshow_rate: float = 0.0,
+    lease_seconds: int = 600,
+    allow_both_bad: bool = True,
+) -> Campaign:
+    """Create a campaign (flushes, does not commit)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInputError("A campaign needs a name.")
+    if session.exec(select(Campaign.id).where(Campaign.name == name)).first() is not None:
+        raise InvalidInputError(f"A campaign named '{name}' already exists: pick another name.")
+    _validate(
+        mode,
+        preference_scale,
+        overlap,
+        {
+            "Gold rate": gold_rate,
+            "Attention-check rate": attention_rate,
+            "Re-show rate": reshow_rate,
+        },
+    )
+    criteria = criteria or []
+    validate_criteria(criteria)
+    campaign = Campaign(
+        name=name,
+        instructions=instructions,
+        mode=mode,
+        preference_scale=preference_scale,
+        overlap=overlap,
+        gold_rate=gold_rate,
+        attention_rate=attention_rate,
+        reshow_rate=reshow_rate,
+        lease_seconds=lease_seconds,
+        allow_both_bad=allow_both_bad,
+    )
+    session.add(campaign)
+    session.flush()
+    for position, c in enumerate(criteria):
+        session.add(
+            RubricCriterion(
+                campaign_id=campaign.id,
+                name=c.name,
+                description=c.description,
+                scale=c.scale,
+                categories=list(c.categories) if c.categories else None,
+                position=position,
+            )
+        )
+    session.flush()
+    return campaign
+
+
+def get_or_create_campaign(session: Session, name: str) -> Campaign:
+    existing = session.exec(select(Campaign).where(Campaign.name == name.strip())).first()
+    return existing if existing is not None else create_campaign(session, name)
+
+
+def touch(session: Session, campaign_id: int) -> None:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is not None:
+        campaign.updated_at = utcnow()
+        session.add(campaign)
+
+
+def list_campaigns(session: Session) -> list[CampaignSummary]:
+    prompts = dict(
+        session.exec(select(Prompt.campaign_id, func.count()).group_by(Prompt.campaign_id)).all()
+    )
+    comparisons = dict(
+        session.exec(
+            select(Comparison.campaign_id, func.count()).group_by(Comparison.campaign_id)
+        ).all()
+    )
+    votes: dict[tuple[int, str], int] = {
+        (cid, kind): n
+        for cid, kind, n in session.exec(
+            select(Judgment.campaign_id, Judgment.rater_kind, func.count())
+            .where(Judgment.is_current)
+            .group_by(Judgment.campaign_id, Judgment.rater_kind)
+        ).all()
+    }
+    return [
+        CampaignSummary(
+            id=c.id,
+            name=c.name,
+            mode=c.mode,
+            overlap=c.overlap,
+            n_prompts=prompts.get(c.id, 0),
+            n_comparisons=comparisons.get(c.id, 0),
+            n_human_judgments=votes.get((c.id, "human"), 0),
+            n_judge_judgments=votes.get((c.id, "llm"), 0),
+        )
+        for c in session.exec(select(Campaign).order_by(Campaign.created_at, Campaign.id)).all()
+    ]
+
+
+def criteria_for(session: Session, campaign_id: int) -> list[RubricCriterion]:
+    return list(
+        session.exec(
+            select(RubricCriterion)
+            .where(RubricCriterion.campaign_id == campaign_id)
+            .order_by(RubricCriterion.position)
+        ).all()
+    )

@@ -1,0 +1,312 @@
+"""SQLModel tables: the whole schema. Alembic migrations must match this module exactly.
+
+Conventions:
+- Preferences are stored relative to a comparison's canonical order (output A, output B):
+  -2 A much better, -1 A better, 0 tie, 1 B better, 2 B much better; NULL means unscored.
+- ``shown_order`` is "ab" when output A was shown on the left / first, "ba" otherwise.
+- A single-output rubric item is a comparison whose two outputs are the same row
+  (``output_a_id == output_b_id``), so one unique constraint covers both kinds.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index, MetaData, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+ROLES = ("admin", "rater")
+MODES = ("pairwise", "rubric", "both")
+PREFERENCE_SCALES = ("3way", "5way")
+SCALES = ("binary", "likert5", "likert10", "categories")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'rater')", name="role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(unique=True, max_length=320, description="email, or an imported rater id")
+    email: str | None = Field(default=None, max_length=320)
+    display_name: str | None = Field(default=None, max_length=200)
+    role: str = Field(default="rater", max_length=16)
+    active: bool = True
+    imported: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    deactivated_at: datetime | None = None
+
+
+class Invite(SQLModel, table=True):
+    __tablename__ = "invites"
+    __table_args__ = (
+        UniqueConstraint("kind", "value"),
+        CheckConstraint("kind IN ('email', 'domain')", name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    value: str = Field(max_length=320)
+    role: str = Field(default="rater", max_length=16)
+    invited_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Campaign(SQLModel, table=True):
+    __tablename__ = "campaigns"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    instructions: str = Field(default="", sa_column=Column(Text, nullable=False))
+    mode: str = Field(default="pairwise", max_length=16)
+    preference_scale: str = Field(default="3way", max_length=8)
+    allow_both_bad: bool = True
+    overlap: int = 3
+    gold_rate: float = 0.0
+    attention_rate: float = 0.0
+    reshow_rate: float = 0.0
+    lease_seconds: int = 600
+    blind: bool = True
+    allowed_raters: list[int] | None = _json()
+    archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RubricCriterion(SQLModel, table=True):
+    __tablename__ = "rubric_criteria"
+    __table_args__ = (UniqueConstraint("campaign_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", ondelete="CASCADE")
+    name: str = Field(max_length=100)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    scale: str = Field(default="likert5", max_length=16)
+    categories: list[str] | None = _json()
+    position: int = 0
+
+
+class Prompt(SQLModel, table=True):
+    __tablename__ = "prompts"
+    __table_args__ = (UniqueConstraint("campaign_id", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", ondelete="CASCADE")
+    external_id: str = Field(max_length=200)
+    messages: list[dict[str, str]] = _json(nullable=False)
+    reference: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    category: str | None = Field(default=None, max_length=100, index=True)
+    split: str | None = Field(default=None, max_length=32)
+    meta: dict[str, Any] | None = _json()
+
+
+class Candidate(SQLModel, table=True):
+    __tablename__ = "candidates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    version: str | None = Field(default=None, max_length=100)
+    meta: dict[str, Any] | None = _json()
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Output(SQLModel, table=True):
+    __tablename__ = "outputs"
+    __table_args__ = (UniqueConstraint("prompt_id", "candidate_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    prompt_id: int = Field(foreign_key="prompts.id", ondelete="CASCADE")
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    turns: list[str] | None = _json()
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    tokens: int | None = None
+    meta: dict[str, Any] | None = _json()
+
+
+class Comparison(SQLModel, table=True):
+    __tablename__ = "comparisons"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "prompt_id", "output_a_id", "output_b_id"),
+        CheckConstraint("output_a_id <= output_b_id", name="canonical_order"),
+        Index("ix_comparisons_queue", "campaign_id", "n_done"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", ondelete="CASCADE")
+    prompt_id: int = Field(foreign_key="prompts.id", ondelete="CASCADE", index=True)
+    output_a_id: int = Field(foreign_key="outputs.id", ondelete="CASCADE")
+    output_b_id: int = Field(foreign_key="outputs.id", ondelete="CASCADE")
+    check_kind: str | None = Field(default=None, max_length=16)
+    expected_preference: int | None = None
+    n_done: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Assignment(SQLModel, table=True):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_rater_status", "rater_id", "campaign_id", "status"),
+        Index("ix_assignments_lease", "comparison_id", "status", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", ondelete="CASCADE")
+    comparison_id: int = Field(foreign_key="comparisons.id", ondelete="CASCADE")
+    rater_id: int = Field(foreign_key="users.id")
+    shown_order: str = Field(default="ab", max_length=2)
+    kind: str = Field(default="normal", max_length=16)
+    status: str = Field(default="leased", max_length=16)
+    flag_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    leased_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class Judge(SQLModel, table=True):
+    """An immutable judge configuration; editing one creates a new version (new row)."""
+
+    __tablename__ = "judges"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    version: int = 1
+    content_hash: str = Field(unique=True, max_length=64)
+    provider: str = Field(max_length=32)
+    model: str = Field(max_length=200)
+    base_url: str | None = Field(default=None, max_length=500)
+    api_key_env: str | None = Field(default=None, max_length=100)
+    template_kind: str = Field(default="pairwise", max_length=32)
+    template: str = Field(default="", sa_column=Column(Text, nullable=False))
+    params: dict[str, Any] | None = _json()
+    swap_policy: str = Field(default="both", max_length=16)
+    inconsistent_as: str = Field(default="tie", max_length=16)
+    imported: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class JudgeRun(SQLModel, table=True):
+    __tablename__ = "judge_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    judge_id: int = Field(foreign_key="judges.id", index=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", ondelete="CASCADE", index=True)
+    status: str = Field(default="pending", max_length=16)
+    cancel_requested: bool = False
+    n_tasks: int = 0
+    n_done: int = 0
+    n_failed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class JudgeTask(SQLModel, table=True):
+    """One request a judge run must make: a comparison in one shown order."""
+
+    __tablename__ = "judge_tasks"
+    __table_args__ = (
+        UniqueConstraint("run_id", "comparison_id", "shown_order"),
+        Index("ix_judge_tasks_claim", "run_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="judge_runs.id", ondelete="CASCADE")
+    comparison_id: int = Field(foreign_key="comparisons.id", ondelete="CASCADE")
+    shown_order: str = Field(default="ab", max_length=2)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ResponseCache(SQLModel, table=True):
+    """Provider replies keyed by a hash of the exact request, so a re-run costs nothing."""
+
+    __tablename__ = "response_cache"
+
+    request_hash: str = Field(primary_key=True, max_length=64)
+    response: dict[str, Any] = _json(nullable=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Judgment(SQLModel, table=True):
+    """One verdict by one rater (a user or a judge version) on one comparison.
+
+    ``rater_key`` is "u:<user id>" or "j:<judge id>": one non-null column, so the unique
+    constraint holds for humans and judges alike. Revisions are new rows with a higher
+    ``version``; the old row keeps ``is_current = false``.
+    """
+
+    __tablename__ = "judgments"
+    __table_args__ = (
+        UniqueConstraint("comparison_id", "rater_key", "shown_order", "version"),
+        CheckConstraint("(user_id IS NULL) <> (judge_id IS NULL)", name="one_rater"),
+        CheckConstraint("preference IS NULL OR preference BETWEEN -2 AND 2", name="preference"),
+        Index("ix_judgments_campaign_kind", "campaign_id", "rater_kind", "is_current"),
+        Index("ix_judgments_rater", "rater_key", "campaign_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", ondelete="CASCADE")
+    comparison_id: int = Field(foreign_key="comparisons.id", ondelete="CASCADE")
+    rater_key: str = Field(max_length=32)
+    rater_kind: str = Field(default="human", max_length=8)
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    judge_id: int | None = Field(default=None, foreign_key="judges.id")
+    judge_run_id: int | None = Field(default=None, foreign_key="judge_runs.id")
+    assignment_id: int | None = Field(default=None, foreign_key="assignments.id")
+    shown_order: str = Field(default="ab", max_length=2)
+    preference: int | None = None
+    both_bad: bool = False
+    rationale: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    raw_reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    time_on_task_ms: int | None = None
+    is_reshow: bool = False
+    version: int = 1
+    is_current: bool = True
+    source: str = Field(default="app", max_length=16)
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class JudgmentScore(SQLModel, table=True):
+    __tablename__ = "judgment_scores"
+    __table_args__ = (UniqueConstraint("judgment_id", "output_id", "criterion_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    judgment_id: int = Field(foreign_key="judgments.id", ondelete="CASCADE")
+    output_id: int = Field(foreign_key="outputs.id", ondelete="CASCADE")
+    criterion_id: int = Field(foreign_key="rubric_criteria.id", ondelete="CASCADE", index=True)
+    value: float
+
+
+ALL_TABLES = [
+    User, Invite, Campaign, RubricCriterion, Prompt, Candidate, Output, Comparison,
+    Assignment, Judge, JudgeRun, JudgeTask, ResponseCache, Judgment, JudgmentScore,
+]

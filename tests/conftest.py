@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from db.engine import make_engine
+from db.models import metadata
+
+PG_URL = os.environ.get(
+    "JUDGEBOARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _pg_dsn() -> str:
+    return PG_URL.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _pg_reachable() -> bool:
+    try:
+        with psycopg.connect(_pg_dsn(), connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _start_pg() -> None:
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    for version in versions:
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+            capture_output=True,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> bool:
+    if _pg_reachable():
+        return True
+    _start_pg()
+    if _pg_reachable():
+        return True
+    message = f"PostgreSQL is not reachable at {PG_URL}: start it or set JUDGEBOARD_TEST_PG_URL"
+    if os.environ.get("CI") or os.environ.get("JUDGEBOARD_REQUIRE_PG"):
+        pytest.fail(message)
+    pytest.skip(message)
+    return False
+
+
+def _new_pg_schema_engine() -> tuple[Engine, str]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_pg_dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    engine = make_engine(PG_URL)
+
+    @event.listens_for(engine, "connect")
+    def set_search_path(dbapi_connection, _record) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute(f'SET search_path TO "{schema}"')
+        dbapi_connection.autocommit = autocommit
+
+    return engine, schema
+
+
+def _drop_pg_schema(schema: str) -> None:
+    with psycopg.connect(_pg_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def database_url_factory(request, tmp_path: Path):
+    """Yields a function backend -> (url, engine) for an isolated, empty database."""
+    cleanups: list = []
+
+    def make(backend: str) -> Engine:
+        if backend == "sqlite":
+            return make_engine(f"sqlite:///{tmp_path / f'{uuid.uuid4().hex[:8]}.db'}")
+        request.getfixturevalue("pg_available")
+        engine, schema = _new_pg_schema_engine()
+        cleanups.append(schema)
+        return engine
+
+    yield make
+    for schema in cleanups:
+        _drop_pg_schema(schema)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def empty_engine(backend: str, database_url_factory) -> Iterator[Engine]:
+    """An isolated database with no tables, on each backend."""
+    engine = database_url_factory(backend)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    """An isolated database with the full schema, on SQLite and on PostgreSQL."""
+    metadata.create_all(empty_engine)
+    return empty_engine
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'only.db'}")
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
