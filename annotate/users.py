@@ -1,0 +1,47 @@
+"""Who is acting: the local admin in local mode, or an invited user in team mode."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from db.models import Invite, User
+from db.settings import get_settings
+
+LOCAL_ADMIN_HANDLE = "local-admin"
+
+
+def ensure_local_admin(session: Session) -> User:
+    """The single admin of local mode (no ``[auth]`` configured); created on first use."""
+    user = session.exec(select(User).where(User.handle == LOCAL_ADMIN_HANDLE)).first()
+    if user is None:
+        user = User(handle=LOCAL_ADMIN_HANDLE, display_name="Local admin", role="admin")
+        session.add(user)
+        session.commit()
+    return user
+
+
+def user_for_login(session: Session, email: str, name: str | None = None) -> User | None:
+    """The user behind a signed-in email, creating it from an invite; None if not invited.
+
+    Admins listed in ``JUDGEBOARD_ADMINS`` are always let in as admins.
+    """
+    email = email.strip().lower()
+    user = session.exec(select(User).where(User.handle == email)).first()
+    if user is not None:
+        return user if user.active else None
+    role = "admin" if email in get_settings().admins else None
+    if role is None:
+        domain = email.rpartition("@")[2]
+        invite = session.exec(
+            select(Invite).where(
+                ((Invite.kind == "email") & (Invite.value == email))
+                | ((Invite.kind == "domain") & (Invite.value == domain))
+            )
+        ).first()
+        if invite is None:
+            return None
+        role = invite.role
+    user = User(handle=email, email=email, display_name=name, role=role)
+    session.add(user)
+    session.commit()
+    return user

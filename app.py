@@ -1,0 +1,46 @@
+"""Streamlit entry: page setup, the acting user, navigation by role."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.common import auth_configured, current_user
+
+st.set_page_config(page_title="judgeboard", page_icon=":material/balance:", layout="wide")
+
+actor = current_user()
+if actor is None:
+    if auth_configured() and not st.user.get("is_logged_in", False):
+        st.title("judgeboard")
+        st.write("Sign in to rate or manage evaluation campaigns.")
+        st.button("Sign in", on_click=st.login, type="primary")
+    else:
+        st.title("Not invited")
+        st.write(
+            f"You are signed in as {st.user.get('email', 'an unknown user')}, but nobody has"
+            " invited you to this judgeboard yet. Ask an admin to invite your email address."
+        )
+        st.button("Sign out", on_click=st.logout)
+    st.stop()
+
+st.session_state["actor"] = actor
+
+pages = {
+    "Manage": [
+        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/folder:", default=True),
+        st.Page("pages/import_data.py", title="Import", icon=":material/upload:"),
+    ],
+}
+
+with st.sidebar:
+    st.caption(f"Signed in as **{actor.display_name}** ({actor.role})")
+    if not auth_configured():
+        st.info(
+            "Local mode: one local admin, served on 127.0.0.1 only. Add an `[auth]` section to"
+            " `.streamlit/secrets.toml` to turn on team sign-in.",
+            icon=":material/lock:",
+        )
+    else:
+        st.button("Sign out", on_click=st.logout)
+
+st.navigation(pages).run()

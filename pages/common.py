@@ -1,0 +1,73 @@
+"""What every page needs: the engine, the acting user, and error display."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from annotate.users import ensure_local_admin, user_for_login
+from db.engine import get_engine
+from db.errors import JudgeboardError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user, as plain values (never an ORM object in session state)."""
+
+    id: int
+    handle: str
+    role: str
+    display_name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@st.cache_resource
+def engine() -> Engine:
+    return get_engine()
+
+
+def session() -> Session:
+    return Session(engine(), expire_on_commit=False)
+
+
+def auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError):
+        return False
+
+
+def current_user() -> Actor | None:
+    """The acting user: the local admin in local mode, the invited user in team mode.
+
+    Returns None when a signed-in user is not invited (or no one is signed in).
+    """
+    with session() as s:
+        if not auth_configured():
+            user = ensure_local_admin(s)
+        else:
+            if not st.user.get("is_logged_in", False):
+                return None
+            user = user_for_login(s, str(st.user.get("email", "")), st.user.get("name"))
+            if user is None:
+                return None
+        return Actor(user.id, user.handle, user.role, user.display_name or user.handle)
+
+
+def run_or_error(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """Call a domain function; show its error message instead of a traceback."""
+    try:
+        return fn(*args, **kwargs)
+    except JudgeboardError as exc:
+        st.error(str(exc))
+        return None
