@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from annotate.campaigns import CriterionSpec, create_campaign
 from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt, User
@@ -45,7 +45,7 @@ def campaign_with_outputs(
     c = create_campaign(s, name, criteria=criteria, **campaign_kwargs)
     cands = []
     for m in models:
-        cand = Candidate(name=m)
+        cand = s.exec(select(Candidate).where(Candidate.name == m)).first() or Candidate(name=m)
         s.add(cand)
         cands.append(cand)
     s.flush()
