@@ -25,12 +25,13 @@ if actor is None:
 
 st.session_state["actor"] = actor
 
-pages = {
-    "Manage": [
+pages: dict[str, list] = {}
+if actor.is_admin:
+    pages["Manage"] = [
         st.Page("pages/campaigns.py", title="Campaigns", icon=":material/folder:", default=True),
         st.Page("pages/import_data.py", title="Import", icon=":material/upload:"),
-    ],
-}
+        st.Page("pages/users.py", title="Users", icon=":material/group:"),
+    ]
 
 with st.sidebar:
     st.caption(f"Signed in as **{actor.display_name}** ({actor.role})")

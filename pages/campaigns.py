@@ -7,8 +7,9 @@ import streamlit as st
 
 from annotate.campaigns import list_campaigns
 from annotate.pairing import STRATEGIES, generate_comparisons
-from pages.common import engine, run_or_error, session
+from pages.common import engine, require_actor, run_or_error, session
 
+require_actor(admin=True)
 st.title("Campaigns")
 
 with session() as s:

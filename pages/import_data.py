@@ -7,8 +7,9 @@ import streamlit as st
 from annotate.campaigns import get_campaign, list_campaigns
 from annotate.importers import import_outputs, import_votes
 from annotate.pairing import STRATEGIES, generate_comparisons
-from pages.common import engine, run_or_error, session
+from pages.common import engine, require_actor, run_or_error, session
 
+require_actor(admin=True)
 st.title("Import")
 st.markdown(
     "Bring **outputs** (JSONL, CSV or Parquet long form with `prompt_id`, `prompt`, `model`,"

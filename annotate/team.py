@@ -1,0 +1,130 @@
+"""Team administration: invites, roles, deactivation. Admins only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from annotate.access import require_admin
+from db.errors import InvalidInputError, NotFoundError
+from db.models import ROLES, Invite, Judgment, User, utcnow
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    handle: str
+    display_name: str | None
+    role: str
+    active: bool
+    imported: bool
+    judgments: int
+    created_at: datetime
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInputError(f"Role '{role}' is not one of {', '.join(ROLES)}.")
+
+
+def invite(session: Session, actor_id: int, value: str, role: str = "rater") -> Invite:
+    """Invite an email address, or every address of a domain ("@example.com" or "example.com")."""
+    admin = require_admin(session, actor_id)
+    _check_role(role)
+    value = value.strip().lower()
+    if EMAIL.match(value):
+        kind = "email"
+    elif DOMAIN.match(value.removeprefix("@")):
+        kind, value = "domain", value.removeprefix("@")
+    else:
+        raise InvalidInputError(
+            f"'{value}' is neither an email address (ana@example.com) nor a domain (example.com)."
+        )
+    existing = session.exec(
+        select(Invite).where(Invite.kind == kind, Invite.value == value)
+    ).first()
+    if existing is not None:
+        existing.role = role
+        session.add(existing)
+        session.commit()
+        return existing
+    created = Invite(kind=kind, value=value, role=role, invited_by=admin.id)
+    session.add(created)
+    session.commit()
+    return created
+
+
+def revoke_invite(session: Session, actor_id: int, invite_id: int) -> None:
+    require_admin(session, actor_id)
+    found = session.get(Invite, invite_id)
+    if found is None:
+        raise NotFoundError(f"No invite with id {invite_id}: refresh the page.")
+    session.delete(found)
+    session.commit()
+
+
+def list_invites(session: Session, actor_id: int) -> list[Invite]:
+    require_admin(session, actor_id)
+    return list(session.exec(select(Invite).order_by(Invite.kind, Invite.value)).all())
+
+
+def list_members(session: Session, actor_id: int) -> list[Member]:
+    require_admin(session, actor_id)
+    counts = dict(
+        session.exec(
+            select(Judgment.user_id, func.count())
+            .where(Judgment.user_id.is_not(None))
+            .group_by(Judgment.user_id)
+        ).all()
+    )
+    return [
+        Member(
+            u.id,
+            u.handle,
+            u.display_name,
+            u.role,
+            u.active,
+            u.imported,
+            counts.get(u.id, 0),
+            u.created_at,
+        )
+        for u in session.exec(select(User).order_by(User.handle)).all()
+    ]
+
+
+def _other_user(session: Session, actor_id: int, user_id: int) -> User:
+    require_admin(session, actor_id)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"No user with id {user_id}: refresh the page.")
+    if user.id == actor_id:
+        raise InvalidInputError(
+            "You cannot change your own role or deactivate yourself: ask another admin."
+        )
+    return user
+
+
+def set_role(session: Session, actor_id: int, user_id: int, role: str) -> User:
+    _check_role(role)
+    user = _other_user(session, actor_id, user_id)
+    user.role = role
+    session.add(user)
+    session.commit()
+    return user
+
+
+def set_active(session: Session, actor_id: int, user_id: int, active: bool) -> User:
+    """Deactivate or re-activate a user; their judgments are kept (and stay attributed)."""
+    user = _other_user(session, actor_id, user_id)
+    user.active = active
+    user.deactivated_at = None if active else utcnow()
+    session.add(user)
+    session.commit()
+    return user
