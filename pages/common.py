@@ -71,3 +71,15 @@ def run_or_error(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     except JudgeboardError as exc:
         st.error(str(exc))
         return None
+
+
+def require_actor(admin: bool = False) -> Actor:
+    """The actor set by app.py; stops the page for anyone who may not see it."""
+    actor = st.session_state.get("actor") or current_user()
+    if actor is None:
+        st.error("Sign in first.")
+        st.stop()
+    if admin and not actor.is_admin:
+        st.error("This page is for admins.")
+        st.stop()
+    return actor
