@@ -174,6 +174,142 @@ def demo(
     out.print(load_demo(engine).summary())
 
 
+def _campaign_id(engine, name: str) -> int:
+    from annotate.campaigns import get_campaign
+
+    with Session(engine) as s:
+        return get_campaign(s, name).id
+
+
+def _parse_source(source: str) -> tuple[str, str | None]:
+    kind, _, judge = source.partition(":")
+    return kind, judge or None
+
+
+LEADERBOARD_FORMATS = ("md", "csv", "json", "parquet")
+
+
+def markdown_table(frame) -> str:
+    """A GitHub-flavoured Markdown table; floats to 3 decimals, missing values blank."""
+
+    def cell(v) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        if isinstance(v, float):
+            return f"{v:.3f}"
+        return str(v).replace("|", "\\|")
+
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join([head, rule, *rows])
+
+
+@app.command("leaderboard")
+@domain_errors
+def leaderboard_cmd(
+    campaign: CampaignOpt,
+    source: Annotated[
+        str, typer.Option(help="human, judge[:NAME], blend or ppi (judge = busiest by default).")
+    ] = "human",
+    fmt: Annotated[str, typer.Option("--format", help="md, csv, json or parquet.")] = "md",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    weight: Annotated[float, typer.Option(help="Judge weight for --source blend.")] = 0.5,
+    category: Annotated[str | None, typer.Option(help="Only this prompt category.")] = None,
+    split: Annotated[str | None, typer.Option(help="Only this split (dev/test).")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Anchor this model at 1000.")] = None,
+    rounds: Annotated[int, typer.Option(help="Bootstrap rounds.")] = 1000,
+    length_control: Annotated[bool, typer.Option(help="Control for output length.")] = False,
+) -> None:
+    """Rank candidates (Bradley–Terry with bootstrap CIs and rank bands)."""
+    from annotate.leaderboards import LeaderboardQuery, compute_leaderboard
+    from db.errors import InvalidInputError
+
+    if fmt not in LEADERBOARD_FORMATS:
+        raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(LEADERBOARD_FORMATS)}.")
+    if fmt == "parquet" and output is None:
+        raise InvalidInputError("Parquet is binary: pass --output FILE.parquet.")
+    engine = _engine()
+    kind, judge = _parse_source(source)
+    result = compute_leaderboard(
+        engine,
+        LeaderboardQuery(
+            _campaign_id(engine, campaign),
+            source=kind,
+            judge=judge,
+            weight=weight,
+            category=category,
+            split=split,
+            rounds=rounds,
+            baseline=baseline,
+            length_control=length_control,
+        ),
+    )
+    for note in result.notes:
+        err.print(note, highlight=False)
+    if fmt == "parquet":
+        result.table.to_parquet(output, index=False)
+        out.print(f"Wrote {len(result.table)} rows to {output}.")
+        return
+    if fmt == "json":
+        import json
+
+        text = json.dumps(result.records(), indent=2)
+    elif fmt == "csv":
+        text = result.table.to_csv(index=False)
+    else:
+        text = markdown_table(result.table)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"Wrote {len(result.table)} rows to {output}.")
+
+
+@app.command("export")
+@domain_errors
+def export_cmd(
+    campaign: CampaignOpt,
+    fmt: Annotated[str, typer.Option("--format", help="parquet, csv or jsonl.")] = "parquet",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Destination.")] = None,
+) -> None:
+    """Write every judgment with full provenance."""
+    from annotate.export import export_judgments
+
+    engine = _engine()
+    dest = output or Path(f"{campaign.replace(' ', '_').replace('/', '_')}-judgments.{fmt}")
+    n = export_judgments(engine, _campaign_id(engine, campaign), fmt, dest)
+    out.print(f"Wrote {n:,} judgments to {dest}.")
+
+
+@app.command("gate")
+@domain_errors
+def gate_cmd(
+    campaign: CampaignOpt,
+    candidate: Annotated[str, typer.Option(help="The model that must win.")],
+    baseline: Annotated[str, typer.Option(help="The model it must beat.")],
+    min_win_rate: Annotated[float, typer.Option(help="Lower CI bound must reach this.")] = 0.5,
+    source: Annotated[str, typer.Option(help="human, judge[:NAME] or ppi.")] = "human",
+) -> None:
+    """Exit 1 unless the lower CI bound of CANDIDATE's win rate over BASELINE clears the bar."""
+    from annotate.leaderboards import LeaderboardQuery, gate
+
+    engine = _engine()
+    kind, judge = _parse_source(source)
+    result = gate(
+        engine,
+        LeaderboardQuery(_campaign_id(engine, campaign), source=kind, judge=judge),
+        candidate,
+        baseline,
+        min_win_rate,
+    )
+    typer.echo(result.message)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
 def _mount_optional_apps() -> None:
     try:
         from judges.cli import judge_app

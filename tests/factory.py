@@ -116,3 +116,250 @@ def output_rows(n_prompts: int = 2, models: tuple[str, ...] = ("m1", "m2")) -> l
         for i in range(n_prompts)
         for m in models
     ]
+
+
+def judge_config(
+    s: Session,
+    name: str = "local-judge",
+    *,
+    base_url: str = "http://127.0.0.1:9/v1",
+    provider: str = "openai",
+    model: str = "fake-judge",
+    **spec: Any,
+) -> Judge:
+    """A real, versioned judge config (content-hashed) pointing at ``base_url``."""
+    from judges.config import JudgeSpec, save_judge
+
+    return save_judge(
+        s, name, JudgeSpec(provider=provider, model=model, base_url=base_url, **spec)
+    )
+
+
+def rubric_items(s: Session, outputs: dict[Any, Output]) -> list[Comparison]:
+    """Single-output rubric items (a comparison of an output with itself) for ``outputs``."""
+    items = []
+    for o in outputs.values():
+        p = s.get(Prompt, o.prompt_id)
+        item = Comparison(
+            campaign_id=p.campaign_id, prompt_id=p.id, output_a_id=o.id, output_b_id=o.id
+        )
+        s.add(item)
+        items.append(item)
+    s.flush()
+    return items
+
+
+def bulk_pairwise_campaign(
+    engine: Engine, name: str, n_prompts: int, models: tuple[str, ...] = ("m1", "m2")
+) -> int:
+    """A large all-pairs campaign inserted with executemany (benchmarks); returns its id.
+
+    Outputs differ in length so that a length-preferring fake judge gives clear verdicts.
+    """
+    from sqlmodel import select
+
+    from db.models import utcnow
+
+    with session(engine) as s:
+        c = create_campaign(s, name)
+        cands = []
+        for m in models:
+            cand = Candidate(name=f"{name}-{m}")
+            s.add(cand)
+            cands.append(cand)
+        s.flush()
+        campaign_id, cand_ids = c.id, [cand.id for cand in cands]
+        s.execute(
+            Prompt.__table__.insert(),
+            [
+                {"campaign_id": campaign_id, "external_id": f"p{i}",
+                 "messages": [{"role": "user", "content": f"Question {i}?"}]}
+                for i in range(n_prompts)
+            ],
+        )
+        prompt_ids = list(
+            s.exec(
+                select(Prompt.id).where(Prompt.campaign_id == campaign_id).order_by(Prompt.id)
+            ).all()
+        )
+        s.execute(
+            Output.__table__.insert(),
+            [
+                {"prompt_id": pid, "candidate_id": cid,
+                 "content": f"answer {i} " + "x" * ((i * 7 + j * 3) % 11)}
+                for i, pid in enumerate(prompt_ids)
+                for j, cid in enumerate(cand_ids)
+            ],
+        )
+        outs: dict[int, list[int]] = {}
+        for oid, pid in s.exec(
+            select(Output.id, Output.prompt_id)
+            .where(Output.prompt_id.in_(prompt_ids))
+            .order_by(Output.id)
+        ).all():
+            outs.setdefault(pid, []).append(oid)
+        s.execute(
+            Comparison.__table__.insert(),
+            [
+                {"campaign_id": campaign_id, "prompt_id": pid, "output_a_id": a,
+                 "output_b_id": b, "n_done": 0, "created_at": utcnow()}
+                for pid, oids in outs.items()
+                for a, b in itertools.combinations(sorted(oids), 2)
+            ],
+        )
+        s.commit()
+        return campaign_id
+
+
+# --- rating (issue 3) ----------------------------------------------------------------------
+
+SECRET_MODELS = ("zephyr-secret-alpha", "orca-secret-beta", "falcon-secret-gamma")
+
+
+def blind_campaign(
+    s: Session,
+    name: str = "blind",
+    n_prompts: int = 3,
+    models: tuple[str, ...] = SECRET_MODELS[:2],
+    contents: dict[str, str] | None = None,
+    **campaign_kwargs: Any,
+) -> dict[str, Any]:
+    """Like campaign_with_outputs, but no output text mentions its model: for blindness tests.
+
+    ``contents`` overrides the text of the given models' outputs (every prompt).
+    """
+    data = campaign_with_outputs(s, name, n_prompts, models, **campaign_kwargs)
+    for (prompt_id, model), output in data["outputs"].items():
+        index = [p.id for p in data["prompts"]].index(prompt_id)
+        slot = models.index(model)
+        output.content = (contents or {}).get(model, f"Answer number {index}, variant {slot}.")
+        s.add(output)
+    s.flush()
+    return data
+
+
+def raters(s: Session, n: int, prefix: str = "rater") -> list[User]:
+    return [user(s, f"{prefix}{i}@example.com") for i in range(n)]
+
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    """Row counts of every table: compare before and after to prove nothing was written."""
+    from sqlalchemy import func, select
+
+    from db.models import metadata
+
+    with engine.connect() as conn:
+        return {
+            name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for name, table in metadata.tables.items()
+        }
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> Path:
+    import csv
+
+    columns = columns or list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def vote_rows(
+    n_questions: int = 2,
+    pairs: tuple[tuple[str, str], ...] = (("m1", "m2"),),
+    judge: str = "author_0",
+    winner: str = "model_a",
+    **extra: Any,
+) -> list[dict]:
+    """Arena-style votes that carry their answers (output_a/output_b) and prompt text."""
+    return [
+        {
+            "question_id": q,
+            "prompt": f"Question {q}?",
+            "model_a": a,
+            "model_b": b,
+            "output_a": f"{a} says {q}",
+            "output_b": f"{b} says {q}",
+            "winner": winner,
+            "judge": judge,
+            **extra,
+        }
+        for q in range(n_questions)
+        for a, b in pairs
+    ]
+
+
+def judge_judgment(
+    s: Session, comp: Comparison, j: Judge, preference: int | None, shown_order: str = "ab"
+) -> Judgment:
+    row = Judgment(
+        campaign_id=comp.campaign_id,
+        comparison_id=comp.id,
+        rater_key=f"j:{j.id}",
+        rater_kind="llm",
+        judge_id=j.id,
+        shown_order=shown_order,
+        preference=preference,
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def voted_campaign(
+    s: Session,
+    votes: dict[tuple[str, str], list[int]],
+    n_raters: int = 3,
+    name: str = "voted",
+    judge_votes: dict[tuple[str, str], list[int]] | None = None,
+) -> dict[str, Any]:
+    """A campaign whose comparison i of pair (x, y) gets human vote votes[(x, y)][i].
+
+    Each vote is a preference of x over y in the canonical coding (negative = x better);
+    comparisons are spread over prompts, raters take turns.
+    """
+    models = tuple(sorted({m for pair in votes for m in pair}))
+    n_prompts = max(len(v) for v in votes.values())
+    data = campaign_with_outputs(s, name=name, n_prompts=n_prompts, models=models, pairs=False)
+    raters = [user(s, f"{name}-r{i}@x.org") for i in range(n_raters)]
+    j = judge(s, name=f"{name}-judge") if judge_votes else None
+    comparisons: list[Comparison] = []
+    for (x, y), prefs in votes.items():
+        for i, pref in enumerate(prefs):
+            p = data["prompts"][i]
+            ox, oy = data["outputs"][(p.id, x)], data["outputs"][(p.id, y)]
+            comp = s.exec(
+                select(Comparison).where(
+                    Comparison.output_a_id == min(ox.id, oy.id),
+                    Comparison.output_b_id == max(ox.id, oy.id),
+                )
+            ).first()
+            if comp is None:
+                comp = Comparison(
+                    campaign_id=data["campaign"].id,
+                    prompt_id=p.id,
+                    output_a_id=min(ox.id, oy.id),
+                    output_b_id=max(ox.id, oy.id),
+                )
+                s.add(comp)
+                s.flush()
+                comparisons.append(comp)
+            sign = 1 if ox.id < oy.id else -1
+            human_judgment(s, comp, raters[i % n_raters], pref * sign)
+            if judge_votes and (x, y) in judge_votes and i < len(judge_votes[(x, y)]):
+                jp = judge_votes[(x, y)][i]
+                judge_judgment(s, comp, j, jp * sign, "ab")
+                judge_judgment(s, comp, j, jp * sign, "ba")
+    s.flush()
+    return {**data, "raters": raters, "judge": j, "comparisons": comparisons}

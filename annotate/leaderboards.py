@@ -1,0 +1,481 @@
+"""Leaderboards from the database: aggregate in SQL, compute in ``metrics/``, cache by version.
+
+Sources: ``human``; ``judge`` (one judge version); ``blend`` (weighted human + judge
+counts, for exploration); ``ppi`` (prediction-powered: judge verdicts on every
+comparison, corrected by human verdicts where both exist).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+
+from annotate.votes import VoteFilter, scores_frame
+from db.errors import InvalidInputError, NotFoundError
+from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
+from metrics.blend import blend_counts, ppi_bradley_terry, ppi_win_rate
+from metrics.leaderboard import (
+    PairCounts,
+    json_value,
+    leaderboard,
+    pair_counts_from_aggregates,
+    wilson_interval,
+    win_rate_matrix,
+)
+
+SOURCES = ("human", "judge", "blend", "ppi")
+OutA, OutB = aliased(Output), aliased(Output)
+CandA, CandB = aliased(Candidate), aliased(Candidate)
+
+
+@dataclass(frozen=True)
+class LeaderboardQuery:
+    campaign_id: int
+    source: str = "human"
+    judge: str | None = None
+    weight: float = 0.5
+    category: str | None = None
+    split: str | None = None
+    rounds: int = 1000
+    baseline: str | None = None
+    length_control: bool = False
+    seed: int = 0
+
+
+@dataclass
+class LeaderboardResult:
+    query: LeaderboardQuery
+    table: pd.DataFrame
+    win_rates: pd.DataFrame
+    judge_label: str | None = None
+    n_votes: int = 0
+    width_ratio: float | None = None
+    length_coef: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [
+            {k: json_value(v) for k, v in row.items()}
+            for row in self.table.to_dict(orient="records")
+        ]
+
+
+def _sign(pref):
+    return case((pref < 0, -1), (pref > 0, 1), else_=0)
+
+
+def _scope(
+    query: Select,
+    q: LeaderboardQuery,
+    *,
+    rater_kind: str | None = None,
+    judge_id: int | None = None,
+):
+    query = query.where(
+        Judgment.campaign_id == q.campaign_id,
+        Judgment.is_current,
+        Judgment.preference.is_not(None),
+    )
+    if rater_kind:
+        query = query.where(Judgment.rater_kind == rater_kind)
+    if judge_id is not None:
+        query = query.where(Judgment.judge_id == judge_id)
+    if q.category or q.split:
+        prompts = select(Comparison.id).join(Prompt, Prompt.id == Comparison.prompt_id)
+        prompts = prompts.where(Comparison.campaign_id == q.campaign_id)
+        if q.category:
+            prompts = prompts.where(Prompt.category == q.category)
+        if q.split:
+            prompts = prompts.where(Prompt.split == q.split)
+        query = query.where(Judgment.comparison_id.in_(prompts))
+    return query
+
+
+def _with_models(per_comparison, *columns):
+    return (
+        select(CandA.name.label("model_a"), CandB.name.label("model_b"), *columns)
+        .select_from(per_comparison)
+        .join(Comparison, Comparison.id == per_comparison.c.comparison_id)
+        .join(OutA, OutA.id == Comparison.output_a_id)
+        .join(OutB, OutB.id == Comparison.output_b_id)
+        .join(CandA, CandA.id == OutA.candidate_id)
+        .join(CandB, CandB.id == OutB.candidate_id)
+        .where(Comparison.output_a_id != Comparison.output_b_id)
+    )
+
+
+def outcome_aggregates(
+    engine: Engine,
+    q: LeaderboardQuery,
+    *,
+    rater_kind: str | None = None,
+    judge_id: int | None = None,
+) -> pd.DataFrame:
+    """``model_a, model_b, outcome, n``: votes grouped in SQL, first per comparison.
+
+    Grouping by comparison first touches only the judgments table for the big scan; the
+    joins to outputs and candidates then run once per comparison, not once per vote.
+    """
+    sign = _sign(Judgment.preference).label("outcome")
+    per_comparison = (
+        _scope(
+            select(Judgment.comparison_id, sign, func.count().label("n")),
+            q,
+            rater_kind=rater_kind,
+            judge_id=judge_id,
+        )
+        .group_by(Judgment.comparison_id, sign)
+        .subquery()
+    )
+    query = _with_models(
+        per_comparison, per_comparison.c.outcome, func.sum(per_comparison.c.n).label("n")
+    ).group_by(CandA.name, CandB.name, per_comparison.c.outcome)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["model_a", "model_b", "outcome", "n"])
+    return frame.astype({"outcome": "int64", "n": "int64"})
+
+
+def _length_aggregates(
+    engine: Engine, q: LeaderboardQuery, bins: int, **scope: Any
+) -> pd.DataFrame:
+    x = (
+        (func.length(OutA.content) - func.length(OutB.content))
+        * 1.0
+        / (func.length(OutA.content) + func.length(OutB.content) + 1)
+    )
+    bin_ = case((x >= 1, bins - 1), else_=func.floor((x + 1) / 2 * bins))
+    sign = _sign(Judgment.preference)
+    query = _scope(
+        select(
+            CandA.name,
+            CandB.name,
+            sign.label("outcome"),
+            bin_.label("length_bin"),
+            func.count().label("n"),
+            func.sum(x).label("length_diff_sum"),
+        )
+        .join(Comparison, Comparison.id == Judgment.comparison_id)
+        .join(OutA, OutA.id == Comparison.output_a_id)
+        .join(OutB, OutB.id == Comparison.output_b_id)
+        .join(CandA, CandA.id == OutA.candidate_id)
+        .join(CandB, CandB.id == OutB.candidate_id)
+        .where(Comparison.output_a_id != Comparison.output_b_id),
+        q,
+        **scope,
+    ).group_by(CandA.name, CandB.name, sign, bin_)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(
+        rows, columns=["model_a", "model_b", "outcome", "length_bin", "n", "length_diff_sum"]
+    )
+    return frame.astype({"outcome": "int64", "n": "int64", "length_bin": "int64"})
+
+
+LENGTH_BINS = 16
+
+
+def _counts(engine: Engine, q: LeaderboardQuery, **scope: Any) -> PairCounts | None:
+    if q.length_control:
+        frame = _length_aggregates(engine, q, LENGTH_BINS, **scope)
+        if frame.empty:
+            return None
+        return pair_counts_from_aggregates(frame, length_bins=LENGTH_BINS)
+    frame = outcome_aggregates(engine, q, **scope)
+    return None if frame.empty else pair_counts_from_aggregates(frame)
+
+
+def judges_in_campaign(engine: Engine, campaign_id: int) -> list[tuple[int, str, int]]:
+    """(judge id, "name@vN", verdicts) for every judge version with verdicts, most first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Judge.id, Judge.name, Judge.version, func.count())
+            .join(Judgment, Judgment.judge_id == Judge.id)
+            .where(Judgment.campaign_id == campaign_id, Judgment.is_current)
+            .group_by(Judge.id, Judge.name, Judge.version)
+            .order_by(func.count().desc(), Judge.id)
+        ).all()
+    return [(jid, f"{name}@v{version}", n) for jid, name, version, n in rows]
+
+
+def resolve_judge(engine: Engine, campaign_id: int, judge: str | None) -> tuple[int, str]:
+    """A judge version by "name", "name@vN" or id; the busiest judge when None."""
+    judges = judges_in_campaign(engine, campaign_id)
+    if not judges:
+        raise NotFoundError(
+            "No judge verdicts in this campaign yet: run a judge"
+            " (judgeboard judge run --campaign ... --judge ...) or import LLM votes."
+        )
+    if judge is None:
+        return judges[0][0], judges[0][1]
+    for jid, label, _ in judges:
+        if judge in (label, str(jid), label.rsplit("@v", 1)[0]):
+            return jid, label
+    raise NotFoundError(
+        f"No verdicts from judge '{judge}' in this campaign; judges with verdicts:"
+        f" {', '.join(label for _, label, _ in judges)}."
+    )
+
+
+def ppi_frame(engine: Engine, q: LeaderboardQuery, judge_id: int) -> pd.DataFrame:
+    """Per comparison: the judge's verdict (swaps resolved) and the human majority.
+
+    A judge's two position-swapped verdicts that disagree resolve to a tie; a human
+    majority that is split evenly is a tie too.
+    """
+    sign = _sign(Judgment.preference)
+    judge_sum = func.sum(case((Judgment.judge_id == judge_id, sign), else_=0))
+    judge_n = func.sum(case((Judgment.judge_id == judge_id, 1), else_=0))
+    human_sum = func.sum(case((Judgment.rater_kind == "human", sign), else_=0))
+    human_n = func.sum(case((Judgment.rater_kind == "human", 1), else_=0))
+    per_comparison = (
+        _scope(
+            select(
+                Judgment.comparison_id,
+                judge_sum.label("judge_sum"),
+                judge_n.label("judge_n"),
+                human_sum.label("human_sum"),
+                human_n.label("human_n"),
+            ),
+            q,
+            rater_kind=None,
+            judge_id=None,
+        )
+        .where((Judgment.rater_kind == "human") | (Judgment.judge_id == judge_id))
+        .where(~Judgment.is_reshow)
+        .group_by(Judgment.comparison_id)
+        .subquery()
+    )
+    pc = per_comparison.c
+    query = _with_models(per_comparison, pc.judge_sum, pc.judge_n, pc.human_sum, pc.human_n)
+    with engine.connect() as conn:
+        frame = pd.DataFrame(
+            conn.execute(query).all(),
+            columns=["model_a", "model_b", "judge_sum", "judge_n", "human_sum", "human_n"],
+        )
+    judge = np.sign(frame["judge_sum"].astype(float)).where(frame["judge_n"] > 0)
+    human = np.sign(frame["human_sum"].astype(float)).where(frame["human_n"] > 0)
+    return pd.DataFrame(
+        {
+            "model_a": frame["model_a"],
+            "model_b": frame["model_b"],
+            "judge_preference": judge,
+            "human_preference": human,
+        }
+    )
+
+
+def _costs(engine: Engine, campaign_id: int) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                Candidate.name,
+                func.avg(Output.cost_usd),
+                func.avg(Output.latency_ms),
+                func.count(),
+            )
+            .join(Output, Output.candidate_id == Candidate.id)
+            .join(Prompt, Prompt.id == Output.prompt_id)
+            .where(Prompt.campaign_id == campaign_id)
+            .group_by(Candidate.name)
+        ).all()
+    return pd.DataFrame(rows, columns=["model", "cost_usd", "latency_ms", "n_outputs"]).astype(
+        {"cost_usd": "float64", "latency_ms": "float64"}
+    )
+
+
+def data_version(engine: Engine, campaign_id: int) -> tuple[int, int]:
+    """Changes whenever a judgment is added or revised in the campaign."""
+    with engine.connect() as conn:
+        n, last = conn.execute(
+            select(func.count(), func.max(Judgment.id)).where(Judgment.campaign_id == campaign_id)
+        ).one()
+    return int(n), int(last or 0)
+
+
+_cache: OrderedDict[tuple, LeaderboardResult] = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 64
+
+
+def compute_leaderboard(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
+    """The leaderboard for one source, cached per campaign, data version and query."""
+    if q.source not in SOURCES:
+        raise InvalidInputError(f"Source '{q.source}' is not one of {', '.join(SOURCES)}.")
+    if not 0.0 <= q.weight <= 1.0:
+        raise InvalidInputError(f"Blend weight must be between 0 and 1, got {q.weight}.")
+    key = (str(engine.url), q, data_version(engine, q.campaign_id))
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    result = _compute(engine, q)
+    with _cache_lock:
+        _cache[key] = result
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return result
+
+
+def _empty(q: LeaderboardQuery, note: str, judge_label: str | None = None) -> LeaderboardResult:
+    columns = ["model", "rating", "ci_low", "ci_high", "rank_low", "rank_high", "win_rate", "n"]
+    return LeaderboardResult(
+        q, pd.DataFrame(columns=columns), pd.DataFrame(), judge_label, notes=[note]
+    )
+
+
+def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
+    judge_id, judge_label = None, None
+    if q.source != "human":
+        judge_id, judge_label = resolve_judge(engine, q.campaign_id, q.judge)
+    if q.source == "ppi":
+        return _compute_ppi(engine, q, judge_id, judge_label)
+    human = _counts(engine, q, rater_kind="human") if q.source in ("human", "blend") else None
+    judged = _counts(engine, q, judge_id=judge_id) if judge_id is not None else None
+    if q.source == "human":
+        counts = human
+    elif q.source == "judge":
+        counts = judged
+    else:
+        if human is None or judged is None:
+            missing = "human votes" if human is None else "judge verdicts"
+            return _empty(
+                q, f"A blend needs both sources; this selection has no {missing}.", judge_label
+            )
+        counts = blend_counts(human.collapse(), judged.collapse(), q.weight)
+    if counts is None:
+        return _empty(q, "No votes match this selection yet.", judge_label)
+    extras = {}
+    if q.source == "human":
+        scores = scores_frame(
+            engine, VoteFilter(q.campaign_id, "human", category=q.category, split=q.split)
+        )
+        if not scores.empty:
+            extras["scores"] = scores
+    board = leaderboard(
+        counts,
+        baseline=q.baseline,
+        rounds=q.rounds,
+        seed=q.seed,
+        length_control=q.length_control and q.source != "blend",
+        costs=_costs(engine, q.campaign_id),
+        **extras,
+    )
+    notes = []
+    if board.n_components > 1:
+        notes.append(
+            f"The comparison graph has {board.n_components} disconnected groups: ratings"
+            " across groups are not comparable."
+        )
+    matrix = win_rate_matrix(counts.collapse() if counts.length is not None else counts)
+    return LeaderboardResult(
+        q,
+        board.table,
+        matrix.rate,
+        judge_label,
+        n_votes=int(round(float(np.sum(counts.n)))),
+        length_coef=board.length_coef,
+        notes=notes,
+    )
+
+
+def _compute_ppi(
+    engine: Engine, q: LeaderboardQuery, judge_id: int, judge_label: str
+) -> LeaderboardResult:
+    frame = ppi_frame(engine, q, judge_id)
+    labelled = int(frame["human_preference"].notna().sum())
+    if frame["judge_preference"].notna().sum() == 0 or labelled == 0:
+        return _empty(
+            q,
+            "PPI needs judge verdicts on the comparisons and human votes on some of them.",
+            judge_label,
+        )
+    ppi = ppi_bradley_terry(frame, rounds=q.rounds, seed=q.seed, baseline=q.baseline)
+    human = _counts(engine, replace(q, length_control=False), rater_kind="human")
+    matrix = win_rate_matrix(human).rate if human is not None else pd.DataFrame()
+    notes = [
+        f"PPI: the judge's verdicts on {ppi.n_total} comparisons, corrected by humans on"
+        f" {ppi.n_labelled}. Its intervals are {1 - ppi.width_ratio:.0%} narrower than"
+        " human votes alone (median over models)."
+        if ppi.width_ratio == ppi.width_ratio
+        else "PPI: interval width versus human-only could not be computed."
+    ]
+    return LeaderboardResult(
+        q,
+        ppi.table,
+        matrix,
+        judge_label,
+        n_votes=ppi.n_total,
+        width_ratio=ppi.width_ratio,
+        notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    win_rate: float
+    ci_low: float
+    ci_high: float
+    n: int
+    message: str
+
+
+def gate(
+    engine: Engine,
+    q: LeaderboardQuery,
+    candidate: str,
+    baseline: str,
+    min_win_rate: float = 0.5,
+) -> GateResult:
+    """Pass when the lower CI bound of ``candidate``'s win rate over ``baseline`` clears it.
+
+    Ties count half. Human and judge sources use a Wilson interval on the head-to-head
+    votes; ``ppi`` uses the prediction-powered interval.
+    """
+    if q.source == "ppi":
+        judge_id, _ = resolve_judge(engine, q.campaign_id, q.judge)
+        est = ppi_win_rate(ppi_frame(engine, q, judge_id), candidate, baseline)
+        rate, lo, hi, n = est.estimate, est.ci_low, est.ci_high, int(est.n_total)
+    else:
+        scope: dict[str, Any] = {"rater_kind": "human"}
+        if q.source == "judge":
+            scope = {"judge_id": resolve_judge(engine, q.campaign_id, q.judge)[0]}
+        elif q.source != "human":
+            raise InvalidInputError("The gate takes source human, judge or ppi.")
+        frame = outcome_aggregates(engine, q, **scope)
+        wins = ties = n = 0
+        for row in frame.itertuples():
+            pair = (row.model_a, row.model_b)
+            if pair == (candidate, baseline):
+                won = row.outcome < 0
+            elif pair == (baseline, candidate):
+                won = row.outcome > 0
+            else:
+                continue
+            n += row.n
+            wins += row.n if won else 0
+            ties += row.n if row.outcome == 0 else 0
+        if n == 0:
+            raise NotFoundError(
+                f"No {q.source} votes compare '{candidate}' with '{baseline}': check the names"
+                " (judgeboard leaderboard lists them) or collect votes first."
+            )
+        rate = (wins + 0.5 * ties) / n
+        lo, hi = wilson_interval(wins + 0.5 * ties, n)
+    passed = bool(lo >= min_win_rate)
+    verdict = "PASS" if passed else "FAIL"
+    message = (
+        f"{verdict}: {candidate} beats {baseline} {rate:.1%} of the time"
+        f" (95% CI {lo:.1%} to {hi:.1%}, n={n}); the gate needs the lower bound"
+        f" >= {min_win_rate:.1%}."
+    )
+    return GateResult(passed, float(rate), float(lo), float(hi), int(n), message)

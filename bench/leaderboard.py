@@ -1,0 +1,135 @@
+"""Leaderboard benchmark: Bradley–Terry + bootstrap on aggregated counts vs per-vote refits.
+
+Run from the repo root: ``.venv/bin/python bench/leaderboard.py``. Prints one line per
+figure, ``<figure>: <value> <unit> (target <op> <value>) ok|MISS``, and exits 0 either way.
+Timings are medians of repeats (the machine is shared and noisy). Each figure is its own
+function so further figures (e.g. database -> leaderboard) can be added to ``main``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from scipy import special
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from metrics.leaderboard import (  # noqa: E402
+    ELO_SCALE,
+    bootstrap_bradley_terry,
+    fit_bradley_terry,
+    pair_counts_from_codes,
+)
+
+N_VOTES = 1_000_000
+N_MODELS = 50
+ROUNDS = 1_000
+TIE_RATE = 0.25
+
+
+def report(figure: str, value: float, unit: str, op: str, target: float, fmt: str) -> None:
+    ok = value <= target if op == "<=" else value >= target
+    shown = format(value, fmt)
+    print(f"{figure}: {shown}{unit} (target {op} {target:g}) {'ok' if ok else 'MISS'}", flush=True)
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def make_votes(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Arena-like campaign: Elo spread ~ N(0, 100) (top-to-bottom ~450 points), 25 % ties."""
+    rng = np.random.default_rng(seed)
+    theta = np.sort(rng.normal(0.0, 100.0, N_MODELS)) / ELO_SCALE
+    a = rng.integers(0, N_MODELS, N_VOTES, dtype=np.int32)
+    b = ((a + rng.integers(1, N_MODELS, N_VOTES, dtype=np.int32)) % N_MODELS).astype(np.int32)
+    p_a = special.expit(theta[a] - theta[b])
+    u = rng.random(N_VOTES)
+    outcome = np.where(
+        u < TIE_RATE, 0, np.where(u < TIE_RATE + (1 - TIE_RATE) * p_a, -1, 1)
+    ).astype(np.int8)
+    return a, b, outcome, theta
+
+
+def counts_bootstrap(a: np.ndarray, b: np.ndarray, outcome: np.ndarray) -> np.ndarray:
+    """The fast path end to end: aggregate int arrays, fit, 1,000-round bootstrap."""
+    counts = pair_counts_from_codes(a, b, outcome, N_MODELS)
+    fit = fit_bradley_terry(counts)
+    boot = bootstrap_bradley_terry(counts, rounds=ROUNDS, seed=1, start=fit)
+    return boot.intervals()[0]
+
+
+def figure_counts_bootstrap(a: np.ndarray, b: np.ndarray, outcome: np.ndarray) -> float:
+    counts_bootstrap(a, b, outcome)  # warm-up
+    seconds = median_time(lambda: counts_bootstrap(a, b, outcome), repeats=5)
+    report("BT + 1000-round bootstrap from 1M integer-coded votes", seconds, " s", "<=", 1, ".2f")
+    return seconds
+
+
+def irls_logistic(x: np.ndarray, y: np.ndarray, tol: float = 1e-8) -> np.ndarray:
+    """Plain IRLS (Newton) logistic regression on a dense design, no intercept."""
+    beta = np.zeros(x.shape[1])
+    for _ in range(50):
+        p = special.expit(x @ beta)
+        w = p * (1 - p)
+        hess = x.T @ (x * w[:, None])
+        step = np.linalg.solve(hess, x.T @ (y - p))
+        beta += step
+        if np.abs(step).max() < tol:
+            break
+    return beta
+
+
+def classic_design(a: np.ndarray, b: np.ndarray, outcome: np.ndarray):
+    """Votes x models design (+1 for A, -1 for B; model 0 is the reference), y with ties 0.5."""
+    x = np.zeros((len(a), N_MODELS))
+    rows = np.arange(len(a))
+    x[rows, a] = 1.0
+    x[rows, b] = -1.0
+    y = np.where(outcome < 0, 1.0, np.where(outcome > 0, 0.0, 0.5))
+    return np.ascontiguousarray(x[:, 1:]), y
+
+
+def figure_speedup(
+    a: np.ndarray, b: np.ndarray, outcome: np.ndarray, fast_seconds: float, rounds: int = 3
+) -> None:
+    """Per-vote approach: resample the 1M votes, refit a dense logistic model, per round.
+
+    Timed on the full 1M-vote design (~400 MB) for a few rounds; 1,000 rounds is the
+    per-round median times 1,000. The first fit is checked against the counts fit.
+    """
+    x, y = classic_design(a, b, outcome)
+    beta = irls_logistic(x, y)
+    ours = fit_bradley_terry(pair_counts_from_codes(a, b, outcome, N_MODELS), ridge=0.0)
+    gap = np.abs(ELO_SCALE * beta - (ours.ratings()[1:] - ours.ratings()[0])).max()
+    print(f"# per-vote fit vs counts fit: max rating difference {gap:.1e}", file=sys.stderr)
+    rng = np.random.default_rng(2)
+
+    def one_round() -> None:
+        idx = rng.integers(0, len(y), len(y))
+        irls_logistic(x[idx], y[idx])
+
+    per_round = median_time(one_round, repeats=rounds)
+    speedup = per_round * ROUNDS / fast_seconds
+    report("speedup vs per-vote logistic refit per round", speedup, "x", ">=", 1000, ".0f")
+
+
+def main() -> int:
+    a, b, outcome, _ = make_votes()
+    fast = figure_counts_bootstrap(a, b, outcome)
+    figure_speedup(a, b, outcome, fast)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
