@@ -32,6 +32,9 @@ if actor.is_admin:
         st.Page("pages/import_data.py", title="Import", icon=":material/upload:"),
         st.Page("pages/users.py", title="Users", icon=":material/group:"),
     ]
+    pages["Results"] = [
+        st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
+    ]
 
 with st.sidebar:
     st.caption(f"Signed in as **{actor.display_name}** ({actor.role})")

@@ -23,7 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(campaign_app, name="campaign")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 CampaignOpt = Annotated[str, typer.Option("--campaign", "-c", help="Campaign name.")]
@@ -189,22 +189,6 @@ def _parse_source(source: str) -> tuple[str, str | None]:
 LEADERBOARD_FORMATS = ("md", "csv", "json", "parquet")
 
 
-def markdown_table(frame) -> str:
-    """A GitHub-flavoured Markdown table; floats to 3 decimals, missing values blank."""
-
-    def cell(v) -> str:
-        if v is None or (isinstance(v, float) and v != v):
-            return ""
-        if isinstance(v, float):
-            return f"{v:.3f}"
-        return str(v).replace("|", "\\|")
-
-    head = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
-    return "\n".join([head, rule, *rows])
-
-
 @app.command("leaderboard")
 @domain_errors
 def leaderboard_cmd(
@@ -260,6 +244,8 @@ def leaderboard_cmd(
     elif fmt == "csv":
         text = result.table.to_csv(index=False)
     else:
+        from annotate.leaderboards import markdown_table
+
         text = markdown_table(result.table)
     if output is None:
         typer.echo(text)

@@ -479,3 +479,19 @@ def gate(
         f" >= {min_win_rate:.1%}."
     )
     return GateResult(passed, float(rate), float(lo), float(hi), int(n), message)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table; floats to 3 decimals, missing values blank."""
+
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        if isinstance(v, float):
+            return f"{v:.3f}"
+        return str(v).replace("|", "\\|")
+
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join([head, rule, *rows])
