@@ -1,0 +1,328 @@
+from __future__ import annotations
+
+import json
+
+import krippendorff
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats import inter_rater
+
+from db.errors import InvalidInputError
+from metrics.calibration import (
+    DISAGREEMENT_COLUMNS,
+    calibration_report,
+    human_majority,
+    judge_verdicts,
+)
+from metrics.frames import VOTE_COLUMNS
+from metrics.rater_quality import rater_quality
+
+nan = np.nan
+A, T, B = -1, 0, 1
+JUDGE = "judge-a@1"
+
+# Comparisons 1-4 are "writing", 5-8 "coding"; (len_a, len_b) per comparison.
+LENS = {1: (100, 200), 2: (300, 100), 3: (100, 100), 4: (50, 80),
+        5: (10, 20), 6: (200, 100), 7: (100, 300), 8: (100, 400)}  # fmt: skip
+
+# Human first showings. h1 and h3 always see A first ("ab"), h2 always B first ("ba").
+#   cid  h1   h2   h3   -> majority (share)
+#   1    a    a    a    -> a   (3/3)
+#   2    a    a    b    -> a   (2/3)
+#   3    b    b    tie  -> b   (2/3)
+#   4    a    b    tie  -> none: 1-1-1
+#   5    tie  tie  a    -> tie (2/3)
+#   6    b    b    b    -> b   (3/3)
+#   7    a    b    -    -> none: 1-1
+#   8    b    -    -    -> b   (1/1)
+HUMANS = {
+    "h1": ("ab", {1: A, 2: A, 3: B, 4: A, 5: T, 6: B, 7: A, 8: B}),
+    "h2": ("ba", {1: A, 2: A, 3: B, 4: B, 5: T, 6: B, 7: B}),
+    "h3": ("ab", {1: A, 2: B, 3: T, 4: T, 5: A, 6: B}),
+}
+
+# Judge "judge-a@1" sees every comparison in both orders except 7 (ab only).
+#   cid  ab   ba   -> verdict
+#   3    a    b    -> tie (inconsistent)
+#   6    a    b    -> tie (inconsistent)
+#   7    b    -    -> b
+#   else both the same as the ab column
+JUDGE_A = {1: (A, A), 2: (A, A), 3: (A, B), 4: (A, A), 5: (T, T), 6: (A, B), 7: (B, None),
+           8: (A, A)}  # fmt: skip
+
+
+def _row(cid, rater, pref, order="ab", *, kind="human", judge=None, reshow=False, both_bad=False):
+    row = dict.fromkeys(VOTE_COLUMNS)
+    row.update(
+        comparison_id=cid,
+        prompt_id=100 + cid,
+        category="writing" if cid <= 4 else "coding",
+        model_a="m1",
+        model_b="m2",
+        rater=rater,
+        rater_kind=kind,
+        judge=judge,
+        preference=pref,
+        both_bad=both_bad,
+        shown_order=order,
+        len_a=LENS[cid][0],
+        len_b=LENS[cid][1],
+        is_reshow=reshow,
+        time_on_task_ms=4000.0,
+    )
+    return row
+
+
+def _votes() -> pd.DataFrame:
+    rows = [_row(c, h, p, order) for h, (order, prefs) in HUMANS.items() for c, p in prefs.items()]
+    # A re-show (sides swapped) that would break the 1-1-1 tie on comparison 4 if it counted.
+    rows.append(_row(4, "h3", A, "ba", reshow=True))
+    for cid, (ab, ba) in JUDGE_A.items():
+        rows.append(_row(cid, "j:1", ab, "ab", kind="llm", judge=JUDGE))
+        if ba is not None:
+            rows.append(_row(cid, "j:1", ba, "ba", kind="llm", judge=JUDGE))
+    # Judge "j:2" (no judge name: keyed by rater), ab only: 1 a, 2 a, 3 unscored, 5 b,
+    # 6 both_bad with no preference (a tie).
+    rows += [
+        _row(1, "j:2", A, kind="llm"), _row(2, "j:2", A, kind="llm"),
+        _row(3, "j:2", nan, kind="llm"), _row(5, "j:2", B, kind="llm"),
+        _row(6, "j:2", nan, kind="llm", both_bad=True),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=list(VOTE_COLUMNS))
+
+
+@pytest.fixture(scope="module")
+def report():
+    return calibration_report(_votes())
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks
+
+
+def test_human_majority_is_the_plurality_of_first_showings_and_none_when_tied():
+    maj = human_majority(_votes()).set_index("comparison_id")
+    assert maj["majority"].drop([4, 7]).to_dict() == {
+        1: "a", 2: "a", 3: "b", 5: "tie", 6: "b", 8: "b"
+    }  # fmt: skip
+    assert maj["majority"].isna()[[4, 7]].all()
+    # The re-show of 4 (h3 -> a) is not a vote: still 1 a, 1 tie, 1 b.
+    assert maj.loc[4, ["votes_a", "votes_tie", "votes_b", "n_human_votes"]].tolist() == [1, 1, 1, 3]
+    assert maj.loc[2, "majority_share"] == pytest.approx(2 / 3)
+    assert maj.loc[8, ["majority_share", "n_human_votes"]].tolist() == [1.0, 1]
+
+
+def test_swapped_verdicts_resolve_to_the_shared_winner_or_a_tie_when_they_disagree():
+    v = judge_verdicts(_votes())
+    a = v[v["judge"] == JUDGE].set_index("comparison_id")
+    assert a["verdict"].to_dict() == {
+        1: "a", 2: "a", 3: "tie", 4: "a", 5: "tie", 6: "tie", 7: "b", 8: "a"
+    }  # fmt: skip
+    assert a.loc[3, ["verdict_ab", "verdict_ba", "consistent"]].tolist() == ["a", "b", False]
+    assert a.loc[7, "consistent"] is None
+
+
+def test_inconsistent_swaps_can_be_dropped_instead():
+    v = judge_verdicts(_votes(), inconsistent_as="drop")
+    assert sorted(v.loc[v["judge"] == JUDGE, "comparison_id"]) == [1, 2, 4, 5, 7, 8]
+
+
+def test_unscored_judge_rows_drop_and_both_bad_is_a_tie_and_judge_falls_back_to_rater():
+    v = judge_verdicts(_votes())
+    j2 = v[v["judge"] == "j:2"].set_index("comparison_id")["verdict"]
+    assert j2.to_dict() == {1: "a", 2: "a", 5: "b", 6: "tie"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Agreement with the human majority
+
+
+def test_agreement_counts_ties_as_a_category_and_skips_tied_majorities(report):
+    j = report.judge(JUDGE)
+    # With a majority: 1 a=a, 2 a=a, 3 tie!=b, 5 tie=tie, 6 tie!=b, 8 a!=b -> 3/6.
+    assert (j.agreement, j.n) == (pytest.approx(0.5), 6)
+    # 4 and 7 have no majority; every verdict had some human vote.
+    assert (j.n_no_majority, j.n_no_humans, j.n_verdicts) == (2, 0, 8)
+    # Without ties (3, 5, 6 out): 1 ok, 2 ok, 8 wrong -> 2/3.
+    assert (j.agreement_without_ties, j.n_without_ties) == (pytest.approx(2 / 3), 3)
+
+
+def test_confusion_and_kappa_match_a_hand_count_and_statsmodels(report):
+    j = report.judge(JUDGE)
+    assert j.confusion == {
+        "a": {"a": 2, "tie": 0, "b": 1},  # 1, 2 | 8
+        "tie": {"a": 0, "tie": 1, "b": 2},  # 5 | 3, 6
+        "b": {"a": 0, "tie": 0, "b": 0},
+    }
+    # p_o = 3/6; judge margins a 3, tie 3, b 0; majority margins a 2, tie 1, b 3;
+    # p_e = (3*2 + 3*1 + 0*3) / 36 = 1/4; kappa = (1/2 - 1/4) / (3/4) = 1/3.
+    assert j.cohen_kappa == pytest.approx(1 / 3)
+    table = np.array([[2, 0, 1], [0, 1, 2], [0, 0, 0]])
+    assert j.cohen_kappa == pytest.approx(inter_rater.cohens_kappa(table).kappa)
+
+
+def test_second_judge_agreement_and_kappa(report):
+    j = report.judge("j:2")
+    # 1 a=a, 2 a=a, 5 b!=tie, 6 tie!=b -> 2/4; without ties only 1 and 2 -> 2/2.
+    assert (j.agreement, j.n, j.agreement_without_ties, j.n_without_ties) == (0.5, 4, 1.0, 2)
+    # Margins judge a2 tie1 b1, majority a2 tie1 b1: p_e = (4+1+1)/16, kappa = (8-6)/(16-6).
+    assert j.cohen_kappa == pytest.approx(0.2)
+    assert np.isnan(j.position_consistency) and j.position_n == 0
+
+
+def test_dropping_inconsistent_swaps_changes_agreement_but_not_position_consistency():
+    j = calibration_report(_votes(), inconsistent_as="drop").judge(JUDGE)
+    # 3 and 6 drop: 1 ok, 2 ok, 5 ok, 8 wrong -> 3/4.
+    assert (j.agreement, j.n) == (0.75, 4)
+    assert j.position_consistency == pytest.approx(5 / 7)
+    assert j.disagreements["comparison_id"].tolist() == [8]
+
+
+# ---------------------------------------------------------------------------------------------
+# Ceiling and alpha
+
+
+def test_ceiling_scores_each_human_against_the_others_majority(report):
+    # Two others needed, and they must not split:
+    #   1: each human vs (a, a) -> 3 of 3     2: only h3 has agreeing others (a, a); h3 b -> 0/1
+    #   3: only h3 (b, b); tie -> 0/1          4: every pair of others splits -> none
+    #   5: only h3 (tie, tie); a -> 0/1        6: 3 of 3     7, 8: fewer than two others
+    # Ceiling = 6/9.
+    assert (report.human_ceiling, report.human_ceiling_n) == (pytest.approx(2 / 3), 9)
+    j = report.judge(JUDGE)
+    assert (j.human_ceiling, j.human_ceiling_n) == (pytest.approx(2 / 3), 9)
+    # The judge against the same nine reference majorities: 1 a x3 ok, 2 a ok, 3 tie vs b,
+    # 5 tie ok, 6 tie vs b x3 -> 5/9.
+    assert j.agreement_loo == pytest.approx(5 / 9)
+
+
+def test_ceiling_is_the_n_weighted_mean_of_each_raters_loo_agreement(report):
+    q = rater_quality(_votes())
+    weighted = (q["loo_agreement"] * q["loo_n"]).sum() / q["loo_n"].sum()
+    assert report.human_ceiling == pytest.approx(weighted)
+
+
+def test_alpha_with_and_without_the_judge_equals_the_krippendorff_package(report):
+    j = report.judge(JUDGE)
+    code = {A: 1.0, T: 2.0, B: 3.0}
+    humans = [
+        [code[prefs[c]] if c in prefs else nan for c in range(1, 9)] for _, prefs in HUMANS.values()
+    ]
+    judge = [code[A], code[A], code[T], code[A], code[T], code[T], code[B], code[A]]
+    assert j.alpha_humans == pytest.approx(
+        krippendorff.alpha(reliability_data=humans, level_of_measurement="nominal")
+    )
+    assert j.alpha_with_judge == pytest.approx(
+        krippendorff.alpha(reliability_data=[*humans, judge], level_of_measurement="nominal")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Position and length
+
+
+def test_position_consistency_is_the_share_of_swapped_pairs_that_agree(report):
+    j = report.judge(JUDGE)
+    # Both orders on 1-6 and 8 (7 pairs); 3 and 6 disagree -> 5/7.
+    assert (j.position_consistency, j.position_n, j.n_inconsistent) == (
+        pytest.approx(5 / 7), 7, 2
+    )  # fmt: skip
+
+
+def test_prefer_first_counts_every_non_tie_row_for_judge_and_humans(report):
+    j = report.judge(JUDGE)
+    # First = A in "ab", B in "ba". Judge rows (ties on 5 out):
+    #   1 ab:a yes ba:a no; 2 same; 3 ab:a yes ba:b yes; 4 yes, no; 6 yes, yes; 7 ab:b no;
+    #   8 yes, no -> 8 of 13.
+    assert (j.p_prefer_first, j.first_n) == (pytest.approx(8 / 13), 13)
+    # Humans: h1 (ab) picks A on 1, 2, 4, 7 of 7 non-ties; h2 (ba) picks B on 3, 4, 6, 7 of 6;
+    # h3 (ab) picks A on 1, 5 of 4; the re-show (ba, a) is a showing too: no -> 10 of 18.
+    assert (j.p_prefer_first_humans, j.first_n_humans) == (pytest.approx(10 / 18), 18)
+    assert (report.p_prefer_first_humans, report.first_n_humans) == (pytest.approx(10 / 18), 18)
+
+
+def test_prefer_first_for_humans_is_on_the_judges_comparisons(report):
+    j = report.judge("j:2")
+    # j:2 judged 1, 2, 5 (b, ab: no), 6: rows 1 ab:a yes, 2 yes, 5 no -> 2/3.
+    assert (j.p_prefer_first, j.first_n) == (pytest.approx(2 / 3), 3)
+    # Humans on 1, 2, 5, 6: h1 1 yes 2 yes 6 no; h2 1 no 2 no 6 yes; h3 1 yes 2 no 5 yes 6 no
+    # -> 5 of 10.
+    assert (j.p_prefer_first_humans, j.first_n_humans) == (0.5, 10)
+
+
+def test_prefer_longer_uses_resolved_verdicts_and_human_first_showings(report):
+    j = report.judge(JUDGE)
+    # Non-tie verdicts, lengths differ: 1 a (B longer) no, 2 a (A longer) yes, 4 a no,
+    # 7 b (B longer) yes, 8 a no -> 2/5. (3 has equal lengths; 5 and 6 are ties.)
+    assert (j.p_prefer_longer, j.longer_n) == (pytest.approx(0.4), 5)
+    # Humans: 1 B longer, a a a: 0/3; 2 A longer, a a b: 2/3; 4 B longer, a b: 1/2;
+    # 5 B longer, a: 0/1; 6 A longer, b b b: 0/3; 7 B longer, a b: 1/2; 8 b: 1/1 -> 5/15.
+    assert (j.p_prefer_longer_humans, j.longer_n_humans) == (pytest.approx(1 / 3), 15)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per category, disagreements, output
+
+
+def test_every_figure_is_repeated_per_category(report):
+    j = report.judge(JUDGE)
+    assert list(j.by_category) == ["coding", "writing"]
+    writing, coding = j.by_category["writing"], j.by_category["coding"]
+    # Writing: 1 ok, 2 ok, 3 wrong (4 has no majority) -> 2/3. Coding: 5 ok, 6, 8 wrong -> 1/3.
+    assert (writing.agreement, writing.n, writing.n_no_majority) == (pytest.approx(2 / 3), 3, 1)
+    assert (coding.agreement, coding.n, coding.n_no_majority) == (pytest.approx(1 / 3), 3, 1)
+    # Ceiling pairs: writing 1 x3 ok, 2 no, 3 no -> 3/5; coding 5 no, 6 x3 ok -> 3/4.
+    assert (writing.human_ceiling, writing.human_ceiling_n) == (pytest.approx(3 / 5), 5)
+    assert (coding.human_ceiling, coding.human_ceiling_n) == (pytest.approx(3 / 4), 4)
+    # Swaps: writing 1, 2, 4 agree, 3 not -> 3/4; coding 5, 8 agree, 6 not -> 2/3.
+    assert writing.position_consistency == pytest.approx(3 / 4)
+    assert coding.position_consistency == pytest.approx(2 / 3)
+
+
+def test_disagreements_rank_the_surest_human_majorities_first(report):
+    d = report.judge(JUDGE).disagreements
+    assert list(d.columns) == list(DISAGREEMENT_COLUMNS)
+    # 6: 3 of 3 humans; 8: 1 of 1 (same share, fewer votes); 3: 2 of 3.
+    assert d["comparison_id"].tolist() == [6, 8, 3]
+    first = d.iloc[0]
+    assert (first["judge_verdict"], first["human_majority"], first["category"]) == (
+        "tie", "b", "coding"
+    )  # fmt: skip
+    assert first[["votes_a", "votes_tie", "votes_b", "prompt_id"]].tolist() == [0, 0, 3, 106]
+    assert first["judge_consistent"] is False  # the two orders disagreed
+
+
+def test_report_counts_comparisons_with_and_without_a_majority(report):
+    assert (report.n_comparisons, report.n_no_majority) == (6, 2)
+    assert [j.judge for j in report.judges] == ["j:2", JUDGE]
+    assert report.notes == []
+
+
+def test_to_dict_has_stable_keys_and_is_json_ready(report):
+    d = report.to_dict()
+    judge = next(j for j in d["judges"] if j["judge"] == JUDGE)
+    for key in ("agreement", "agreement_without_ties", "cohen_kappa", "n"):
+        assert key in judge
+    assert judge["n"] == 6 and judge["confusion"]["tie"]["b"] == 2
+    assert judge["by_category"]["writing"]["n"] == 3
+    assert [r["comparison_id"] for r in judge["disagreements"]] == [6, 8, 3]
+    j2 = next(j for j in d["judges"] if j["judge"] == "j:2")
+    assert j2["position_consistency"] is None
+    assert json.loads(json.dumps(d, allow_nan=False)) == d
+
+
+def test_a_report_without_judges_or_humans_says_what_to_do():
+    votes = _votes()
+    no_judges = calibration_report(votes[votes["rater_kind"] == "human"])
+    assert no_judges.judges == [] and "run a judge" in no_judges.notes[0]
+    no_humans = calibration_report(votes[votes["rater_kind"] == "llm"])
+    assert np.isnan(no_humans.judge(JUDGE).agreement)
+    assert any("human votes" in n for n in no_humans.notes)
+
+
+def test_bad_input_names_the_fix():
+    with pytest.raises(InvalidInputError, match="'tie' or 'drop'"):
+        calibration_report(_votes(), inconsistent_as="both")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="VOTE_COLUMNS"):
+        calibration_report(_votes().drop(columns="rater_kind"))
