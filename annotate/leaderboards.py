@@ -119,25 +119,36 @@ def outcome_aggregates(
     rater_kind: str | None = None,
     judge_id: int | None = None,
 ) -> pd.DataFrame:
-    """``model_a, model_b, outcome, n``: votes grouped in SQL, first per comparison.
+    """``model_a, model_b, outcome, n``: votes grouped in SQL by candidate pair and outcome.
 
-    Grouping by comparison first touches only the judgments table for the big scan; the
-    joins to outputs and candidates then run once per comparison, not once per vote.
+    The big scan groups by candidate ids (a few thousand groups at most, so the
+    aggregate stays in memory); names are joined onto the grouped rows afterwards.
     """
     sign = _sign(Judgment.preference).label("outcome")
-    per_comparison = (
+    grouped = (
         _scope(
-            select(Judgment.comparison_id, sign, func.count().label("n")),
+            select(
+                OutA.candidate_id.label("cand_a"),
+                OutB.candidate_id.label("cand_b"),
+                sign,
+                func.count().label("n"),
+            )
+            .join(Comparison, Comparison.id == Judgment.comparison_id)
+            .join(OutA, OutA.id == Comparison.output_a_id)
+            .join(OutB, OutB.id == Comparison.output_b_id)
+            .where(Comparison.output_a_id != Comparison.output_b_id),
             q,
             rater_kind=rater_kind,
             judge_id=judge_id,
         )
-        .group_by(Judgment.comparison_id, sign)
+        .group_by(OutA.candidate_id, OutB.candidate_id, sign)
         .subquery()
     )
-    query = _with_models(
-        per_comparison, per_comparison.c.outcome, func.sum(per_comparison.c.n).label("n")
-    ).group_by(CandA.name, CandB.name, per_comparison.c.outcome)
+    query = (
+        select(CandA.name, CandB.name, grouped.c.outcome, grouped.c.n)
+        .join(CandA, CandA.id == grouped.c.cand_a)
+        .join(CandB, CandB.id == grouped.c.cand_b)
+    )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     frame = pd.DataFrame(rows, columns=["model_a", "model_b", "outcome", "n"])

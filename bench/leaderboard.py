@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -124,10 +125,57 @@ def figure_speedup(
     report("speedup vs per-vote logistic refit per round", speedup, "x", ">=", 1000, ".0f")
 
 
+def figure_database(backend: str, workdir: Path) -> None:
+    """Stored judgments -> leaderboard (SQL aggregation + BT + bootstrap), cold cache.
+
+    Reference: pull every vote into Python (``votes_frame``) and count there.
+    """
+    from annotate import leaderboards
+    from annotate.votes import VoteFilter, votes_frame
+    from bench.seed import seed_campaign, temporary_database
+    from metrics.leaderboard import leaderboard, pair_counts_from_votes
+
+    label = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[backend]
+    with temporary_database(backend, workdir) as engine:
+        seeded = seed_campaign(engine)
+        query = leaderboards.LeaderboardQuery(seeded.campaign_id, rounds=ROUNDS)
+
+        def ours() -> None:
+            leaderboards._cache.clear()
+            leaderboards.compute_leaderboard(engine, query)
+
+        def pull_every_vote() -> None:
+            votes = votes_frame(engine, VoteFilter(seeded.campaign_id, "human"))
+            leaderboard(pair_counts_from_votes(votes), rounds=ROUNDS)
+
+        ours()
+        seconds = median_time(ours, repeats=3)
+        reference = median_time(pull_every_vote, repeats=1)
+    report(
+        f"database ({seeded.n_judgments / 1e6:.0f}M judgments stored) to leaderboard, {label}",
+        seconds,
+        " s",
+        "<=",
+        2,
+        ".2f",
+    )
+    report(
+        f"speedup vs pulling every vote into Python, {label}",
+        reference / seconds,
+        "x",
+        ">=",
+        1,
+        ".1f",
+    )
+
+
 def main() -> int:
     a, b, outcome, _ = make_votes()
     fast = figure_counts_bootstrap(a, b, outcome)
     figure_speedup(a, b, outcome, fast)
+    with tempfile.TemporaryDirectory() as workdir:
+        for backend in ("sqlite", "postgresql"):
+            figure_database(backend, Path(workdir))
     return 0
 
 
