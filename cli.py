@@ -296,6 +296,143 @@ def gate_cmd(
         raise typer.Exit(1)
 
 
+REPORT_FORMATS = ("table", "json")
+
+
+def _fmt(v, spec: str = ".3f") -> str:
+    return "—" if v is None or (isinstance(v, float) and v != v) else format(v, spec)
+
+
+@app.command("agreement")
+@domain_errors
+def agreement_cmd(
+    campaign: CampaignOpt,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap rounds.")] = 1000,
+    category: Annotated[str | None, typer.Option(help="Only this prompt category.")] = None,
+) -> None:
+    """How far human raters agree: Krippendorff's alpha with CIs, kappas, rater quality."""
+    import json
+
+    from annotate.reports import campaign_agreement
+    from db.errors import InvalidInputError
+
+    if fmt not in REPORT_FORMATS:
+        raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(REPORT_FORMATS)}.")
+    engine = _engine()
+    page = campaign_agreement(
+        engine, _campaign_id(engine, campaign), n_boot=n_boot, category=category
+    )
+    if fmt == "json":
+        typer.echo(json.dumps(page.to_dict(), indent=2))
+        return
+    data = page.to_dict()
+    alphas = Table("criterion / level", "alpha", "95% CI", "units", title="Krippendorff's alpha")
+    for key, r in data["krippendorff_alpha"].items():
+        ci = f"{_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}"
+        alphas.add_row(key, _fmt(r["alpha"]), ci, str(r["n_units"]))
+    out.print(alphas)
+    out.print(
+        f"Percent agreement {_fmt(data['percent_agreement'])}; Fleiss' kappa"
+        f" {_fmt(data['fleiss_kappa'])}; {data['n_raters']} raters, {data['n_units']} units."
+    )
+    kappas = Table("rater 1", "rater 2", "Cohen's kappa", "shared units", title="Pairwise kappa")
+    for row in data["pairwise_cohen_kappa"]:
+        kappas.add_row(row["rater_1"], row["rater_2"], _fmt(row["kappa"]), str(row["n"]))
+    out.print(kappas)
+    raters = Table(
+        "rater",
+        "n",
+        "LOO agree",
+        "gold acc",
+        "consistency",
+        "P(left)",
+        "median s",
+        "flags",
+        title="Raters",
+    )
+    for r in data["raters"]:
+        raters.add_row(
+            r["rater"],
+            str(r["n"]),
+            _fmt(r["loo_agreement"]),
+            _fmt(r["gold_accuracy"]),
+            _fmt(r["consistency"]),
+            _fmt(r["p_prefer_left"]),
+            _fmt((r["median_time_ms"] or float("nan")) / 1000, ".1f"),
+            "; ".join(r["flags"]),
+        )
+    out.print(raters)
+    for note in data["notes"]:
+        err.print(note, highlight=False)
+
+
+@app.command("calibration")
+@domain_errors
+def calibration_cmd(
+    campaign: CampaignOpt,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    inconsistent_as: Annotated[
+        str, typer.Option(help="A swapped pair that disagrees counts as: tie or drop.")
+    ] = "tie",
+    category: Annotated[str | None, typer.Option(help="Only this prompt category.")] = None,
+) -> None:
+    """How far each LLM judge agrees with the human majority, and its biases."""
+    import json
+
+    from annotate.reports import campaign_calibration
+    from db.errors import InvalidInputError
+
+    if fmt not in REPORT_FORMATS:
+        raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(REPORT_FORMATS)}.")
+    if inconsistent_as not in ("tie", "drop"):
+        raise InvalidInputError("--inconsistent-as takes tie or drop.")
+    engine = _engine()
+    report = campaign_calibration(
+        engine, _campaign_id(engine, campaign), inconsistent_as=inconsistent_as, category=category
+    )
+    data = report.to_dict()
+    if fmt == "json":
+        typer.echo(json.dumps(data, indent=2))
+        return
+    if not data["judges"]:
+        err.print("No judge verdicts in this campaign yet: run `judgeboard judge run` first.")
+    table = Table(
+        "judge",
+        "n",
+        "agreement",
+        "w/o ties",
+        "kappa",
+        "human ceiling",
+        "alpha humans",
+        "alpha +judge",
+        "swap consistency",
+        "P(first)",
+        "P(longer)",
+        title="Judges vs humans",
+    )
+    for j in data["judges"]:
+        table.add_row(
+            j["judge"],
+            str(j["n"]),
+            _fmt(j["agreement"]),
+            _fmt(j["agreement_without_ties"]),
+            _fmt(j["cohen_kappa"]),
+            _fmt(j["human_ceiling"]),
+            _fmt(j["alpha_humans"]),
+            _fmt(j["alpha_with_judge"]),
+            _fmt(j["position_consistency"]),
+            _fmt(j["p_prefer_first"]),
+            _fmt(j["p_prefer_longer"]),
+        )
+    out.print(table)
+    out.print(
+        f"Humans: leave-one-out ceiling {_fmt(data['human_ceiling'])},"
+        f" P(first) {_fmt(data['p_prefer_first_humans'])},"
+        f" P(longer) {_fmt(data['p_prefer_longer_humans'])}."
+    )
+
+
 def _mount_optional_apps() -> None:
     try:
         from judges.cli import judge_app

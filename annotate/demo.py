@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from annotate.campaigns import CriterionSpec, create_campaign
-from annotate.importers import import_outputs
+from annotate.importers import import_outputs, import_votes
 from annotate.pairing import generate_comparisons
 from db.models import Campaign, Candidate, Comparison, Output, Prompt
 
@@ -44,8 +44,13 @@ def database_is_empty(engine: Engine) -> bool:
         return s.exec(select(func.count()).select_from(Campaign)).one() == 0
 
 
-def load_demo(engine: Engine) -> DemoResult:
-    """Create the demo campaign, import its outputs, pair them and mark its gold items."""
+def load_demo(engine: Engine, *, with_sample_votes: bool = True) -> DemoResult:
+    """Create the demo campaign, import its outputs, pair them and mark its gold items.
+
+    Sample votes (five simulated raters on ~60% of comparisons, a simulated LLM judge on
+    all of them) give the agreement, calibration and leaderboard pages something to show;
+    every comparison still wants more human ratings than they provide.
+    """
     spec = demo_spec()
     name = spec["name"]
     with Session(engine, expire_on_commit=False) as s:
@@ -82,6 +87,8 @@ def load_demo(engine: Engine) -> DemoResult:
         seed=int(pairing.get("seed", 0)),
     )
     _mark_gold(engine, campaign_id, spec.get("gold", []))
+    if with_sample_votes:
+        import_votes(engine, DEMO_DIR / "sample_votes.jsonl", name)
     return DemoResult(name, True, imported.outputs_added, paired.comparisons_total)
 
 

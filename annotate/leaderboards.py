@@ -414,10 +414,7 @@ def _compute_ppi(
     matrix = win_rate_matrix(human).rate if human is not None else pd.DataFrame()
     notes = [
         f"PPI: the judge's verdicts on {ppi.n_total} comparisons, corrected by humans on"
-        f" {ppi.n_labelled}. Its intervals are {1 - ppi.width_ratio:.0%} narrower than"
-        " human votes alone (median over models)."
-        if ppi.width_ratio == ppi.width_ratio
-        else "PPI: interval width versus human-only could not be computed."
+        f" {ppi.n_labelled}. {_width_note(ppi.width_ratio)}"
     ]
     return LeaderboardResult(
         q,
@@ -427,6 +424,17 @@ def _compute_ppi(
         n_votes=ppi.n_total,
         width_ratio=ppi.width_ratio,
         notes=notes,
+    )
+
+
+def _width_note(ratio: float) -> str:
+    if ratio != ratio:
+        return "Interval width versus human votes alone could not be computed."
+    if ratio < 1:
+        return f"Its intervals are {1 - ratio:.0%} narrower than human votes alone."
+    return (
+        f"Its intervals are {ratio - 1:.0%} wider than human votes alone: this judge agrees"
+        " too little with the humans to sharpen the estimate."
     )
 
 
