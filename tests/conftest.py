@@ -125,3 +125,24 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     metadata.create_all(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A fresh SQLite file that the Streamlit app's cached engine points at."""
+    import streamlit as st
+
+    from db.engine import dispose_engines
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("JUDGEBOARD_DATABASE_URL", url)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    dispose_engines()
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    dispose_engines()

@@ -1,0 +1,61 @@
+"""Every page renders through AppTest on the demo campaign, for the roles that may see it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from annotate.demo import load_demo
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_PAGES = [
+    "campaigns.py",
+    "import_data.py",
+    "users.py",
+    "leaderboard.py",
+    "agreement.py",
+    "calibration.py",
+]
+
+
+@pytest.fixture
+def demo_db(app_db):
+    load_demo(app_db)
+    return app_db
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_admin_pages_render_on_the_demo(demo_db, page) -> None:
+    at = _app()
+    at.switch_page(f"pages/{page}").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_local_mode_says_so_in_the_sidebar(demo_db) -> None:
+    at = _app()
+    assert any("Local mode" in i.value for i in at.sidebar.info)
+
+
+def test_leaderboard_page_ranks_the_demo_assistants(demo_db) -> None:
+    at = _app()
+    at.switch_page("pages/leaderboard.py").run()
+    table = at.dataframe[0].value
+    assert list(table["model"])[0] == "atlas-large"
+
+
+def test_leaderboard_page_switches_to_ppi(demo_db) -> None:
+    at = _app()
+    at.switch_page("pages/leaderboard.py").run()
+    at.selectbox[1].set_value("ppi").run()
+    assert not at.exception, at.exception
+    assert any("PPI" in i.value for i in at.info)
