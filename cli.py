@@ -49,6 +49,14 @@ def _engine():
     return get_engine()
 
 
+def _actor(engine) -> int:
+    """The CLI runs with the database's credentials, so it acts as the local admin."""
+    from annotate.users import ensure_local_admin
+
+    with Session(engine, expire_on_commit=False) as s:
+        return ensure_local_admin(s).id
+
+
 def _row_progress(label: str) -> tuple[Progress, Callable[[int], None]]:
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
@@ -119,7 +127,13 @@ def _pair(engine, campaign: str, strategy: str, baseline, k, seed) -> None:
         campaign_id = get_campaign(s, campaign).id
     out.print(
         generate_comparisons(
-            engine, campaign_id, strategy, baseline=baseline, k=k, seed=seed
+            engine,
+            campaign_id,
+            strategy,
+            baseline=baseline,
+            k=k,
+            seed=seed,
+            actor_id=_actor(engine),
         ).summary()
     )
 
@@ -230,6 +244,7 @@ def leaderboard_cmd(
             baseline=baseline,
             length_control=length_control,
         ),
+        actor_id=_actor(engine),
     )
     for note in result.notes:
         err.print(note, highlight=False)
@@ -266,7 +281,7 @@ def export_cmd(
 
     engine = _engine()
     dest = output or Path(f"{campaign.replace(' ', '_').replace('/', '_')}-judgments.{fmt}")
-    n = export_judgments(engine, _campaign_id(engine, campaign), fmt, dest)
+    n = export_judgments(engine, _campaign_id(engine, campaign), fmt, dest, actor_id=_actor(engine))
     out.print(f"Wrote {n:,} judgments to {dest}.")
 
 
@@ -290,6 +305,7 @@ def gate_cmd(
         candidate,
         baseline,
         min_win_rate,
+        actor_id=_actor(engine),
     )
     typer.echo(result.message)
     if not result.passed:
@@ -321,7 +337,11 @@ def agreement_cmd(
         raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(REPORT_FORMATS)}.")
     engine = _engine()
     page = campaign_agreement(
-        engine, _campaign_id(engine, campaign), n_boot=n_boot, category=category
+        engine,
+        _campaign_id(engine, campaign),
+        n_boot=n_boot,
+        category=category,
+        actor_id=_actor(engine),
     )
     if fmt == "json":
         typer.echo(json.dumps(page.to_dict(), indent=2))
@@ -389,7 +409,11 @@ def calibration_cmd(
         raise InvalidInputError("--inconsistent-as takes tie or drop.")
     engine = _engine()
     report = campaign_calibration(
-        engine, _campaign_id(engine, campaign), inconsistent_as=inconsistent_as, category=category
+        engine,
+        _campaign_id(engine, campaign),
+        inconsistent_as=inconsistent_as,
+        category=category,
+        actor_id=_actor(engine),
     )
     data = report.to_dict()
     if fmt == "json":

@@ -5,6 +5,7 @@ Pages only decide what to show; these checks decide what may be read or changed.
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.errors import PermissionDeniedError
@@ -28,3 +29,9 @@ def require_admin(session: Session, actor_id: int) -> User:
             "Only admins can do this: ask an admin to change your role if you need access."
         )
     return user
+
+
+def admin_only(engine: Engine, actor_id: int) -> None:
+    """Refuse unless ``actor_id`` is an active admin (for functions that take an engine)."""
+    with Session(engine) as session:
+        require_admin(session, actor_id)

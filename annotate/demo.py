@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from annotate.campaigns import CriterionSpec, create_campaign
 from annotate.importers import import_outputs, import_votes
 from annotate.pairing import generate_comparisons
+from annotate.users import ensure_local_admin
 from db.models import Campaign, Candidate, Comparison, Output, Prompt
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -56,6 +57,7 @@ def load_demo(engine: Engine, *, with_sample_votes: bool = True) -> DemoResult:
     with Session(engine, expire_on_commit=False) as s:
         if s.exec(select(Campaign.id).where(Campaign.name == name)).first() is not None:
             return DemoResult(name, False, 0, 0)
+        actor_id = ensure_local_admin(s).id
         campaign = create_campaign(
             s,
             name,
@@ -85,6 +87,7 @@ def load_demo(engine: Engine, *, with_sample_votes: bool = True) -> DemoResult:
         baseline=pairing.get("baseline"),
         k=pairing.get("k"),
         seed=int(pairing.get("seed", 0)),
+        actor_id=actor_id,
     )
     _mark_gold(engine, campaign_id, spec.get("gold", []))
     if with_sample_votes:

@@ -13,6 +13,7 @@ from sqlalchemy import String, and_, case, cast, literal, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
+from annotate.access import admin_only
 from annotate.votes import CandA, CandB, OutA, OutB
 from db.errors import InvalidInputError
 from db.models import Campaign, Comparison, Judge, Judgment, Prompt, User
@@ -125,8 +126,11 @@ def iter_judgment_chunks(engine: Engine, campaign_id: int) -> Iterator[pd.DataFr
             yield _shape([], columns)
 
 
-def export_judgments(engine: Engine, campaign_id: int, fmt: str, dest: Path) -> int:
-    """Write the campaign's judgments to ``dest``; returns the number of rows."""
+def export_judgments(
+    engine: Engine, campaign_id: int, fmt: str, dest: Path, *, actor_id: int
+) -> int:
+    """Write the campaign's judgments to ``dest``; returns the number of rows (admins only)."""
+    admin_only(engine, actor_id)
     if fmt not in EXPORT_FORMATS:
         raise InvalidInputError(f"Export format '{fmt}' is not one of {', '.join(EXPORT_FORMATS)}.")
     chunks = iter_judgment_chunks(engine, campaign_id)

@@ -18,6 +18,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
+from annotate.access import admin_only
 from annotate.votes import VoteFilter, scores_frame
 from db.errors import InvalidInputError, NotFoundError
 from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
@@ -204,8 +205,15 @@ def _counts(engine: Engine, q: LeaderboardQuery, **scope: Any) -> PairCounts | N
     return None if frame.empty else pair_counts_from_aggregates(frame)
 
 
-def judges_in_campaign(engine: Engine, campaign_id: int) -> list[tuple[int, str, int]]:
-    """(judge id, "name@vN", verdicts) for every judge version with verdicts, most first."""
+def judges_in_campaign(
+    engine: Engine, campaign_id: int, *, actor_id: int | None = None
+) -> list[tuple[int, str, int]]:
+    """(judge id, "name@vN", verdicts) for every judge version with verdicts, most first.
+
+    Pages pass ``actor_id`` (admins only); internal callers have already checked.
+    """
+    if actor_id is not None:
+        admin_only(engine, actor_id)
     with engine.connect() as conn:
         rows = conn.execute(
             select(Judge.id, Judge.name, Judge.version, func.count())
@@ -317,8 +325,12 @@ _cache_lock = threading.Lock()
 CACHE_SIZE = 64
 
 
-def compute_leaderboard(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
-    """The leaderboard for one source, cached per campaign, data version and query."""
+def compute_leaderboard(engine: Engine, q: LeaderboardQuery, *, actor_id: int) -> LeaderboardResult:
+    """The leaderboard for one source, cached per campaign, data version and query.
+
+    Admins only: it names the candidates of blind campaigns.
+    """
+    admin_only(engine, actor_id)
     if q.source not in SOURCES:
         raise InvalidInputError(f"Source '{q.source}' is not one of {', '.join(SOURCES)}.")
     if not 0.0 <= q.weight <= 1.0:
@@ -454,12 +466,15 @@ def gate(
     candidate: str,
     baseline: str,
     min_win_rate: float = 0.5,
+    *,
+    actor_id: int,
 ) -> GateResult:
     """Pass when the lower CI bound of ``candidate``'s win rate over ``baseline`` clears it.
 
     Ties count half. Human and judge sources use a Wilson interval on the head-to-head
     votes; ``ppi`` uses the prediction-powered interval.
     """
+    admin_only(engine, actor_id)
     if q.source == "ppi":
         judge_id, _ = resolve_judge(engine, q.campaign_id, q.judge)
         est = ppi_win_rate(ppi_frame(engine, q, judge_id), candidate, baseline)

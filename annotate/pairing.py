@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from annotate.access import admin_only
 from db.errors import InvalidInputError
 from db.models import Campaign, Candidate, Comparison, Output, Prompt, utcnow
 from db.upsert import insert_ignore
@@ -59,11 +60,13 @@ def generate_comparisons(
     baseline: str | None = None,
     k: int | None = None,
     seed: int = 0,
+    actor_id: int,
 ) -> PairingResult:
     """Create comparisons for every prompt of a campaign; re-running adds only what's missing.
 
-    In a ``rubric`` campaign each output becomes a single-output item (A == B).
+    In a ``rubric`` campaign each output becomes a single-output item (A == B). Admins only.
     """
+    admin_only(engine, actor_id)
     if strategy not in STRATEGIES:
         raise InvalidInputError(
             f"Pairing strategy '{strategy}' is not one of {', '.join(STRATEGIES)}."

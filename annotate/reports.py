@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from annotate.access import admin_only
 from annotate.votes import VoteFilter, rater_names, scores_frame, votes_frame
 from metrics.agreement import AgreementReport, agreement_report
 from metrics.calibration import CalibrationReport, calibration_report
@@ -42,8 +43,13 @@ def campaign_agreement(
     seed: int = 0,
     thresholds: QualityThresholds | None = None,
     category: str | None = None,
+    actor_id: int,
 ) -> AgreementPage:
-    """Human-human agreement (alpha per criterion with CIs, kappas) and per-rater quality."""
+    """Human-human agreement (alpha per criterion with CIs, kappas) and per-rater quality.
+
+    Admins only: it shows every rater's judgments.
+    """
+    admin_only(engine, actor_id)
     flt = VoteFilter(campaign_id, rater_kind="human", category=category)
     votes = _named_votes(engine, flt)
     scores = scores_frame(engine, flt)
@@ -55,8 +61,14 @@ def campaign_agreement(
 
 
 def campaign_calibration(
-    engine: Engine, campaign_id: int, *, inconsistent_as: str = "tie", category: str | None = None
+    engine: Engine,
+    campaign_id: int,
+    *,
+    inconsistent_as: str = "tie",
+    category: str | None = None,
+    actor_id: int,
 ) -> CalibrationReport:
-    """Every judge of the campaign against the human majority."""
+    """Every judge of the campaign against the human majority (admins only)."""
+    admin_only(engine, actor_id)
     votes = _named_votes(engine, VoteFilter(campaign_id, category=category))
     return calibration_report(votes, inconsistent_as)  # type: ignore[arg-type]

@@ -130,7 +130,10 @@ def figure_database(backend: str, workdir: Path) -> None:
 
     Reference: pull every vote into Python (``votes_frame``) and count there.
     """
+    from sqlmodel import Session
+
     from annotate import leaderboards
+    from annotate.users import ensure_local_admin
     from annotate.votes import VoteFilter, votes_frame
     from bench.seed import seed_campaign, temporary_database
     from metrics.leaderboard import leaderboard, pair_counts_from_votes
@@ -138,11 +141,13 @@ def figure_database(backend: str, workdir: Path) -> None:
     label = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[backend]
     with temporary_database(backend, workdir) as engine:
         seeded = seed_campaign(engine)
+        with Session(engine) as s:
+            admin_id = ensure_local_admin(s).id
         query = leaderboards.LeaderboardQuery(seeded.campaign_id, rounds=ROUNDS)
 
         def ours() -> None:
             leaderboards._cache.clear()
-            leaderboards.compute_leaderboard(engine, query)
+            leaderboards.compute_leaderboard(engine, query, actor_id=admin_id)
 
         def pull_every_vote() -> None:
             votes = votes_frame(engine, VoteFilter(seeded.campaign_id, "human"))

@@ -11,7 +11,7 @@ from annotate.reports import campaign_agreement
 from metrics.rater_quality import QualityThresholds, apply_thresholds
 from pages.common import engine, require_actor, run_or_error, session
 
-require_actor(admin=True)
+actor = require_actor(admin=True)
 st.title("Agreement")
 
 with session() as s:
@@ -24,7 +24,7 @@ name = st.selectbox("Campaign", list(campaigns))
 
 @st.cache_data(ttl=60, show_spinner="Computing agreement with 1,000 bootstrap rounds…")
 def load(campaign_id: int) -> dict | None:
-    page = run_or_error(campaign_agreement, engine(), campaign_id)
+    page = run_or_error(campaign_agreement, engine(), campaign_id, actor_id=actor.id)
     return None if page is None else {"report": page.to_dict(), "raters": page.raters}
 
 

@@ -28,7 +28,13 @@ inconsistent_as = right.selectbox(
 
 @st.cache_data(ttl=60, show_spinner="Comparing judges with the human majority…")
 def load(campaign_id: int, inconsistent: str):
-    return run_or_error(campaign_calibration, engine(), campaign_id, inconsistent_as=inconsistent)
+    return run_or_error(
+        campaign_calibration,
+        engine(),
+        campaign_id,
+        inconsistent_as=inconsistent,
+        actor_id=actor.id,
+    )
 
 
 report = load(campaigns[name], inconsistent_as)

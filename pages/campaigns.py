@@ -9,7 +9,7 @@ from annotate.campaigns import list_campaigns
 from annotate.pairing import STRATEGIES, generate_comparisons
 from pages.common import engine, require_actor, run_or_error, session
 
-require_actor(admin=True)
+actor = require_actor(admin=True)
 st.title("Campaigns")
 
 with session() as s:
@@ -66,6 +66,7 @@ with st.form("pairing"):
             baseline=baseline or None,
             k=int(k),
             seed=int(seed),
+            actor_id=actor.id,
         )
         if result is not None:
             st.success(result.summary())

@@ -9,7 +9,7 @@ from annotate.importers import import_outputs, import_votes
 from annotate.pairing import STRATEGIES, generate_comparisons
 from pages.common import engine, require_actor, run_or_error, session
 
-require_actor(admin=True)
+actor = require_actor(admin=True)
 st.title("Import")
 st.markdown(
     "Bring **outputs** (JSONL, CSV or Parquet long form with `prompt_id`, `prompt`, `model`,"
@@ -26,9 +26,7 @@ choice = st.selectbox("Campaign", [*existing, "+ New campaign"])
 campaign = st.text_input("New campaign name") if choice == "+ New campaign" else choice
 pair = None
 if kind == "outputs":
-    pair = st.selectbox(
-        "Then pair outputs into comparisons", ["(not now)", *STRATEGIES], index=1
-    )
+    pair = st.selectbox("Then pair outputs into comparisons", ["(not now)", *STRATEGIES], index=1)
     baseline = st.text_input("Baseline model", disabled=pair != "baseline")
     k = st.number_input("k random pairs per prompt", 1, 50, 2, disabled=pair != "random_k")
 upload = st.file_uploader(
@@ -59,6 +57,7 @@ if st.button("Import", type="primary", disabled=not (upload and campaign)):
                 pair,
                 baseline=baseline or None,
                 k=int(k),
+                actor_id=actor.id,
             )
             if paired is not None:
                 st.success(paired.summary())

@@ -19,7 +19,7 @@ from annotate.leaderboards import (
 )
 from pages.common import engine, require_actor, run_or_error, session
 
-require_actor(admin=True)
+actor = require_actor(admin=True)
 st.title("Leaderboard")
 
 with session() as s:
@@ -38,7 +38,7 @@ labels = {
     "ppi": "Prediction-powered (PPI)",
 }
 source = top[1].selectbox("Source", SOURCES, format_func=labels.get)
-judges = judges_in_campaign(engine(), campaign_id)
+judges = judges_in_campaign(engine(), campaign_id, actor_id=actor.id)
 judge = None
 if source != "human":
     if not judges:
@@ -64,6 +64,7 @@ result = run_or_error(
         split=split,
         length_control=length_control and source in ("human", "judge"),
     ),
+    actor_id=actor.id,
 )
 if result is None:
     st.stop()

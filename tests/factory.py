@@ -25,6 +25,17 @@ def user(s: Session, handle: str = "rater@example.com", role: str = "rater") -> 
     return u
 
 
+def admin_id(engine: Engine) -> int:
+    """An admin to act as, for domain calls that check who is asking."""
+    with session(engine) as s:
+        existing = s.exec(select(User).where(User.handle == "admin@example.com")).first()
+        if existing is not None:
+            return existing.id
+        admin = user(s, "admin@example.com", role="admin")
+        s.commit()
+        return admin.id
+
+
 def judge(s: Session, name: str = "gpt-judge", model: str = "gpt-x") -> Judge:
     j = Judge(name=name, content_hash=f"hash-{name}-{model}", provider="openai", model=model)
     s.add(j)
@@ -130,9 +141,7 @@ def judge_config(
     """A real, versioned judge config (content-hashed) pointing at ``base_url``."""
     from judges.config import JudgeSpec, save_judge
 
-    return save_judge(
-        s, name, JudgeSpec(provider=provider, model=model, base_url=base_url, **spec)
-    )
+    return save_judge(s, name, JudgeSpec(provider=provider, model=model, base_url=base_url, **spec))
 
 
 def rubric_items(s: Session, outputs: dict[Any, Output]) -> list[Comparison]:
@@ -172,8 +181,11 @@ def bulk_pairwise_campaign(
         s.execute(
             Prompt.__table__.insert(),
             [
-                {"campaign_id": campaign_id, "external_id": f"p{i}",
-                 "messages": [{"role": "user", "content": f"Question {i}?"}]}
+                {
+                    "campaign_id": campaign_id,
+                    "external_id": f"p{i}",
+                    "messages": [{"role": "user", "content": f"Question {i}?"}],
+                }
                 for i in range(n_prompts)
             ],
         )
@@ -185,8 +197,11 @@ def bulk_pairwise_campaign(
         s.execute(
             Output.__table__.insert(),
             [
-                {"prompt_id": pid, "candidate_id": cid,
-                 "content": f"answer {i} " + "x" * ((i * 7 + j * 3) % 11)}
+                {
+                    "prompt_id": pid,
+                    "candidate_id": cid,
+                    "content": f"answer {i} " + "x" * ((i * 7 + j * 3) % 11),
+                }
                 for i, pid in enumerate(prompt_ids)
                 for j, cid in enumerate(cand_ids)
             ],
@@ -201,8 +216,14 @@ def bulk_pairwise_campaign(
         s.execute(
             Comparison.__table__.insert(),
             [
-                {"campaign_id": campaign_id, "prompt_id": pid, "output_a_id": a,
-                 "output_b_id": b, "n_done": 0, "created_at": utcnow()}
+                {
+                    "campaign_id": campaign_id,
+                    "prompt_id": pid,
+                    "output_a_id": a,
+                    "output_b_id": b,
+                    "n_done": 0,
+                    "created_at": utcnow(),
+                }
                 for pid, oids in outs.items()
                 for a, b in itertools.combinations(sorted(oids), 2)
             ],
@@ -240,7 +261,6 @@ def blind_campaign(
 
 def raters(s: Session, n: int, prefix: str = "rater") -> list[User]:
     return [user(s, f"{prefix}{i}@example.com") for i in range(n)]
-
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

@@ -51,6 +51,8 @@ def test_demo_sample_votes_rank_the_strong_assistant_first(engine) -> None:
         kinds = Counter(s.exec(select(Judgment.rater_kind)).all())
         campaign_id = s.exec(select(Campaign.id)).one()
     assert kinds["human"] > 0 and kinds["llm"] > 0
-    board = compute_leaderboard(engine, LeaderboardQuery(campaign_id, rounds=100))
+    board = compute_leaderboard(
+        engine, LeaderboardQuery(campaign_id, rounds=100), actor_id=factory.admin_id(engine)
+    )
     assert board.table.model.iloc[0] == "atlas-large"
     assert board.table.model.iloc[-1] == "echo-mini"

@@ -48,7 +48,7 @@ def _read(fmt: str, path) -> pd.DataFrame:
 def test_export_writes_every_judgment_with_provenance(engine, tmp_path, fmt) -> None:
     campaign_id = _campaign(engine)
     dest = tmp_path / f"out.{fmt}"
-    assert export_judgments(engine, campaign_id, fmt, dest) == 3
+    assert export_judgments(engine, campaign_id, fmt, dest, actor_id=factory.admin_id(engine)) == 3
     frame = _read(fmt, dest).sort_values("judgment_id")
     human = frame[frame.rater_kind == "human"].iloc[0]
     assert human.rater == "alice@x.org"
@@ -68,10 +68,13 @@ def test_export_of_an_empty_campaign_still_has_the_columns(engine, tmp_path) -> 
         campaign_id = factory.campaign_with_outputs(s, n_prompts=1)["campaign"].id
         s.commit()
     dest = tmp_path / "empty.parquet"
-    assert export_judgments(engine, campaign_id, "parquet", dest) == 0
+    assert (
+        export_judgments(engine, campaign_id, "parquet", dest, actor_id=factory.admin_id(engine))
+        == 0
+    )
     assert "paired_preference" in pd.read_parquet(dest).columns
 
 
 def test_unknown_export_format_names_the_supported_ones(engine, tmp_path) -> None:
     with pytest.raises(InvalidInputError, match="parquet, csv, jsonl"):
-        export_judgments(engine, 1, "xlsx", tmp_path / "x.xlsx")
+        export_judgments(engine, 1, "xlsx", tmp_path / "x.xlsx", actor_id=factory.admin_id(engine))

@@ -27,7 +27,11 @@ def campaign_id(engine) -> int:
 
 
 def _board(engine, campaign_id, **kwargs):
-    return compute_leaderboard(engine, LeaderboardQuery(campaign_id, rounds=200, **kwargs))
+    return compute_leaderboard(
+        engine,
+        LeaderboardQuery(campaign_id, rounds=200, **kwargs),
+        actor_id=factory.admin_id(engine),
+    )
 
 
 def test_human_leaderboard_ranks_by_bradley_terry_with_intervals(engine, campaign_id) -> None:
@@ -86,17 +90,26 @@ def test_a_new_vote_invalidates_the_cache(engine, campaign_id) -> None:
 
 def test_gate_passes_a_clear_winner_and_fails_a_close_call(engine, campaign_id) -> None:
     q = LeaderboardQuery(campaign_id)
-    clear = gate(engine, q, "strong", "weak", 0.5)
+    clear = gate(engine, q, "strong", "weak", 0.5, actor_id=factory.admin_id(engine))
     assert clear.passed and clear.ci_low >= 0.5 and clear.n == 10
-    close = gate(engine, q, "mid", "weak", 0.5)  # 7 of 10: Wilson lower bound ~0.40
+    close = gate(
+        engine, q, "mid", "weak", 0.5, actor_id=factory.admin_id(engine)
+    )  # 7 of 10: Wilson lower bound ~0.40
     assert not close.passed and "FAIL" in close.message
-    reverse = gate(engine, q, "weak", "strong", 0.5)
+    reverse = gate(engine, q, "weak", "strong", 0.5, actor_id=factory.admin_id(engine))
     assert reverse.win_rate == pytest.approx(0.05)
 
 
 def test_gate_on_unknown_models_names_the_fix(engine, campaign_id) -> None:
     with pytest.raises(NotFoundError, match="No human votes compare"):
-        gate(engine, LeaderboardQuery(campaign_id), "strong", "nobody", 0.5)
+        gate(
+            engine,
+            LeaderboardQuery(campaign_id),
+            "strong",
+            "nobody",
+            0.5,
+            actor_id=factory.admin_id(engine),
+        )
 
 
 def test_unknown_source_is_refused(engine, campaign_id) -> None:
