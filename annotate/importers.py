@@ -1,0 +1,578 @@
+"""Import model outputs (and, via :mod:`annotate.import_votes`, votes) from files.
+
+Formats for outputs, detected from the extension and the first record's fields:
+
+- long form (JSONL, CSV, Parquet, JSON list): ``prompt_id``, ``prompt`` (text or a list of
+  ``{role, content}`` messages), ``model``, ``output`` and optionally ``reference``,
+  ``category``, ``split``, ``latency_ms``, ``cost_usd``, ``tokens`` and ``metadata`` (an object,
+  stored on the output);
+- AlpacaEval (``instruction``, ``output``, ``generator``, optional ``dataset``): the prompt id is
+  the first 16 hex digits of the instruction's SHA-256, since the format has none;
+- MT-Bench ``model_answer`` JSONL (``question_id``, ``model_id``, ``choices[0].turns``): the
+  questions are not in the file, so a new prompt gets one placeholder user message per turn.
+
+An import is one transaction: it streams the file, checks every record, and writes in
+batches; the first bad record stops the writing, up to 20 problems are collected, and
+everything is rolled back. Rows that already exist are skipped, so importing a file twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.dml import Insert
+
+from annotate import import_readers as rd
+from annotate.campaigns import get_or_create_campaign
+from db.engine import write_session
+from db.errors import ImportFileError
+from db.models import Campaign, Candidate, Output, Prompt
+
+if TYPE_CHECKING:
+    from annotate.import_votes import VoteImportResult
+
+BATCH_ROWS = 5000
+_LOOKUP_CHUNK = 500
+_NULL_JSON = "null"
+
+_LONG_FIELDS = {
+    "prompt_id",
+    "prompt",
+    "model",
+    "output",
+    "reference",
+    "category",
+    "split",
+    "latency_ms",
+    "cost_usd",
+    "tokens",
+    "metadata",
+}
+_REQUIRED = {
+    "long": ("prompt_id", "prompt", "model", "output"),
+    "alpaca-eval": ("instruction", "output", "generator"),
+    "mt-bench": ("question_id", "model_id", "choices"),
+}
+_KNOWN = {
+    "long": _LONG_FIELDS,
+    "alpaca-eval": {"instruction", "output", "generator", "dataset"},
+    "mt-bench": {"question_id", "model_id", "choices", "answer_id", "tstamp"},
+}
+
+
+# ---- shared database helpers -----------------------------------------------------------
+
+
+def dialect_insert(conn: Connection, table: Table | Any) -> Insert:
+    """An INSERT that supports ``on_conflict_do_nothing`` on the connection's backend."""
+    table = getattr(table, "__table__", table)
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def lookup_ids(
+    conn: Connection, key_col: Any, id_col: Any, keys: Iterable[Any], *where: Any
+) -> dict[Any, int]:
+    """Map each key that exists to its id, in chunks that stay under parameter limits."""
+    keys = list(keys)
+    found: dict[Any, int] = {}
+    for i in range(0, len(keys), _LOOKUP_CHUNK):
+        chunk = keys[i : i + _LOOKUP_CHUNK]
+        found.update(conn.execute(select(key_col, id_col).where(key_col.in_(chunk), *where)).all())
+    return found
+
+
+def ensure_rows(
+    conn: Connection,
+    model: Any,
+    key: str,
+    rows: Sequence[dict[str, Any]],
+    *where: Any,
+) -> tuple[dict[Any, int], int]:
+    """Insert the rows whose ``key`` is new (ON CONFLICT DO NOTHING); return key -> id, added."""
+    col = getattr(model, key)
+    ids = lookup_ids(conn, col, model.id, (r[key] for r in rows), *where)
+    missing = [r for r in rows if r[key] not in ids]
+    if missing:
+        conn.execute(dialect_insert(conn, model).on_conflict_do_nothing(), missing)
+        ids.update(lookup_ids(conn, col, model.id, (r[key] for r in missing), *where))
+    return ids, len(missing)
+
+
+def ensure_candidates(conn: Connection, names: Sequence[str]) -> tuple[dict[str, int], int]:
+    return ensure_rows(conn, Candidate, "name", [{"name": n} for n in names])
+
+
+def ensure_prompts(
+    conn: Connection, campaign_id: int, rows: Sequence[dict[str, Any]]
+) -> tuple[dict[str, int], int]:
+    """Create missing prompts of a campaign; an existing prompt is kept as it is."""
+    return ensure_rows(conn, Prompt, "external_id", rows, Prompt.campaign_id == campaign_id)
+
+
+class RawInsert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` of ready-made tuples, around SQLAlchemy.
+
+    The outputs insert is the hot path of a million-row import. On SQLite it is the DBAPI
+    cursor's ``executemany``; on PostgreSQL each batch is COPied into a temporary table and
+    moved over with one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``, many times faster
+    than row-by-row statements. Values must be ready for the driver (JSON columns as JSON
+    text). Returns the number of rows inserted.
+    """
+
+    def __init__(self, conn: Connection, table: Table, columns: Sequence[str]) -> None:
+        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cols = ", ".join(table.c[c].name for c in columns)
+        self.pg = conn.dialect.name == "postgresql"
+        if self.pg:
+            self.tmp = f"import_{table.name}_batch"
+            types = ", ".join(
+                f"{table.c[c].name} {table.c[c].type.compile(dialect=conn.dialect)}"
+                for c in columns
+            )
+            self.cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.tmp} ({types}) ON COMMIT DROP"
+            )
+            self.copy_sql = f"COPY {self.tmp} ({cols}) FROM STDIN"
+            self.sql = (
+                f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {self.tmp}"
+                " ON CONFLICT DO NOTHING"
+            )
+        else:
+            marks = ", ".join("?" * len(columns))
+            self.sql = f"INSERT INTO {table.name} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+
+    def __call__(self, rows: Sequence[tuple]) -> int:
+        if not rows:
+            return 0
+        cur = self.cursor
+        if self.pg:
+            cur.execute(f"TRUNCATE {self.tmp}")
+            with cur.copy(self.copy_sql) as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+            cur.execute(self.sql)
+        else:
+            cur.executemany(self.sql, rows)
+        return max(cur.rowcount, 0)
+
+
+def to_json(value: Any) -> str:
+    return _NULL_JSON if value is None else json.dumps(value, ensure_ascii=False)
+
+
+class BatchWriter:
+    """Runs a batch-writing function in one background thread, one batch behind the reader.
+
+    Parsing and writing then overlap on two cores: sqlite3 and psycopg release the GIL while
+    the database works. The database connection is only ever used by the writer thread while
+    it runs; ``close()`` waits for it, and re-raises anything the writer raised.
+    """
+
+    def __init__(self, write: Callable[[Any], None]) -> None:
+        self._write = write
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not _DONE:
+            if self._error is None:
+                try:
+                    self._write(item)
+                except BaseException as exc:  # handed to the importing thread
+                    self._error = exc
+
+    def submit(self, item: Any) -> None:
+        if self._error is not None:
+            self.close()
+        self._queue.put(item)
+
+    def close(self) -> None:
+        """Wait for every submitted batch to be written; re-raise a writer error."""
+        if self._thread.is_alive():
+            self._queue.put(_DONE)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+_DONE = object()
+
+
+# ---- outputs ------------------------------------------------------------------------------
+
+
+@dataclass
+class OutputImportResult:
+    campaign: str
+    source: str
+    format: str
+    shape: str
+    campaign_created: bool = False
+    rows_read: int = 0
+    prompts_added: int = 0
+    prompts_existing: int = 0
+    candidates_added: int = 0
+    candidates_existing: int = 0
+    outputs_added: int = 0
+    outputs_existing: int = 0
+    ignored_fields: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        created = " (new campaign)" if self.campaign_created else ""
+        text = (
+            f"Imported {self.outputs_added:,} outputs into campaign '{self.campaign}'{created}"
+            f" from {self.source} ({self.rows_read:,} rows, {self.format}, {self.shape}):"
+            f" {self.prompts_added:,} new prompts, {self.candidates_added:,} new candidates."
+        )
+        skipped = self.outputs_existing + self.prompts_existing + self.candidates_existing
+        if skipped:
+            text += (
+                f" Already there, kept as they were: {self.outputs_existing:,} outputs,"
+                f" {self.prompts_existing:,} prompts, {self.candidates_existing:,} candidates."
+            )
+        if self.ignored_fields:
+            text += f" Ignored fields: {', '.join(self.ignored_fields)}."
+        return text + f" ({self.seconds:.1f} s)"
+
+
+_PromptPart = tuple[str, int | None, Any, str | None, str | None, str | None]
+_OutputPart = tuple[str, str, Any, Any, Any, str]
+_Parsed = tuple[_PromptPart, str, _OutputPart]
+
+
+def _parse_long(rec: Any, textual: bool) -> _Parsed:
+    # The common case (well-typed values) is checked inline; anything else goes through the
+    # full checks in import_readers, which also word the errors. This runs once per row.
+    if type(rec) is not dict:
+        raise rd.FieldError(
+            None, f"expected an object with the output's fields, got {rd.kind_of(rec)}"
+        )
+    g = rec.get
+    ext = g("prompt_id")
+    if type(ext) is not str or not 0 < len(ext) <= 200 or ext.strip() is not ext:
+        ext = rd.ident(ext, "prompt_id")
+    pval = g("prompt")
+    if type(pval) is str and not textual and pval and not pval.isspace():
+        pkey = hash(pval)
+    else:
+        pkey, pval = rd.prompt(pval, "prompt", textual)
+    model = g("model")
+    if type(model) is not str or not 0 < len(model) <= 200 or model.strip() is not model:
+        model = rd.name(model, "model")
+    content = g("output")
+    if type(content) is not str:
+        content = rd.text(content, "output")
+    latency, cost, tokens, meta, reference, category, split = (
+        g("latency_ms"),
+        g("cost_usd"),
+        g("tokens"),
+        g("metadata"),
+        g("reference"),
+        g("category"),
+        g("split"),
+    )
+    if latency is not None:
+        latency = rd.opt_number(latency, "latency_ms", textual)
+    if cost is not None:
+        cost = rd.opt_number(cost, "cost_usd", textual)
+    if tokens is not None:
+        tokens = rd.opt_int(tokens, "tokens", textual)
+    meta_json = _NULL_JSON if meta is None else to_json(rd.opt_object(meta, "metadata", textual))
+    if reference is not None:
+        reference = rd.opt_text(reference, "reference")
+    if category is not None:
+        category = rd.opt_text(category, "category", 100)
+    if split is not None:
+        split = rd.opt_text(split, "split", 32)
+    return (
+        (ext, pkey, pval, reference, category, split),
+        model,
+        (content, _NULL_JSON, latency, cost, tokens, meta_json),
+    )
+
+
+def _parse_alpaca(rec: Any, textual: bool) -> _Parsed:
+    if type(rec) is not dict:
+        raise rd.FieldError(None, f"expected an object, got {rd.kind_of(rec)}")
+    instruction = rd.text(rec.get("instruction"), "instruction")
+    if not instruction.strip():
+        raise rd.FieldError("instruction", "is empty: every record needs the instruction text")
+    model = rd.name(rec.get("generator"), "generator")
+    content = rd.text(rec.get("output"), "output")
+    category = rd.opt_text(rec.get("dataset"), "dataset", 100)
+    ext = hashlib.sha256(instruction.encode("utf-8")).hexdigest()[:16]
+    return (
+        (ext, hash(instruction), instruction, None, category, None),
+        model,
+        (content, _NULL_JSON, None, None, None, _NULL_JSON),
+    )
+
+
+def _parse_mt_bench(rec: Any, textual: bool) -> _Parsed:
+    if type(rec) is not dict:
+        raise rd.FieldError(None, f"expected an object, got {rd.kind_of(rec)}")
+    qid = rd.ident(rec.get("question_id"), "question_id")
+    model = rd.name(rec.get("model_id"), "model_id")
+    choices = rec.get("choices")
+    if type(choices) is not list or not choices or type(choices[0]) is not dict:
+        raise rd.FieldError(
+            "choices", f'must be a list of {{"turns": [...]}} objects, got {rd.kind_of(choices)}'
+        )
+    turns = choices[0].get("turns")
+    if type(turns) is not list or not turns or any(type(t) is not str for t in turns):
+        raise rd.FieldError("choices[0].turns", "must be a non-empty list of strings")
+    placeholder = [
+        {"role": "user", "content": f"(question {qid}, turn {i})"} for i in range(1, len(turns) + 1)
+    ]
+    meta = {k: rec[k] for k in ("answer_id", "tstamp") if rec.get(k) is not None} or None
+    return (
+        (qid, None, placeholder, None, None, None),
+        model,
+        (turns[-1], to_json(turns), None, None, None, to_json(meta)),
+    )
+
+
+_PARSERS: dict[str, Callable[[Any, bool], _Parsed]] = {
+    "long": _parse_long,
+    "alpaca-eval": _parse_alpaca,
+    "mt-bench": _parse_mt_bench,
+}
+
+
+class _OutputImport:
+    """The state of one outputs import: small per-row state, one pending batch."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        campaign_id: int,
+        log: rd.ErrorLog,
+        result: OutputImportResult,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.conn, self.campaign_id, self.log, self.result = conn, campaign_id, log, result
+        self.progress = progress
+        self.parse: Callable[[Any, bool], _Parsed] | None = None
+        self.textual = result.format == "csv"
+        # prompt_id -> (file-local index, first line, prompt hash); file-local ids keep the
+        # duplicate check at one small int per row.
+        self.prompts: dict[str, tuple[int, int, int | None]] = {}
+        # Database ids by file-local index; only the writer thread touches these two lists.
+        self.prompt_ids: list[int] = []
+        self.new_prompts: list[tuple[int, str, Any, str | None, str | None, str | None]] = []
+        self.cands: dict[str, int] = {}
+        self.cand_ids: list[int] = []
+        self.new_cands: list[str] = []
+        self.seen: dict[int, int] = {}
+        self.batch: list[tuple] = []
+        self.writer = BatchWriter(self.write)
+        self.insert = RawInsert(
+            conn,
+            Output.__table__,  # type: ignore[arg-type]
+            (
+                "prompt_id",
+                "candidate_id",
+                "content",
+                "turns",
+                "latency_ms",
+                "cost_usd",
+                "tokens",
+                "meta",
+            ),
+        )
+
+    def start(self, line: int, first: Any) -> None:
+        shape = rd.shape_of(first)
+        self.result.shape = shape
+        self.parse = _PARSERS[shape]
+        keys = first.columns if isinstance(first, rd.CsvHeader) else first
+        if isinstance(keys, dict | list):
+            self.result.ignored_fields = sorted(set(keys) - _KNOWN[shape])
+        if isinstance(first, rd.CsvHeader):
+            for col in _REQUIRED[shape]:
+                if col not in first.columns:
+                    cols = ", ".join(first.columns)
+                    self.log.add(
+                        line, col, f"the CSV header has no '{col}' column (it has: {cols})"
+                    )
+            self.log.raise_if_any()
+
+    def run(self, records: Iterator[tuple[int, Any]]) -> None:
+        for line, rec in records:
+            self.start(line, rec)
+            if not isinstance(rec, rd.CsvHeader):
+                self.result.rows_read += 1
+                self.feed(line, rec)
+            break
+        result, feed = self.result, self.feed
+        for line, rec in records:
+            result.rows_read += 1
+            feed(line, rec)
+
+    def feed(self, line: int, rec: Any) -> None:
+        if type(rec) is rd.Bad:
+            self.log.add(line, rec.field, rec.problem)
+            return
+        try:
+            (ext, pkey, pval, reference, category, split), model, out = self.parse(
+                rec, self.textual
+            )  # type: ignore[misc]
+        except rd.FieldError as exc:
+            self.log.add(line, exc.field, exc.problem)
+            return
+        seen = self.prompts.get(ext)
+        if seen is None:
+            pidx = len(self.prompts)
+            self.prompts[ext] = (pidx, line, pkey)
+            self.new_prompts.append((pidx, ext, pval, reference, category, split))
+        else:
+            pidx, first_line, first_key = seen
+            if pkey != first_key:
+                self.log.add(
+                    line,
+                    "prompt",
+                    f"prompt_id '{ext}' has a different prompt than on line {first_line}:"
+                    " give each distinct prompt its own prompt_id",
+                )
+                return
+        cidx = self.cands.get(model)
+        if cidx is None:
+            cidx = self.cands[model] = len(self.cands)
+            self.new_cands.append(model)
+        first_line = self.seen.setdefault((pidx << 32) | cidx, line)
+        if first_line != line:
+            self.log.add(
+                line,
+                "model",
+                f"duplicate output for prompt_id '{ext}' and model '{model}' (also on line"
+                f" {first_line}): keep one row per prompt and model",
+            )
+            return
+        if self.log.problems:
+            return
+        self.batch.append((pidx, cidx, *out))
+        if len(self.batch) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the pending batch to the writer thread (progress is reported from here)."""
+        if self.batch or self.new_prompts or self.new_cands:
+            self.writer.submit((self.new_cands, self.new_prompts, self.batch))
+            self.new_cands, self.new_prompts, self.batch = [], [], []
+        if self.progress is not None:
+            self.progress(self.result.rows_read)
+
+    def write(self, item: tuple[list, list, list]) -> None:
+        """Runs in the writer thread: resolve new candidates and prompts, insert outputs."""
+        new_cands, new_prompts, batch = item
+        r, conn = self.result, self.conn
+        if new_cands:
+            ids, added = ensure_candidates(conn, new_cands)
+            self.cand_ids.extend(ids[n] for n in new_cands)
+            r.candidates_added += added
+            r.candidates_existing += len(new_cands) - added
+        if new_prompts:
+            rows = [
+                {
+                    "campaign_id": self.campaign_id,
+                    "external_id": ext,
+                    "messages": rd.as_messages(pval),
+                    "reference": reference,
+                    "category": category,
+                    "split": split,
+                    "meta": None,
+                }
+                for _, ext, pval, reference, category, split in new_prompts
+            ]
+            ids, added = ensure_prompts(conn, self.campaign_id, rows)
+            self.prompt_ids.extend(ids[ext] for _, ext, *_ in new_prompts)
+            r.prompts_added += added
+            r.prompts_existing += len(rows) - added
+        if batch:
+            pids, cids = self.prompt_ids, self.cand_ids
+            rows = [(pids[b[0]], cids[b[1]], b[2], b[3], b[4], b[5], b[6], b[7]) for b in batch]
+            added = self.insert(rows)
+            r.outputs_added += added
+            r.outputs_existing += len(rows) - added
+
+
+def import_outputs(
+    engine: Engine,
+    source: Path | BinaryIO,
+    campaign: str,
+    *,
+    filename: str | None = None,
+    fmt: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> OutputImportResult:
+    """Import model outputs from a file into ``campaign`` (created if missing).
+
+    ``fmt`` is one of jsonl, json, csv, parquet (default: from the file name's extension);
+    ``filename`` names a stream in messages; ``progress(rows_read)`` is called per batch.
+    Raises ImportFileError naming the file, line and field; nothing is written then.
+    """
+    started = time.perf_counter()
+    with rd.open_source(source, filename) as src:
+        container = rd.detect_container(src, fmt)
+        log = rd.ErrorLog(src.name, "row" if container == "parquet" else "line")
+        with write_session(engine) as s:
+            existed = s.exec(select(Campaign.id).where(Campaign.name == campaign.strip())).first()
+            camp = get_or_create_campaign(s, campaign)
+            result = OutputImportResult(
+                campaign=camp.name,
+                source=src.name,
+                format=container,
+                shape="long",
+                campaign_created=existed is None,
+            )
+            job = _OutputImport(s.connection(), camp.id, log, result, progress)
+            try:
+                job.run(rd.read_records(src, container))
+                log.raise_if_any()
+                if result.rows_read == 0:
+                    raise ImportFileError(
+                        src.name, None, None, "is empty: it has no records to import"
+                    )
+                job.flush()
+                job.writer.close()
+                s.commit()
+            except BaseException:
+                with contextlib.suppress(BaseException):  # the error raised below says it
+                    job.writer.close()
+                s.rollback()
+                raise
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def import_votes(
+    engine: Engine,
+    source: Path | BinaryIO,
+    campaign: str,
+    *,
+    filename: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> VoteImportResult:
+    """Import pairwise votes (Chatbot Arena / MT-Bench judgment style JSONL); see import_votes."""
+    from annotate import import_votes as votes
+
+    return votes.import_votes(engine, source, campaign, filename=filename, progress=progress)
