@@ -31,10 +31,23 @@ if actor.is_admin:
         st.Page("pages/campaigns.py", title="Campaigns", icon=":material/folder:", default=True),
         st.Page("pages/import_data.py", title="Import", icon=":material/upload:"),
         st.Page("pages/users.py", title="Users", icon=":material/group:"),
+        st.Page("pages/campaign_setup.py", title="Campaign setup", icon=":material/tune:"),
+        st.Page("pages/llm_judges.py", title="LLM judges", icon=":material/gavel:"),
     ]
     pages["Results"] = [
         st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
+        st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
+        st.Page("pages/calibration.py", title="Calibration", icon=":material/balance:"),
     ]
+pages["Rate"] = [
+    st.Page(
+        "pages/rate.py",
+        title="Rate",
+        icon=":material/compare:",
+        default=not actor.is_admin,
+    ),
+    st.Page("pages/history.py", title="My history", icon=":material/history:"),
+]
 
 with st.sidebar:
     st.caption(f"Signed in as **{actor.display_name}** ({actor.role})")

@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from db.errors import JudgeboardError
+from judges.cli import judge_app
 
 app = typer.Typer(help="Judge LLM outputs with humans and LLM judges.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -22,6 +23,7 @@ campaign_app = typer.Typer(help="Campaigns.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(judge_app, name="judge")
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -457,15 +459,6 @@ def calibration_cmd(
     )
 
 
-def _mount_optional_apps() -> None:
-    try:
-        from judges.cli import judge_app
-    except ImportError:
-        return
-    app.add_typer(judge_app, name="judge")
-
-
-_mount_optional_apps()
 
 if __name__ == "__main__":
     app()
