@@ -362,17 +362,10 @@ def agreement_cmd(
     for row in data["pairwise_cohen_kappa"]:
         kappas.add_row(row["rater_1"], row["rater_2"], _fmt(row["kappa"]), str(row["n"]))
     out.print(kappas)
-    raters = Table(
-        "rater",
-        "n",
-        "LOO agree",
-        "gold acc",
-        "consistency",
-        "P(left)",
-        "median s",
-        "flags",
-        title="Raters",
-    )
+    raters = Table(title="Raters")
+    raters.add_column("rater", no_wrap=True, min_width=14)
+    for name in ("n", "LOO agree", "gold acc", "consistency", "P(left)", "median s", "flags"):
+        raters.add_column(name)
     for r in data["raters"]:
         raters.add_row(
             r["rater"],
@@ -423,41 +416,25 @@ def calibration_cmd(
         return
     if not data["judges"]:
         err.print("No judge verdicts in this campaign yet: run `judgeboard judge run` first.")
-    table = Table(
-        "judge",
-        "n",
-        "agreement",
-        "w/o ties",
-        "kappa",
-        "human ceiling",
-        "alpha humans",
-        "alpha +judge",
-        "swap consistency",
-        "P(first)",
-        "P(longer)",
-        title="Judges vs humans",
-    )
-    for j in data["judges"]:
-        table.add_row(
-            j["judge"],
-            str(j["n"]),
-            _fmt(j["agreement"]),
-            _fmt(j["agreement_without_ties"]),
-            _fmt(j["cohen_kappa"]),
-            _fmt(j["human_ceiling"]),
-            _fmt(j["alpha_humans"]),
-            _fmt(j["alpha_with_judge"]),
-            _fmt(j["position_consistency"]),
-            _fmt(j["p_prefer_first"]),
-            _fmt(j["p_prefer_longer"]),
-        )
+        return
+    judges = data["judges"]
+    table = Table("figure", *[j["judge"] for j in judges], "humans", title="Judges vs humans")
+    figures = [
+        ("comparisons with a human majority", "n", "n", None),
+        ("agreement with the majority", "agreement", ".3f", None),
+        ("agreement without ties", "agreement_without_ties", ".3f", None),
+        ("Cohen's kappa", "cohen_kappa", ".3f", None),
+        ("human ceiling (leave-one-out)", "human_ceiling", ".3f", "human_ceiling"),
+        ("alpha, humans only", "alpha_humans", ".3f", None),
+        ("alpha, humans + judge", "alpha_with_judge", ".3f", None),
+        ("consistency under position swap", "position_consistency", ".3f", None),
+        ("P(prefer first shown)", "p_prefer_first", ".3f", "p_prefer_first_humans"),
+        ("P(prefer longer)", "p_prefer_longer", ".3f", "p_prefer_longer_humans"),
+    ]
+    for label, key, spec, human_key in figures:
+        cells = [str(j[key]) if spec == "n" else _fmt(j[key], spec) for j in judges]
+        table.add_row(label, *cells, _fmt(data[human_key], spec) if human_key else "")
     out.print(table)
-    out.print(
-        f"Humans: leave-one-out ceiling {_fmt(data['human_ceiling'])},"
-        f" P(first) {_fmt(data['p_prefer_first_humans'])},"
-        f" P(longer) {_fmt(data['p_prefer_longer_humans'])}."
-    )
-
 
 
 if __name__ == "__main__":

@@ -83,3 +83,79 @@ def test_unknown_campaign_exits_1_and_says_how_to_create_it(cli_db) -> None:
     assert result.exit_code == 1
     assert "No campaign named 'nope'" in result.output
     assert "judgeboard import outputs" in result.output
+
+
+def _arena_votes(path) -> None:
+    """Three humans and one LLM judge on 12 questions: m1 usually beats m2, m2 beats m3."""
+    rows = []
+    for q in range(12):
+        for a, b, usual in (("m1", "m2", "model_a"), ("m2", "m3", "model_a"), ("m1", "m3", "tie")):
+            for r, rater in enumerate(("ana", "ben", "cy")):
+                winner = usual if (q + r) % 4 else "model_b"
+                rows.append(
+                    {
+                        **factory.vote_rows(1, ((a, b),), rater, winner)[0],
+                        "question_id": q,
+                        "output_a": f"{a} on {q}",
+                        "output_b": f"{b} on {q}",
+                    }
+                )
+            rows.append({**rows[-1], "judge": "gpt-judge", "rater_kind": "llm", "winner": usual})
+    factory.write_jsonl(path, rows)
+
+
+@pytest.fixture
+def imported(cli_db, tmp_path) -> str:
+    _arena_votes(tmp_path / "votes.jsonl")
+    result = runner.invoke(
+        app, ["import", "votes", str(tmp_path / "votes.jsonl"), "--campaign", "arena"]
+    )
+    assert result.exit_code == 0, result.output
+    return "arena"
+
+
+@pytest.mark.parametrize("source", ["human", "judge", "judge:gpt-judge", "blend", "ppi"])
+def test_imported_votes_give_every_leaderboard_source(imported, source) -> None:
+    result = runner.invoke(
+        app,
+        ["leaderboard", "-c", imported, "--source", source, "--format", "json", "--rounds", "100"],
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {r["model"] for r in rows} == {"m1", "m2", "m3"}
+    assert all(r["ci_low"] <= r["rating"] <= r["ci_high"] for r in rows)
+
+
+def test_agreement_json_carries_the_pipeline_keys(imported) -> None:
+    result = runner.invoke(
+        app, ["agreement", "-c", imported, "--format", "json", "--n-boot", "100"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    alpha = data["krippendorff_alpha"]["preference/nominal"]
+    assert {"alpha", "ci_low", "ci_high"} <= set(alpha)
+    assert alpha["ci_low"] <= alpha["alpha"] <= alpha["ci_high"]
+    assert 0 < data["percent_agreement"] < 1
+    assert {(p["rater_1"], p["rater_2"]) for p in data["pairwise_cohen_kappa"]} == {
+        ("ana", "ben"),
+        ("ana", "cy"),
+        ("ben", "cy"),
+    }
+    assert {r["rater"] for r in data["raters"]} == {"ana", "ben", "cy"}
+
+
+def test_calibration_json_carries_the_pipeline_keys(imported) -> None:
+    result = runner.invoke(app, ["calibration", "-c", imported, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (judge,) = json.loads(result.stdout)["judges"]
+    assert judge["judge"] == "gpt-judge@v1"
+    for key in ("agreement", "agreement_without_ties", "cohen_kappa", "n"):
+        assert key in judge
+    assert judge["n"] > 0 and 0 <= judge["agreement"] <= 1
+
+
+def test_agreement_and_calibration_tables_render(imported) -> None:
+    for command in (["agreement", "--n-boot", "50"], ["calibration"]):
+        result = runner.invoke(app, [command[0], "-c", imported, *command[1:]])
+        assert result.exit_code == 0, result.output
+        assert "ana" in result.stdout or "gpt-judge" in result.stdout
