@@ -17,6 +17,25 @@ from db.errors import JudgeboardError
 T = TypeVar("T")
 
 
+def _leave_pages_folder_routing() -> None:
+    """Make app.py's st.navigation the only router, even for a page URL opened first.
+
+    Streamlit treats a ``pages/`` folder beside the main script as a legacy multipage app
+    until some run calls ``st.navigation``: the first visitor to ``/rate`` on a fresh
+    server would get that page without app.py and a sidebar listing every module here.
+    Every page imports this module, so the first such run switches the mode and reruns
+    through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_folder_routing()
+
+
 @dataclass(frozen=True)
 class Actor:
     """The signed-in user, as plain values (never an ORM object in session state)."""
@@ -58,6 +77,8 @@ def current_user() -> Actor | None:
         else:
             if not st.user.get("is_logged_in", False):
                 return None
+            if st.user.get("email_verified") is False:  # the provider says it is unproven
+                return None
             user = user_for_login(s, str(st.user.get("email", "")), st.user.get("name"))
             if user is None:
                 return None
@@ -74,8 +95,14 @@ def run_or_error(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
 
 
 def require_actor(admin: bool = False) -> Actor:
-    """The actor set by app.py; stops the page for anyone who may not see it."""
-    actor = st.session_state.get("actor") or current_user()
+    """The acting user; stops the page for anyone who may not see it.
+
+    With ``[auth]`` the actor is derived from the sign-in on every run: an actor left in
+    session state is never trusted (it may be stale, e.g. after a deactivation, and pages
+    can be entered without app.py through Streamlit's pages/-folder routing).
+    """
+    stored = None if auth_configured() else st.session_state.get("actor")
+    actor = stored or current_user()
     if actor is None:
         st.error("Sign in first.")
         st.stop()
