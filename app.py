@@ -8,19 +8,23 @@ from pages.common import auth_configured, current_user
 
 st.set_page_config(page_title="judgeboard", page_icon=":material/balance:", layout="wide")
 
+
+def sign_in() -> None:
+    st.title("judgeboard")
+    st.write("Sign in to rate or manage evaluation campaigns.")
+    st.button("Sign in", on_click=st.login, type="primary")
+
+
 actor = current_user()
 if actor is None:
+    # Nobody to act as: forget any earlier actor and register a single page. Without an
+    # st.navigation call Streamlit falls back to listing, and running, every file in pages/.
+    st.session_state.pop("actor", None)
     if auth_configured() and not st.user.get("is_logged_in", False):
-        st.title("judgeboard")
-        st.write("Sign in to rate or manage evaluation campaigns.")
-        st.button("Sign in", on_click=st.login, type="primary")
+        gate = st.Page(sign_in, title="Sign in", icon=":material/login:")
     else:
-        st.title("Not invited")
-        st.write(
-            f"You are signed in as {st.user.get('email', 'an unknown user')}, but nobody has"
-            " invited you to this judgeboard yet. Ask an admin to invite your email address."
-        )
-        st.button("Sign out", on_click=st.logout)
+        gate = st.Page("pages/not_invited.py", title="Not invited", icon=":material/block:")
+    st.navigation([gate], position="hidden").run()
     st.stop()
 
 st.session_state["actor"] = actor

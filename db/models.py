@@ -83,6 +83,9 @@ class Campaign(SQLModel, table=True):
     attention_rate: float = 0.0
     reshow_rate: float = 0.0
     lease_seconds: int = 600
+    rater_quota: int | None = Field(
+        default=None, description="items each rater is asked for; None = as many as there are"
+    )
     blind: bool = True
     allowed_raters: list[int] | None = _json()
     archived: bool = False
@@ -148,6 +151,7 @@ class Comparison(SQLModel, table=True):
         UniqueConstraint("campaign_id", "prompt_id", "output_a_id", "output_b_id"),
         CheckConstraint("output_a_id <= output_b_id", name="canonical_order"),
         Index("ix_comparisons_queue", "campaign_id", "n_done"),
+        Index("ix_comparisons_check", "campaign_id", "check_kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -162,8 +166,18 @@ class Comparison(SQLModel, table=True):
 
 
 class Assignment(SQLModel, table=True):
+    """A comparison leased to one rater, in the left/right order that rater sees.
+
+    ``kind`` is "normal", "gold", "attention" or "reshow" (a comparison the rater already
+    judged, shown again with sides swapped); ``status`` is "leased", "done", "skipped",
+    "flagged" or "expired" (answered after the lease ran out and the comparison had filled
+    up; not stored). A lease counts only while ``status = 'leased'`` and ``expires_at`` is in
+    the future. The unique key means nobody is handed the same comparison twice per kind.
+    """
+
     __tablename__ = "assignments"
     __table_args__ = (
+        UniqueConstraint("comparison_id", "rater_id", "kind"),
         Index("ix_assignments_rater_status", "rater_id", "campaign_id", "status"),
         Index("ix_assignments_lease", "comparison_id", "status", "expires_at"),
     )
@@ -269,6 +283,8 @@ class Judgment(SQLModel, table=True):
         CheckConstraint("preference IS NULL OR preference BETWEEN -2 AND 2", name="preference"),
         Index("ix_judgments_campaign_kind", "campaign_id", "rater_kind", "is_current"),
         Index("ix_judgments_rater", "rater_key", "campaign_id", "created_at"),
+        # Undo finds an assignment's judgments, and deleting a lease checks this foreign key.
+        Index("ix_judgments_assignment", "assignment_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -383,3 +383,47 @@ def voted_campaign(
                 judge_judgment(s, comp, j, jp * sign, "ba")
     s.flush()
     return {**data, "raters": raters, "judge": j, "comparisons": comparisons}
+
+
+# --- login and roles (issue 7) -------------------------------------------------------------
+
+ADMIN_EMAIL = "boss@acme.io"
+RATER_EMAIL = "ana@acme.io"
+
+
+def rate_items(engine: Engine, rater_id: int, campaign_id: int, n: int, answer: Any = None) -> int:
+    """Answer up to ``n`` items through the real queue, as a rater would; returns how many."""
+    from annotate.queue import Answer, next_item
+    from annotate.submission import submit
+
+    done = 0
+    for _ in range(n):
+        item = next_item(engine, rater_id, campaign_id)
+        if item is None:
+            break
+        submit(engine, rater_id, item.assignment_id, answer or Answer(-1, rationale="fine"))
+        done += 1
+    return done
+
+
+def team(
+    engine: Engine,
+    admin: str = ADMIN_EMAIL,
+    rater: str = RATER_EMAIL,
+    name: str = "blind",
+    answer: Any = None,
+    **campaign_kwargs: Any,
+) -> dict[str, Any]:
+    """A team: an admin, a rater and a second rater who both rated a blind campaign whose
+    candidate names are secret (SECRET_MODELS), and a judge config. Returns plain ids."""
+    with session(engine) as s:
+        boss = user(s, admin, role="admin")
+        ana, other = user(s, rater), user(s, f"other.{rater}")
+        data = blind_campaign(s, name, n_prompts=3, **campaign_kwargs)
+        judge_config(s, "secret-judge-config", base_url="http://127.0.0.1:9/secret-judge/v1")
+        s.commit()
+        ids = {"admin": boss.id, "rater": ana.id, "other": other.id}
+        campaign_id = data["campaign"].id
+    for rater_id in (ids["rater"], ids["other"]):
+        rate_items(engine, rater_id, campaign_id, 3, answer)
+    return {**ids, "campaign": campaign_id}

@@ -30,6 +30,7 @@ def upgrade() -> None:
     sa.Column('attention_rate', sa.Float(), nullable=False),
     sa.Column('reshow_rate', sa.Float(), nullable=False),
     sa.Column('lease_seconds', sa.Integer(), nullable=False),
+    sa.Column('rater_quota', sa.Integer(), nullable=True),
     sa.Column('blind', sa.Boolean(), nullable=False),
     sa.Column('allowed_raters', sa.JSON(), nullable=True),
     sa.Column('archived', sa.Boolean(), nullable=False),
@@ -190,6 +191,7 @@ def upgrade() -> None:
     with op.batch_alter_table('comparisons', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_comparisons_prompt_id'), ['prompt_id'], unique=False)
         batch_op.create_index('ix_comparisons_queue', ['campaign_id', 'n_done'], unique=False)
+        batch_op.create_index('ix_comparisons_check', ['campaign_id', 'check_kind'], unique=False)
 
     op.create_table('assignments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -206,7 +208,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_assignments_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['comparison_id'], ['comparisons.id'], name=op.f('fk_assignments_comparison_id_comparisons'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['rater_id'], ['users.id'], name=op.f('fk_assignments_rater_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_assignments'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assignments')),
+    sa.UniqueConstraint('comparison_id', 'rater_id', 'kind', name=op.f('uq_assignments_comparison_id_rater_id_kind'))
     )
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.create_index('ix_assignments_lease', ['comparison_id', 'status', 'expires_at'], unique=False)
@@ -267,6 +270,7 @@ def upgrade() -> None:
     with op.batch_alter_table('judgments', schema=None) as batch_op:
         batch_op.create_index('ix_judgments_campaign_kind', ['campaign_id', 'rater_kind', 'is_current'], unique=False)
         batch_op.create_index('ix_judgments_rater', ['rater_key', 'campaign_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_judgments_assignment', ['assignment_id'], unique=False)
 
     op.create_table('judgment_scores',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -293,6 +297,7 @@ def downgrade() -> None:
 
     op.drop_table('judgment_scores')
     with op.batch_alter_table('judgments', schema=None) as batch_op:
+        batch_op.drop_index('ix_judgments_assignment')
         batch_op.drop_index('ix_judgments_rater')
         batch_op.drop_index('ix_judgments_campaign_kind')
 
@@ -307,6 +312,7 @@ def downgrade() -> None:
 
     op.drop_table('assignments')
     with op.batch_alter_table('comparisons', schema=None) as batch_op:
+        batch_op.drop_index('ix_comparisons_check')
         batch_op.drop_index('ix_comparisons_queue')
         batch_op.drop_index(batch_op.f('ix_comparisons_prompt_id'))
 

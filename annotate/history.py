@@ -1,0 +1,203 @@
+"""A rater's own judgments, as they saw them, and revisions of them.
+
+A revision never rewrites a row: it inserts the next version and marks the old one
+``is_current = false``, so every earlier answer stays on record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from annotate.queue import (
+    Answer,
+    J,
+    RateItem,
+    RatingSetup,
+    answer_of,
+    is_postgres,
+    rater_key,
+    rating_setup,
+    writing,
+)
+from annotate.submission import lock_comparison, store_judgment, validate_answer
+from db.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from db.models import Campaign, Candidate, Comparison, Judgment, Output, Prompt, User, utcnow
+
+PREFERENCE_WORDS = {
+    -2: "A much better",
+    -1: "A better",
+    0: "Tie",
+    1: "B better",
+    2: "B much better",
+}
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    judgment_id: int
+    campaign: str
+    prompt: str
+    verdict: str
+    """In the rater's own terms: "A better" means the response they saw as A."""
+    rationale: str | None
+    version: int
+    created_at: datetime
+    model_a: str | None
+    """Candidate shown as A: only for campaigns that are not blind."""
+    model_b: str | None
+
+
+@dataclass(frozen=True)
+class Revisable:
+    """A past judgment re-assembled for the revise form."""
+
+    judgment_id: int
+    setup: RatingSetup
+    item: RateItem
+    answer: Answer
+
+
+def verdict_words(answer: Answer) -> str:
+    if answer.both_bad:
+        return "Both bad"
+    if answer.preference is None:
+        return "Scores only"
+    return PREFERENCE_WORDS[answer.preference]
+
+
+def _prompt_text(messages: list[dict[str, str]]) -> str:
+    users = [m.get("content", "") for m in messages if m.get("role") == "user"]
+    text = (users[-1] if users else messages[-1].get("content", "")) if messages else ""
+    return text if len(text) <= 160 else text[:157] + "…"
+
+
+def my_judgments(
+    session: Session, rater_id: int, campaign_id: int | None = None, *, limit: int = 500
+) -> list[HistoryRow]:
+    """This rater's current judgments, newest first (one row per item they answered)."""
+    out_a, out_b = aliased(Output), aliased(Output)
+    cand_a, cand_b = aliased(Candidate), aliased(Candidate)
+    query = (
+        select(
+            Judgment,
+            Campaign.name,
+            Campaign.blind,
+            Prompt.messages,
+            cand_a.name,
+            cand_b.name,
+        )
+        .join(Campaign, Campaign.id == Judgment.campaign_id)
+        .join(Comparison, Comparison.id == Judgment.comparison_id)
+        .join(Prompt, Prompt.id == Comparison.prompt_id)
+        .join(out_a, out_a.id == Comparison.output_a_id)
+        .join(out_b, out_b.id == Comparison.output_b_id)
+        .join(cand_a, cand_a.id == out_a.candidate_id)
+        .join(cand_b, cand_b.id == out_b.candidate_id)
+        .where(Judgment.rater_key == rater_key(rater_id), Judgment.is_current)
+        .order_by(Judgment.created_at.desc(), Judgment.id.desc())
+        .limit(limit)
+    )
+    if campaign_id is not None:
+        query = query.where(Judgment.campaign_id == campaign_id)
+    rows = []
+    for j, name, blind, messages, name_a, name_b in session.execute(query).all():
+        sign = 1 if j.shown_order == "ab" else -1
+        shown = Answer(
+            preference=None if j.preference is None else sign * j.preference,
+            both_bad=j.both_bad,
+        )
+        left, right = (name_a, name_b) if j.shown_order == "ab" else (name_b, name_a)
+        rows.append(
+            HistoryRow(
+                judgment_id=j.id,
+                campaign=name,
+                prompt=_prompt_text(messages),
+                verdict=verdict_words(shown),
+                rationale=j.rationale,
+                version=j.version,
+                created_at=j.created_at,
+                model_a=None if blind else left,
+                model_b=None if blind else right,
+            )
+        )
+    return rows
+
+
+def _own_current(conn: Any, rater_id: int, judgment_id: int) -> Mapping[str, Any]:
+    j = conn.execute(select(J).where(J.c.id == judgment_id)).mappings().first()
+    if j is None:
+        raise NotFoundError(f"No judgment with id {judgment_id}: reload My history.")
+    if j["rater_key"] != rater_key(rater_id):
+        raise PermissionDeniedError("You can only revise your own judgments.")
+    if not j["is_current"]:
+        raise InvalidInputError(
+            "That answer was already revised or undone: revise its latest version instead."
+        )
+    return j
+
+
+def revisable(session: Session, rater_id: int, judgment_id: int) -> Revisable:
+    """The item behind one of this rater's judgments, in the order they saw it."""
+    j = _own_current(session, rater_id, judgment_id)
+    comparison = session.get(Comparison, j["comparison_id"])
+    prompt = session.get(Prompt, comparison.prompt_id)
+    out_a = session.get(Output, comparison.output_a_id)
+    out_b = session.get(Output, comparison.output_b_id)
+    left, right = (out_a, out_b) if j["shown_order"] == "ab" else (out_b, out_a)
+    item = RateItem(
+        assignment_id=j["assignment_id"] or 0,
+        messages=tuple(dict(m) for m in prompt.messages),
+        response_a=left.content,
+        response_b=right.content,
+        turns_a=tuple(left.turns) if left.turns else None,
+        turns_b=tuple(right.turns) if right.turns else None,
+        single=out_a.id == out_b.id,
+        shown_at=j["created_at"],
+        expires_at=j["created_at"],
+    )
+    answer = answer_of(session, j["id"], j["shown_order"])
+    return Revisable(j["id"], rating_setup(session, j["campaign_id"]), item, answer)
+
+
+def revise(
+    engine: Engine,
+    rater_id: int,
+    judgment_id: int,
+    answer: Answer,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Record a changed answer as the next version; returns the new judgment's id."""
+    now = now or utcnow()
+    with writing(engine) as conn:
+        if not conn.execute(select(User.active).where(User.id == rater_id)).scalar():
+            raise PermissionDeniedError(
+                "Your account is not active: ask an admin to reactivate it before revising."
+            )
+        j = _own_current(conn, rater_id, judgment_id)
+        comparison = lock_comparison(conn, j["comparison_id"])
+        if is_postgres(conn):
+            # Re-read under the lock: a revision from another tab may have won.
+            j = _own_current(conn, rater_id, judgment_id)
+        setup = rating_setup(conn, j["campaign_id"])
+        validate_answer(setup, answer, comparison["output_a_id"] == comparison["output_b_id"])
+        conn.execute(update(J).where(J.c.id == j["id"]).values(is_current=False))
+        return store_judgment(
+            conn,
+            comparison=comparison,
+            rater_id=rater_id,
+            shown_order=j["shown_order"],
+            answer=answer,
+            assignment_id=j["assignment_id"],
+            is_reshow=j["is_reshow"],
+            time_on_task_ms=j["time_on_task_ms"],
+            now=now,
+        )
