@@ -542,6 +542,7 @@ class _VoteImport:
                 Judgment.comparison_id == Comparison.id,
                 Judgment.rater_kind == "human",
                 Judgment.is_current,
+                ~Judgment.is_reshow,
             )
             .scalar_subquery()
         )
