@@ -87,22 +87,12 @@ def _pg_dsn() -> str:
 
 def _engine(target: str):
     """A fresh database with the schema: a SQLite file path, or 'pg:<schema>'."""
-    from sqlalchemy import event
 
     from db.engine import make_engine
     from db.models import metadata
 
     if target.startswith("pg:"):
-        schema = target[3:]
-        engine = make_engine(PG_URL)
-
-        @event.listens_for(engine, "connect")
-        def set_search_path(dbapi_connection, _record) -> None:
-            autocommit = dbapi_connection.autocommit
-            dbapi_connection.autocommit = True
-            dbapi_connection.execute(f'SET search_path TO "{schema}"')
-            dbapi_connection.autocommit = autocommit
-
+        engine = make_engine(PG_URL, schema=target[3:])
     else:
         engine = make_engine(f"sqlite:///{target}")
     metadata.create_all(engine)
@@ -205,19 +195,17 @@ def _pg_reachable() -> bool:
 
 
 def _pg_schema() -> str:
-    import psycopg
+    from db.engine import create_schema
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_pg_dsn(), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
+    create_schema(PG_URL, schema)
     return schema
 
 
 def _drop_pg_schema(schema: str) -> None:
-    import psycopg
+    from db.engine import drop_schema
 
-    with psycopg.connect(_pg_dsn(), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    drop_schema(PG_URL, schema)
 
 
 def line(figure: str, value: float, unit: str, op: str, target: float, fmt: str = ",.0f") -> None:

@@ -30,13 +30,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
-from sqlalchemy import event, func, select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from annotate.queue import A, Answer, C, J, next_item  # noqa: E402
 from annotate.submission import submit  # noqa: E402
-from db.engine import dispose_engines, is_sqlite, make_engine  # noqa: E402
+from db.engine import (  # noqa: E402
+    create_schema,
+    dispose_engines,
+    drop_schema,
+    is_sqlite,
+    make_engine,
+)
 from db.models import metadata  # noqa: E402
 
 N_PROMPTS = 10_000
@@ -334,25 +339,8 @@ def rate_page_runs(url: str) -> float:
 
 def pg_engine() -> tuple[Engine, str]:
     schema = f"bench_rating_{uuid.uuid4().hex[:8]}"
-    dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(PG_URL)
-
-    @event.listens_for(engine, "connect")
-    def search_path(dbapi_connection, _record) -> None:
-        autocommit = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True
-        dbapi_connection.execute(f'SET search_path TO "{schema}"')
-        dbapi_connection.autocommit = autocommit
-
-    return engine, schema
-
-
-def drop_schema(schema: str) -> None:
-    dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    create_schema(PG_URL, schema)
+    return make_engine(PG_URL, schema=schema), schema
 
 
 def bench_backend(label: str, engine: Engine, target_p95: float) -> None:
@@ -389,7 +377,7 @@ def main() -> int:
         bench_backend("PostgreSQL", engine, 25)
     finally:
         engine.dispose()
-        drop_schema(schema)
+        drop_schema(PG_URL, schema)
     return 0
 
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import psycopg
 from scipy import special
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from db.engine import is_sqlite
@@ -257,7 +256,7 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 @contextmanager
 def temporary_database(backend: str, workdir: Path) -> Iterator[Engine]:
     """A fresh, empty-schema database: a SQLite file, or a PostgreSQL schema dropped after."""
-    from db.engine import make_engine
+    from db.engine import create_schema, drop_schema, make_engine
     from db.models import metadata
 
     if backend == "sqlite":
@@ -272,22 +271,11 @@ def temporary_database(backend: str, workdir: Path) -> Iterator[Engine]:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
     schema = f"bench_{uuid.uuid4().hex[:10]}"
-    dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(PG_URL)
-
-    @event.listens_for(engine, "connect")
-    def search_path(dbapi_connection, _record) -> None:
-        autocommit = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True
-        dbapi_connection.execute(f'SET search_path TO "{schema}"')
-        dbapi_connection.autocommit = autocommit
-
+    create_schema(PG_URL, schema)
+    engine = make_engine(PG_URL, schema=schema)
     try:
         metadata.create_all(engine)
         yield engine
     finally:
         engine.dispose()
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop_schema(PG_URL, schema)

@@ -34,8 +34,12 @@ def _sqlite_pragmas(busy_timeout_ms: int):
     return on_connect
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    """Create a new engine for ``url`` (default: settings' database URL)."""
+def make_engine(url: str | None = None, *, echo: bool = False, schema: str | None = None) -> Engine:
+    """Create a new engine for ``url`` (default: settings' database URL).
+
+    ``schema`` (PostgreSQL only) puts every connection's search_path on that schema, which
+    is how tests and benchmarks get an isolated database inside one server database.
+    """
     settings = get_settings()
     url = url or settings.database_url
     if is_sqlite(url):
@@ -50,7 +54,36 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if schema is not None:
+
+        @event.listens_for(engine, "connect")
+        def set_search_path(dbapi_connection, _record) -> None:
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            dbapi_connection.execute(f'SET search_path TO "{schema}"')
+            dbapi_connection.autocommit = autocommit
+
+    return engine
+
+
+def create_schema(url: str, schema: str) -> None:
+    """Create a PostgreSQL schema (for an isolated test or benchmark database)."""
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    finally:
+        admin.dispose()
+
+
+def drop_schema(url: str, schema: str) -> None:
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        admin.dispose()
 
 
 def get_engine(url: str | None = None) -> Engine:

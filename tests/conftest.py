@@ -8,10 +8,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from db.engine import make_engine
+from db.engine import create_schema, drop_schema, make_engine
 from db.models import metadata
 
 PG_URL = os.environ.get(
@@ -60,27 +59,6 @@ def pg_available() -> bool:
     return False
 
 
-def _new_pg_schema_engine() -> tuple[Engine, str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_pg_dsn(), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(PG_URL)
-
-    @event.listens_for(engine, "connect")
-    def set_search_path(dbapi_connection, _record) -> None:
-        autocommit = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True
-        dbapi_connection.execute(f'SET search_path TO "{schema}"')
-        dbapi_connection.autocommit = autocommit
-
-    return engine, schema
-
-
-def _drop_pg_schema(schema: str) -> None:
-    with psycopg.connect(_pg_dsn(), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
 @pytest.fixture
 def database_url_factory(request, tmp_path: Path):
     """Yields a function backend -> (url, engine) for an isolated, empty database."""
@@ -90,13 +68,14 @@ def database_url_factory(request, tmp_path: Path):
         if backend == "sqlite":
             return make_engine(f"sqlite:///{tmp_path / f'{uuid.uuid4().hex[:8]}.db'}")
         request.getfixturevalue("pg_available")
-        engine, schema = _new_pg_schema_engine()
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        create_schema(PG_URL, schema)
         cleanups.append(schema)
-        return engine
+        return make_engine(PG_URL, schema=schema)
 
     yield make
     for schema in cleanups:
-        _drop_pg_schema(schema)
+        drop_schema(PG_URL, schema)
 
 
 @pytest.fixture(params=BACKENDS)

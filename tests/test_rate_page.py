@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import streamlit as st
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from annotate.campaigns import CriterionSpec
-from db.engine import dispose_engines, make_engine
-from db.models import Assignment, Judgment, JudgmentScore, metadata
+from db.models import Assignment, Judgment, JudgmentScore
 from tests import factory
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = factory.SECRET_MODELS
-
-
-@pytest.fixture
-def app_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A fresh SQLite file that the app's cached engine points at."""
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    monkeypatch.setenv("JUDGEBOARD_DATABASE_URL", url)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    dispose_engines()
-    engine = make_engine(url)
-    metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-    st.cache_resource.clear()
-    dispose_engines()
 
 
 def _page(name: str) -> AppTest:
@@ -86,8 +66,8 @@ def _current_response_a(at: AppTest) -> str:
     return bodies[bodies.index("#### Response A") + 1]
 
 
-def test_a_rater_rates_skips_flags_undoes_and_revises(app_engine: Engine) -> None:
-    with factory.session(app_engine) as s:
+def test_a_rater_rates_skips_flags_undoes_and_revises(app_db: Engine) -> None:
+    with factory.session(app_db) as s:
         factory.blind_campaign(
             s, n_prompts=5, overlap=1, instructions="Prefer the **correct** answer."
         )
@@ -101,15 +81,15 @@ def test_a_rater_rates_skips_flags_undoes_and_revises(app_engine: Engine) -> Non
 
     # 1: A is better
     _click(at, "A is better")
-    assert len(_judgments(app_engine)) == 1
+    assert len(_judgments(app_db)) == 1
     assert "1 of 5 done" in _text(at)
     # 2: skip
     _click(at, "Skip")
-    assert _assignments(app_engine)[1].status == "skipped"
+    assert _assignments(app_db)[1].status == "skipped"
     # 3: flag, with a reason
     at.text_input[0].set_value("output is cut off")
     _click(at, "Flag item")
-    assert (_assignments(app_engine)[2].status, _assignments(app_engine)[2].flag_reason) == (
+    assert (_assignments(app_db)[2].status, _assignments(app_db)[2].flag_reason) == (
         "flagged",
         "output is cut off",
     )
@@ -126,7 +106,7 @@ def test_a_rater_rates_skips_flags_undoes_and_revises(app_engine: Engine) -> Non
     assert "All done" in _text(at)
     assert "5 of 5 done" in _text(at)
 
-    judgments = _judgments(app_engine)
+    judgments = _judgments(app_db)
     current = [j for j in judgments if j.is_current]
     assert len(current) == 3 and len(judgments) == 4
     retracted = next(j for j in judgments if not j.is_current)
@@ -143,13 +123,13 @@ def test_a_rater_rates_skips_flags_undoes_and_revises(app_engine: Engine) -> Non
     history.selectbox(key="history_pick").set_value(first.id).run()
     _click(history, "B is better")
     assert "Saved as a new version" in _text(history)
-    after = [j for j in _judgments(app_engine) if j.comparison_id == first.comparison_id]
+    after = [j for j in _judgments(app_db) if j.comparison_id == first.comparison_id]
     assert [(j.version, j.is_current) for j in after] == [(1, False), (2, True)]
     assert after[1].preference == -first.preference  # A better -> B better, same shown order
 
 
-def test_rubric_scores_and_five_way_keys(app_engine: Engine) -> None:
-    with factory.session(app_engine) as s:
+def test_rubric_scores_and_five_way_keys(app_db: Engine) -> None:
+    with factory.session(app_db) as s:
         factory.blind_campaign(
             s,
             n_prompts=1,
@@ -171,16 +151,16 @@ def test_rubric_scores_and_five_way_keys(app_engine: Engine) -> None:
     assert "1 A much better" in _text(at) and "6 both bad" in _text(at)
     _click(at, "A much better")
     assert [e.value for e in at.error] == ["Score 'Accuracy' for Response A before submitting."]
-    assert _judgments(app_engine) == []
+    assert _judgments(app_db) == []
     for radio, value in zip(at.radio, (5, 2), strict=True):
         radio.set_value(float(value))
     _click(at, "A much better")
-    (j,) = _judgments(app_engine)
+    (j,) = _judgments(app_db)
     assert abs(j.preference) == 2
-    with factory.session(app_engine) as s:
+    with factory.session(app_db) as s:
         assert sorted(v for (v,) in s.execute(select(JudgmentScore.value))) == [2.0, 5.0]
 
 
-def test_no_campaign_open_to_the_rater(app_engine: Engine) -> None:
+def test_no_campaign_open_to_the_rater(app_db: Engine) -> None:
     at = _page("rate.py")
     assert "No campaign is open to you" in _text(at)
