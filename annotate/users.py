@@ -23,15 +23,19 @@ def ensure_local_admin(session: Session) -> User:
 def user_for_login(session: Session, email: str, name: str | None = None) -> User | None:
     """The user behind a signed-in email, creating it from an invite; None if not invited.
 
-    Admins listed in ``JUDGEBOARD_ADMINS`` are always let in as admins.
+    Admins listed in ``JUDGEBOARD_ADMINS`` are always let in as admins. Only an address
+    signs in: never the local admin's handle, and an imported rater id that happens to be
+    an address only with an invite (an imported vote file grants nobody access).
     """
     email = email.strip().lower()
+    local, _, domain = email.rpartition("@")
+    if not local or not domain:
+        return None
     user = session.exec(select(User).where(User.handle == email)).first()
-    if user is not None:
+    if user is not None and (not user.imported or not user.active):
         return user if user.active else None
     role = "admin" if email in get_settings().admins else None
     if role is None:
-        domain = email.rpartition("@")[2]
         invite = session.exec(
             select(Invite).where(
                 ((Invite.kind == "email") & (Invite.value == email))
@@ -41,7 +45,11 @@ def user_for_login(session: Session, email: str, name: str | None = None) -> Use
         if invite is None:
             return None
         role = invite.role
-    user = User(handle=email, email=email, display_name=name, role=role)
+    if user is None:
+        user = User(handle=email, email=email, display_name=name, role=role)
+    else:  # an invited person claims the imported rater with their address
+        user.email, user.role, user.imported = email, role, False
+        user.display_name = name or user.display_name
     session.add(user)
     session.commit()
     return user

@@ -35,11 +35,8 @@ EXPECTED = {
     "B much better": 2,
 }
 
+actor = require_actor(admin=True)
 st.title("Campaign setup")
-actor = require_actor()
-if not actor.is_admin:
-    st.error("Only admins can set up campaigns: ask an admin to change your role.")
-    st.stop()
 
 flash = st.session_state.pop("setup_flash", None)
 if flash:

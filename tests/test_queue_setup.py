@@ -23,7 +23,7 @@ from annotate.submission import submit
 from db.errors import InvalidInputError, PermissionDeniedError
 from db.models import Assignment, Campaign, Comparison, JudgmentScore, RubricCriterion
 from tests import factory
-from tests.test_rate_page import _page, _text, app_engine  # noqa: F401 - fixture
+from tests.test_rate_page import _page
 
 RUBRIC = (
     CriterionEdit("Accuracy", "Is it right?", "likert5"),
@@ -195,14 +195,14 @@ def test_only_admins_set_up_campaigns(engine: Engine) -> None:
         assert s.execute(select(Campaign)).first() is None
 
 
-def test_setup_page_creates_a_campaign(app_engine: Engine) -> None:  # noqa: F811
+def test_setup_page_creates_a_campaign(app_db: Engine) -> None:
     at = _page("campaign_setup.py")
     at.text_input[0].set_value("From the page")
     at.text_area[0].set_value("Be **careful**.")
     at.button[0].click().run()  # the form's submit button
     assert not at.exception, at.exception
     assert [m.value for m in at.success] == ["Saved campaign 'From the page'."]
-    with factory.session(app_engine) as s:
+    with factory.session(app_db) as s:
         (c,) = s.execute(select(Campaign)).scalars()
         assert (c.name, c.instructions, c.mode, c.allowed_raters) == (
             "From the page",
