@@ -104,6 +104,9 @@ def validate_answer(setup: RatingSetup, answer: Answer, single: bool) -> None:
             raise InvalidInputError("This campaign has no rubric: submit without scores.")
         return
     sides = ("A",) if single else ("A", "B")
+    # With a preference to give, the rubric is optional (a keyboard-only rater can press
+    # one key); on rubric-only items the scores are the answer, so every one is needed.
+    required = single or not setup.wants_preference
     extra = set(answer.scores) - set(sides)
     if extra:
         raise InvalidInputError(f"Scores for unknown response(s) {sorted(extra)}: use A or B.")
@@ -114,6 +117,8 @@ def validate_answer(setup: RatingSetup, answer: Answer, single: bool) -> None:
         for c in setup.criteria:
             value = given.get(c.id)
             if value is None:
+                if not required:
+                    continue
                 raise InvalidInputError(f"Score '{c.name}' for {label} before submitting.")
             if float(value) not in c.options():
                 raise InvalidInputError(

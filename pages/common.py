@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -17,23 +18,27 @@ from db.errors import JudgeboardError
 T = TypeVar("T")
 
 
-def _leave_pages_folder_routing() -> None:
+def leave_pages_folder_routing() -> None:
     """Make app.py's st.navigation the only router, even for a page URL opened first.
 
     Streamlit treats a ``pages/`` folder beside the main script as a legacy multipage app
     until some run calls ``st.navigation``: the first visitor to ``/rate`` on a fresh
     server would get that page without app.py and a sidebar listing every module here.
-    Every page imports this module, so the first such run switches the mode and reruns
-    through app.py.
+    Such a run registers app.py itself as one of many pages; when a page sees that, it
+    switches the mode off and reruns, this time through app.py. Called at run time (never
+    at import, so a concurrent import never sees a half-built module).
     """
     from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    if PagesManager.uses_pages_directory:
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    manager = ctx.pages_manager
+    registered = [Path(p["script_path"]) for p in manager.get_pages().values()]
+    if len(registered) > 1 and Path(manager.main_script_path) in registered:
         PagesManager.uses_pages_directory = False
         st.rerun()
-
-
-_leave_pages_folder_routing()
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ def require_actor(admin: bool = False) -> Actor:
     session state is never trusted (it may be stale, e.g. after a deactivation, and pages
     can be entered without app.py through Streamlit's pages/-folder routing).
     """
+    leave_pages_folder_routing()
     stored = None if auth_configured() else st.session_state.get("actor")
     actor = stored or current_user()
     if actor is None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.common import leave_pages_folder_routing
+
+leave_pages_folder_routing()
 st.title("Not invited")
 # st.text, not markdown: the email is a claim from the identity provider, shown verbatim.
 st.text(f"You are signed in as {st.user.get('email') or 'an unknown user'}.")

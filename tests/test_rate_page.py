@@ -132,7 +132,7 @@ def test_rubric_scores_and_five_way_keys(app_db: Engine) -> None:
     with factory.session(app_db) as s:
         factory.blind_campaign(
             s,
-            n_prompts=1,
+            n_prompts=2,
             mode="both",
             preference_scale="5way",
             criteria=[CriterionSpec("Accuracy", "Is it right?", "likert5")],
@@ -149,14 +149,15 @@ def test_rubric_scores_and_five_way_keys(app_db: Engine) -> None:
         "Both bad",
     ]
     assert "1 A much better" in _text(at) and "6 both bad" in _text(at)
-    _click(at, "A much better")
-    assert [e.value for e in at.error] == ["Score 'Accuracy' for Response A before submitting."]
-    assert _judgments(app_db) == []
+    _click(at, "A much better")  # one key: the rubric is optional next to a preference
+    assert not at.error
+    (first,) = _judgments(app_db)
+    assert abs(first.preference) == 2
     for radio, value in zip(at.radio, (5, 2), strict=True):
         radio.set_value(float(value))
-    _click(at, "A much better")
-    (j,) = _judgments(app_db)
-    assert abs(j.preference) == 2
+    _click(at, "B better")
+    first, second = _judgments(app_db)
+    assert abs(second.preference) == 1
     with factory.session(app_db) as s:
         assert sorted(v for (v,) in s.execute(select(JudgmentScore.value))) == [2.0, 5.0]
 

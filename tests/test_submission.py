@@ -96,7 +96,6 @@ def test_time_on_task_is_measured_on_the_server(engine) -> None:
         ({}, Answer(), "Choose which response"),
         ({}, Answer(2), "not on this campaign's 3way scale"),
         ({"allow_both_bad": False}, Answer(both_bad=True), "no 'both bad'"),
-        ({"mode": "both", "criteria": RUBRIC}, Answer(-1), "Score 'Helpful' for Response A"),
         ({}, Answer(-1, scores={"A": {1: 3}}), "no rubric"),
     ],
 )
@@ -105,6 +104,28 @@ def test_invalid_answers_are_refused_with_the_fix(engine, kwargs, answer, messag
     item = next_item(engine, r1, data["campaign"].id)
     with pytest.raises(InvalidInputError, match=message):
         submit(engine, r1, item.assignment_id, answer)
+    assert _rows(engine, Judgment) == []
+
+
+def test_a_preference_alone_is_enough_when_the_rubric_rides_along(engine) -> None:
+    data, (r1, _) = _setup(engine, n_prompts=1, mode="both", criteria=RUBRIC)
+    item = next_item(engine, r1, data["campaign"].id)
+    submit(engine, r1, item.assignment_id, Answer(-1))
+    assert [j.preference is not None for j in _rows(engine, Judgment)] == [True]
+    assert _rows(engine, JudgmentScore) == []
+
+
+def test_a_rubric_only_item_needs_every_score(engine) -> None:
+    with factory.session(engine) as s:
+        data = factory.campaign_with_outputs(
+            s, n_prompts=1, models=("m1",), pairs=False, mode="rubric", criteria=RUBRIC
+        )
+        factory.rubric_items(s, data["outputs"])
+        r1 = factory.user(s, "solo@example.com").id
+        s.commit()
+    item = next_item(engine, r1, data["campaign"].id)
+    with pytest.raises(InvalidInputError, match="Score 'Helpful' for the response"):
+        submit(engine, r1, item.assignment_id, Answer())
     assert _rows(engine, Judgment) == []
 
 
