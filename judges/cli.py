@@ -117,13 +117,15 @@ def list_cmd(
     all_versions: Annotated[bool, typer.Option("--all-versions", help="Every version.")] = False,
 ) -> None:
     """List judges (latest version of each unless --all-versions)."""
+    from annotate.users import ensure_local_admin
     from judges.config import list_judges
 
     table = Table(
         "id", "judge", "version", "provider", "model", "base URL", "kind", "swap", "config"
     )
     with Session(_engine()) as s:
-        for j in list_judges(s, all_versions=all_versions):
+        admin = ensure_local_admin(s).id
+        for j in list_judges(s, actor_id=admin, all_versions=all_versions):
             table.add_row(
                 str(j.id), j.name, str(j.version), j.provider, j.model, j.base_url or "",
                 j.template_kind, j.swap_policy, j.content_hash[:12],
@@ -273,12 +275,13 @@ def runs_cmd(
 ) -> None:
     """List judge runs with progress, tokens and cost."""
     from annotate.campaigns import get_campaign
+    from annotate.users import ensure_local_admin
     from judges.runner import list_runs
 
     table = Table("run", "status", "done", "failed", "tasks", "tokens in", "tokens out", "cost $")
     with Session(_engine()) as s:
         cid = get_campaign(s, campaign).id if campaign else None
-        for r in list_runs(s, cid):
+        for r in list_runs(s, cid, actor_id=ensure_local_admin(s).id):
             table.add_row(
                 str(r.run_id), r.status, str(r.n_done), str(r.n_failed), str(r.n_tasks),
                 f"{r.tokens_in:,}", f"{r.tokens_out:,}", f"{r.cost_usd:.4f}",

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from annotate.access import require_admin
 from db.errors import InvalidInputError, NotFoundError
 from db.models import Judge
 from judges.templates import (
@@ -243,8 +244,12 @@ def get_judge(session: Session, name: str, version: int | None = None) -> Judge:
     return judge
 
 
-def list_judges(session: Session, *, all_versions: bool = False) -> list[Judge]:
-    """Judges ordered by name then version; only the latest version of each by default."""
+def list_judges(session: Session, *, actor_id: int, all_versions: bool = False) -> list[Judge]:
+    """Judges ordered by name then version; only the latest version of each by default.
+
+    Admins only: judge configs are not for raters' eyes.
+    """
+    require_admin(session, actor_id)
     judges = list(session.exec(select(Judge).order_by(Judge.name, Judge.version)).all())
     if all_versions:
         return judges

@@ -33,6 +33,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from annotate.access import require_admin
 from db.engine import is_sqlite, write_session
 from db.errors import InvalidInputError, NotFoundError
 from db.models import (
@@ -322,7 +323,11 @@ def run_status(session: Session, run_id: int) -> RunProgress:
     return _progress(run, note)
 
 
-def list_runs(session: Session, campaign_id: int | None = None) -> list[RunProgress]:
+def list_runs(
+    session: Session, campaign_id: int | None = None, *, actor_id: int
+) -> list[RunProgress]:
+    """Runs with progress, tokens and cost, newest first (admins only)."""
+    require_admin(session, actor_id)
     query = select(JudgeRun).order_by(JudgeRun.id.desc())
     if campaign_id is not None:
         query = query.where(JudgeRun.campaign_id == campaign_id)

@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from annotate.access import require_admin
 from db.errors import InvalidInputError
 from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
 from judges.config import INCONSISTENT_AS
@@ -125,11 +126,16 @@ def browse_verdicts(
     campaign_id: int,
     judge_id: int | None = None,
     *,
+    actor_id: int,
     only_unscored: bool = False,
     limit: int = 200,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Judge verdicts with the models compared, for the page's table (newest first)."""
+    """Judge verdicts with the models compared, for the page's table (newest first).
+
+    Admins only: it names the candidates.
+    """
+    require_admin(session, actor_id)
     out_a, out_b = aliased(Output), aliased(Output)
     cand_a, cand_b = aliased(Candidate), aliased(Candidate)
     query = (

@@ -32,7 +32,7 @@ from judges.templates import TEMPLATE_KINDS, builtin_template
 from judges.verdicts import browse_verdicts, position_consistency
 from pages.common import engine, require_actor, run_or_error, session
 
-require_actor(admin=True)
+actor = require_actor(admin=True)
 st.title("LLM judges")
 
 
@@ -46,7 +46,7 @@ def _secrets() -> dict[str, str]:
 
 with session() as s:
     campaigns = {c.name: c.id for c in list_campaigns(s)}
-    judges = list_judges(s, all_versions=True)
+    judges = list_judges(s, actor_id=actor.id, all_versions=True)
 if not campaigns:
     st.info("No campaigns yet: import outputs on the **Import** page first.")
     st.stop()
@@ -169,7 +169,7 @@ with runs_tab:
     @st.fragment(run_every=1.0)
     def show_runs() -> None:
         with session() as s:
-            runs = list_runs(s, campaign_id)
+            runs = list_runs(s, campaign_id, actor_id=actor.id)
         if not runs:
             st.caption("No runs on this campaign yet.")
             return
@@ -200,7 +200,9 @@ with verdicts_tab:
     chosen = by_label[st.selectbox("Judge", list(by_label))]
     only_unscored = st.toggle("Only unscored (unparseable) replies")
     with session() as s:
-        rows = browse_verdicts(s, campaign_id, chosen, only_unscored=only_unscored)
+        rows = browse_verdicts(
+            s, campaign_id, chosen, actor_id=actor.id, only_unscored=only_unscored
+        )
         consistency = position_consistency(s, chosen, campaign_id) if chosen else None
     if consistency is not None and consistency.n_comparisons:
         m1, m2, m3 = st.columns(3)

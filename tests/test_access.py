@@ -54,3 +54,19 @@ def test_a_deactivated_admin_is_refused_too(engine, setup) -> None:
     campaign_id, _, _, gone_id = setup
     with pytest.raises(PermissionDeniedError, match="not active"):
         compute_leaderboard(engine, LeaderboardQuery(campaign_id), actor_id=gone_id)
+
+
+def test_raters_cannot_read_judge_configs_runs_or_verdicts(engine, setup) -> None:
+    from judges.config import list_judges
+    from judges.runner import list_runs
+    from judges.verdicts import browse_verdicts
+
+    campaign_id, _, rater_id, _ = setup
+    with factory.session(engine) as s:
+        for call in (
+            lambda: list_judges(s, actor_id=rater_id),
+            lambda: list_runs(s, campaign_id, actor_id=rater_id),
+            lambda: browse_verdicts(s, campaign_id, actor_id=rater_id),
+        ):
+            with pytest.raises(PermissionDeniedError, match="Only admins"):
+                call()

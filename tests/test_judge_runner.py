@@ -116,9 +116,10 @@ def test_an_unparseable_reply_is_stored_unscored_with_its_raw_text(engine, serve
     assert len(rows) == 2 * n
     assert all(r.preference is None for r in rows)
     assert {r.raw_reply for r in rows} == {"I would rather not say which one is better."}
+    admin = factory.admin_id(engine)
     with factory.session(engine) as s:
         assert position_consistency(s, judge_id, campaign_id).n_unscored_judgments == 2 * n
-        shown = browse_verdicts(s, campaign_id, judge_id, only_unscored=True)
+        shown = browse_verdicts(s, campaign_id, judge_id, actor_id=admin, only_unscored=True)
         assert len(shown) == 2 * n and shown[-1]["model_a"] == "m1"
 
 
@@ -406,6 +407,7 @@ def test_preview_and_dry_run_use_real_comparisons_and_warm_the_cache(engine, ser
 
 
 def test_judge_configs_are_versioned_by_content_hash(engine) -> None:
+    admin = factory.admin_id(engine)
     with factory.session(engine) as s:
         spec = JudgeSpec(provider="openai", model="gpt-4o-mini")
         v1 = save_judge(s, "gpt", spec)
@@ -417,8 +419,8 @@ def test_judge_configs_are_versioned_by_content_hash(engine) -> None:
             save_judge(s, "other", spec)
         assert get_judge(s, "gpt").id == v2.id
         assert get_judge(s, "gpt@1").id == v1.id == get_judge(s, "gpt", 1).id
-        assert [(j.name, j.version) for j in list_judges(s)] == [("gpt", 2)]
-        assert len(list_judges(s, all_versions=True)) == 2
+        assert [(j.name, j.version) for j in list_judges(s, actor_id=admin)] == [("gpt", 2)]
+        assert len(list_judges(s, actor_id=admin, all_versions=True)) == 2
         s.commit()
 
 
