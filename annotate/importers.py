@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import multiprocessing
 import queue
 import threading
 import time
@@ -363,7 +364,7 @@ class _OutputImport:
 
     def __init__(
         self,
-        conn: Connection,
+        conn: Connection | None,
         campaign_id: int,
         log: rd.ErrorLog,
         result: OutputImportResult,
@@ -384,6 +385,8 @@ class _OutputImport:
         self.new_cands: list[str] = []
         self.seen: dict[int, int] = {}
         self.batch: list[tuple] = []
+        if conn is None:  # parsing process: batches go to the importing process
+            return
         self.writer = BatchWriter(self.write)
         self.insert = RawInsert(
             conn,
@@ -546,7 +549,10 @@ def import_outputs(
             )
             job = _OutputImport(s.connection(), camp.id, log, result, progress)
             try:
-                job.run(rd.read_records(src, container))
+                if _parse_elsewhere(src):
+                    _write_from_parser(job, src, container)
+                else:
+                    job.run(rd.read_records(src, container))
                 log.raise_if_any()
                 if result.rows_read == 0:
                     raise ImportFileError(
@@ -576,3 +582,86 @@ def import_votes(
     from annotate import import_votes as votes
 
     return votes.import_votes(engine, source, campaign, filename=filename, progress=progress)
+
+
+# ---- parsing in a second process ------------------------------------------------------------
+
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+
+
+def _parse_elsewhere(src: rd.Source) -> bool:
+    """Big files on disk are parsed in a second process, so parsing and the database's
+    insert work run on two cores (threads cannot: both halves need the interpreter lock)."""
+    return src.path is not None and src.path.stat().st_size >= PARALLEL_MIN_BYTES
+
+
+class _QueueSink:
+    """The parsing process's stand-in for the batch writer: batches go down a queue."""
+
+    def __init__(self, out: Any, result: OutputImportResult) -> None:
+        self.out, self.result = out, result
+
+    def submit(self, item: Any) -> None:
+        self.out.put(("batch", item, self.result.rows_read))
+
+    def close(self) -> None:
+        pass
+
+
+def _parse_file(path: str, name: str, container: str, out: Any) -> None:
+    """Runs in the parsing process: read, validate and de-duplicate; send batches and the end."""
+    log = rd.ErrorLog(name, "row" if container == "parquet" else "line")
+    result = OutputImportResult("", name, container, "long", False)
+    job = _OutputImport(None, 0, log, result, None)
+    job.writer = _QueueSink(out, result)  # type: ignore[assignment]
+    try:
+        with rd.open_source(Path(path), name) as src:
+            job.run(rd.read_records(src, container))
+        log.raise_if_any()
+        job.flush()
+        out.put(("done", result.rows_read, result.shape, result.ignored_fields))
+    except ImportFileError as exc:
+        out.put(("error", exc.path, exc.line, exc.field, exc.problem, exc.args[0]))
+    except BaseException as exc:  # reported to the importing process, which raises it
+        out.put(("crash", f"{type(exc).__name__}: {exc}"))
+
+
+def _write_from_parser(job: _OutputImport, src: rd.Source, container: str) -> None:
+    """Write the batches a parsing process sends, in order, in this process's transaction."""
+    ctx = multiprocessing.get_context("spawn")
+    inbox = ctx.Queue(maxsize=4)
+    parser = ctx.Process(
+        target=_parse_file, args=(str(src.path), src.name, container, inbox), daemon=True
+    )
+    parser.start()
+    result = job.result
+    try:
+        while True:
+            try:
+                message = inbox.get(timeout=1.0)
+            except queue.Empty:
+                if not parser.is_alive():
+                    raise RuntimeError(
+                        f"the process parsing {src.name} stopped (exit code {parser.exitcode})"
+                    ) from None
+                continue
+            kind = message[0]
+            if kind == "batch":
+                job.write(message[1])
+                result.rows_read = message[2]
+                if job.progress is not None:
+                    job.progress(result.rows_read)
+            elif kind == "done":
+                result.rows_read, result.shape, result.ignored_fields = message[1:]
+                return
+            elif kind == "error":
+                path, line, field_, problem, text = message[1:]
+                error = ImportFileError(path, line, field_, problem)
+                error.args = (text,)
+                raise error
+            else:
+                raise RuntimeError(f"parsing {src.name} failed: {message[1]}")
+    finally:
+        parser.join(timeout=5)
+        if parser.is_alive():
+            parser.kill()

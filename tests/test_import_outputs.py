@@ -263,3 +263,30 @@ def test_ignored_fields_are_reported(sqlite_engine, tmp_path: Path) -> None:
     result = import_outputs(sqlite_engine, factory.write_jsonl(tmp_path / "o.jsonl", rows), "c")
     assert result.ignored_fields == ["temperature"]
     assert "Ignored fields: temperature" in result.summary()
+
+
+@pytest.fixture
+def parse_in_a_second_process(monkeypatch):
+    """Every file takes the big-file path: parsed in a spawned process, written here."""
+    monkeypatch.setattr(importers, "PARALLEL_MIN_BYTES", 0)
+
+
+def test_a_file_parsed_in_a_second_process_imports_the_same(
+    sqlite_engine, tmp_path, parse_in_a_second_process
+) -> None:
+    path = factory.write_jsonl(tmp_path / "big.jsonl", factory.output_rows(30, ("m1", "m2")))
+    result = import_outputs(sqlite_engine, path, "c")
+    assert (result.rows_read, result.outputs_added, result.prompts_added) == (60, 60, 30)
+    assert factory.table_counts(sqlite_engine)["outputs"] == 60
+
+
+def test_a_bad_line_found_by_the_parsing_process_writes_nothing(
+    sqlite_engine, tmp_path, parse_in_a_second_process
+) -> None:
+    rows = factory.output_rows(30, ("m1", "m2"))
+    rows[41]["latency_ms"] = "fast"
+    path = factory.write_jsonl(tmp_path / "bad.jsonl", rows)
+    before = factory.table_counts(sqlite_engine)
+    with pytest.raises(ImportFileError, match=r"bad.jsonl, line 42: field 'latency_ms'"):
+        import_outputs(sqlite_engine, path, "c")
+    assert factory.table_counts(sqlite_engine) == before
