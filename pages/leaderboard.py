@@ -93,6 +93,11 @@ st.dataframe(
         "ci_low": st.column_config.NumberColumn("CI low", format="%.0f"),
         "ci_high": st.column_config.NumberColumn("CI high", format="%.0f"),
         "win_rate": st.column_config.NumberColumn("win rate", format="percent"),
+        "win_rate_ci_low": st.column_config.NumberColumn("win rate low", format="percent"),
+        "win_rate_ci_high": st.column_config.NumberColumn("win rate high", format="percent"),
+        "cost_usd": st.column_config.NumberColumn("mean cost", format="$%.5f"),
+        "latency_ms": st.column_config.NumberColumn("mean latency (ms)", format="%.0f"),
+        "n_outputs": st.column_config.NumberColumn("outputs"),
     },
 )
 
