@@ -43,6 +43,7 @@ def _query(campaign_id: int):
             Comparison.output_b_id,
             rater.label("rater"),
             Judgment.rater_kind,
+            User.active.label("rater_active"),
             Judgment.judge_id.label("judge_version_id"),
             Judge.content_hash.label("judge_config_hash"),
             Judgment.judge_run_id,

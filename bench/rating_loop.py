@@ -13,7 +13,6 @@ history, and choose in Python.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
@@ -22,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from annotate.queue import A, Answer, C, J, next_item  # noqa: E402
 from annotate.submission import submit  # noqa: E402
+from bench.seed import bulk_load  # noqa: E402
 from db.engine import (  # noqa: E402
     create_schema,
     dispose_engines,
@@ -74,23 +74,6 @@ def _stamp(engine: Engine) -> Any:
     return STAMP.strftime("%Y-%m-%d %H:%M:%S.%f") if is_sqlite(engine) else STAMP
 
 
-def _load(conn: Any, engine: Engine, table: str, columns: list[str], rows: Iterable) -> None:
-    """executemany on SQLite, COPY on PostgreSQL, straight through the DBAPI."""
-    raw = conn.connection.dbapi_connection
-    if is_sqlite(engine):
-        marks = ", ".join("?" for _ in columns)
-        raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-        return
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-        buf = io.StringIO()
-        for row in rows:
-            buf.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
-            if buf.tell() > 1 << 22:
-                cp.write(buf.getvalue())
-                buf = io.StringIO()
-        cp.write(buf.getvalue())
-
-
 def seed(engine: Engine) -> int:
     """Load the campaign; returns the number of judgments stored."""
     metadata.create_all(engine)
@@ -106,16 +89,14 @@ def seed(engine: Engine) -> int:
     pairs = [(a, b) for a in range(N_MODELS) for b in range(a + 1, N_MODELS)]
     n_done = [5 + (i * 7) % 11 for i in range(N_PROMPTS * len(pairs))]
     with engine.begin() as conn:
-        _load(
+        bulk_load(
             conn,
-            engine,
             "users",
             ["id", "handle", "role", "active", "imported", "created_at"],
             [(i, f"rater{i}@bench", "rater", True, False, stamp) for i in range(1, N_RATERS + 1)],
         )
-        _load(
+        bulk_load(
             conn,
-            engine,
             "campaigns",
             [
                 "id",
@@ -139,16 +120,14 @@ def seed(engine: Engine) -> int:
                 + (OVERLAP, 0.0, 0.0, 0.0, 600, True, False, stamp, stamp)
             ],
         )
-        _load(
+        bulk_load(
             conn,
-            engine,
             "candidates",
             ["id", "name", "created_at"],
             [(m + 1, f"model-{m}", stamp) for m in range(N_MODELS)],
         )
-        _load(
+        bulk_load(
             conn,
-            engine,
             "prompts",
             ["id", "campaign_id", "external_id", "messages"],
             (
@@ -156,9 +135,8 @@ def seed(engine: Engine) -> int:
                 for p in range(N_PROMPTS)
             ),
         )
-        _load(
+        bulk_load(
             conn,
-            engine,
             "outputs",
             ["id", "prompt_id", "candidate_id", "content"],
             (
@@ -167,9 +145,8 @@ def seed(engine: Engine) -> int:
                 for m in range(N_MODELS)
             ),
         )
-        _load(
+        bulk_load(
             conn,
-            engine,
             "comparisons",
             ["id", "campaign_id", "prompt_id", "output_a_id", "output_b_id", "n_done"]
             + ["created_at"],
@@ -192,9 +169,8 @@ def seed(engine: Engine) -> int:
             for c, n in enumerate(n_done)
             for slot in range(n)
         ]
-        _load(
+        bulk_load(
             conn,
-            engine,
             "assignments",
             ["id", "campaign_id", "comparison_id", "rater_id", "shown_order", "kind", "status"]
             + ["leased_at", "expires_at", "finished_at"],
@@ -203,9 +179,8 @@ def seed(engine: Engine) -> int:
                 for i, (c, r, order) in enumerate(votes)
             ),
         )
-        _load(
+        bulk_load(
             conn,
-            engine,
             "judgments",
             ["id", "campaign_id", "comparison_id", "rater_key", "rater_kind", "user_id"]
             + ["assignment_id", "shown_order", "preference", "both_bad", "time_on_task_ms"]

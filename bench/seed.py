@@ -8,10 +8,11 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -32,17 +33,20 @@ class Seeded:
     rater_ids: list[int]
 
 
-def _copy(conn, table: str, columns: list[str], rows) -> None:
-    """COPY on PostgreSQL, executemany on SQLite."""
+def bulk_load(conn: Any, table: str, columns: list[str], rows: Iterable) -> None:
+    """executemany on SQLite, COPY on PostgreSQL, straight through the DBAPI."""
     raw = conn.connection.dbapi_connection
     if is_sqlite(conn.engine):
         marks = ", ".join("?" for _ in columns)
         raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
         return
-    buf = io.StringIO()
-    for row in rows:
-        buf.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+        buf = io.StringIO()
+        for row in rows:
+            buf.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
+            if buf.tell() > 1 << 22:
+                cp.write(buf.getvalue())
+                buf = io.StringIO()
         cp.write(buf.getvalue())
 
 
@@ -65,13 +69,13 @@ def seed_campaign(
     strength = np.sort(rng.normal(0, 0.6, n_models))
     n_comp = n_prompts * comparisons_per_prompt
     with engine.begin() as conn:
-        _copy(
+        bulk_load(
             conn,
             "users",
             ["id", "handle", "role", "active", "imported", "created_at"],
             [(i, f"bench-rater-{i}", "rater", True, False, STAMP) for i in range(1, n_raters + 1)],
         )
-        _copy(
+        bulk_load(
             conn,
             "campaigns",
             [
@@ -111,13 +115,13 @@ def seed_campaign(
                 )
             ],
         )
-        _copy(
+        bulk_load(
             conn,
             "candidates",
             ["id", "name", "created_at"],
             [(m + 1, f"model-{m:02d}", STAMP) for m in range(n_models)],
         )
-        _copy(
+        bulk_load(
             conn,
             "prompts",
             ["id", "campaign_id", "external_id", "messages", "category", "split"],
@@ -133,7 +137,7 @@ def seed_campaign(
                 for p in range(n_prompts)
             ],
         )
-        _copy(
+        bulk_load(
             conn,
             "outputs",
             ["id", "prompt_id", "candidate_id", "content"],
@@ -155,7 +159,7 @@ def seed_campaign(
         n_comp = len(first)
         out_lo = prompt * n_models + lo + 1
         out_hi = prompt * n_models + hi + 1
-        _copy(
+        bulk_load(
             conn,
             "comparisons",
             [
@@ -187,7 +191,7 @@ def seed_campaign(
         u = rng.random(len(comp))
         pref = np.where(u < 0.2, 0, np.where(u < 0.2 + 0.8 * p_a, -1, 1))
         order = np.where(rng.random(len(comp)) < 0.5, "ab", "ba")
-        _copy(
+        bulk_load(
             conn,
             "judgments",
             [

@@ -55,6 +55,7 @@ def test_export_writes_every_judgment_with_provenance(engine, tmp_path, fmt) -> 
     assert (human.model_a, human.model_b, human.shown_order) == ("m1", "m2", "ba")
     assert (human.preference, human.winner, human.time_on_task_ms) == (-2, "a", 5100)
     assert human.rationale == 'says "hi"\nok'
+    assert bool(human.rater_active)
     judge_rows = frame[frame.rater_kind == "llm"]
     assert set(judge_rows.rater) == {"gpt-judge@v1"}
     assert sorted(zip(judge_rows.preference, judge_rows.paired_preference, strict=True)) == [

@@ -79,3 +79,20 @@ def test_local_mode_has_exactly_one_local_admin(engine) -> None:
     with factory.session(engine) as s:
         first, second = ensure_local_admin(s), ensure_local_admin(s)
         assert first.id == second.id and first.role == "admin"
+
+
+def test_a_deactivated_raters_judgments_are_exported_and_marked(engine, people, tmp_path) -> None:
+    import pandas as pd
+
+    from annotate.export import export_judgments
+
+    admin_id, rater_id = people
+    with factory.session(engine) as s:
+        data = factory.campaign_with_outputs(s, n_prompts=1, models=("a", "b"))
+        factory.human_judgment(s, data["comparisons"][0], s.get(team.User, rater_id), -1)
+        s.commit()
+        team.set_active(s, admin_id, rater_id, False)
+    dest = tmp_path / "all.csv"
+    export_judgments(engine, data["campaign"].id, "csv", dest, actor_id=admin_id)
+    (row,) = pd.read_csv(dest).to_dict("records")
+    assert (row["rater"], row["rater_active"]) == ("ana@acme.io", False)
