@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -293,18 +294,23 @@ def ppi_frame(engine: Engine, q: LeaderboardQuery, judge_id: int) -> pd.DataFram
 
 
 def _costs(engine: Engine, campaign_id: int) -> pd.DataFrame:
+    per_candidate = (
+        select(
+            Output.candidate_id,
+            func.avg(Output.cost_usd).label("cost"),
+            func.avg(Output.latency_ms).label("latency"),
+            func.count().label("n"),
+        )
+        .where(Output.prompt_id.in_(select(Prompt.id).where(Prompt.campaign_id == campaign_id)))
+        .group_by(Output.candidate_id)
+        .subquery()
+    )
+    pc = per_candidate.c
     with engine.connect() as conn:
         rows = conn.execute(
-            select(
-                Candidate.name,
-                func.avg(Output.cost_usd),
-                func.avg(Output.latency_ms),
-                func.count(),
+            select(Candidate.name, pc.cost, pc.latency, pc.n).join(
+                Candidate, Candidate.id == pc.candidate_id
             )
-            .join(Output, Output.candidate_id == Candidate.id)
-            .join(Prompt, Prompt.id == Output.prompt_id)
-            .where(Prompt.campaign_id == campaign_id)
-            .group_by(Candidate.name)
         ).all()
     return pd.DataFrame(rows, columns=["model", "cost_usd", "latency_ms", "n_outputs"]).astype(
         {"cost_usd": "float64", "latency_ms": "float64"}
@@ -320,6 +326,7 @@ def data_version(engine: Engine, campaign_id: int) -> tuple[int, int]:
     return int(n), int(last or 0)
 
 
+_side_queries = ThreadPoolExecutor(max_workers=2, thread_name_prefix="leaderboard")
 _cache: OrderedDict[tuple, LeaderboardResult] = OrderedDict()
 _cache_lock = threading.Lock()
 CACHE_SIZE = 64
@@ -361,6 +368,18 @@ def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
         judge_id, judge_label = resolve_judge(engine, q.campaign_id, q.judge)
     if q.source == "ppi":
         return _compute_ppi(engine, q, judge_id, judge_label)
+    # Costs and rubric scores come from other tables: fetch them on a second connection
+    # while this one aggregates the votes (the drivers release the GIL while they work).
+    costs = _side_queries.submit(_costs, engine, q.campaign_id)
+    scores = (
+        _side_queries.submit(
+            scores_frame,
+            engine,
+            VoteFilter(q.campaign_id, "human", category=q.category, split=q.split),
+        )
+        if q.source == "human"
+        else None
+    )
     human = _counts(engine, q, rater_kind="human") if q.source in ("human", "blend") else None
     judged = _counts(engine, q, judge_id=judge_id) if judge_id is not None else None
     if q.source == "human":
@@ -377,19 +396,15 @@ def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
     if counts is None:
         return _empty(q, "No votes match this selection yet.", judge_label)
     extras = {}
-    if q.source == "human":
-        scores = scores_frame(
-            engine, VoteFilter(q.campaign_id, "human", category=q.category, split=q.split)
-        )
-        if not scores.empty:
-            extras["scores"] = scores
+    if scores is not None and not (rubric := scores.result()).empty:
+        extras["scores"] = rubric
     board = leaderboard(
         counts,
         baseline=q.baseline,
         rounds=q.rounds,
         seed=q.seed,
         length_control=q.length_control and q.source != "blend",
-        costs=_costs(engine, q.campaign_id),
+        costs=costs.result(),
         **extras,
     )
     notes = []
