@@ -7,7 +7,6 @@ import pytest
 
 from annotate.export import export_judgments
 from db.errors import InvalidInputError
-from db.models import Judgment
 from tests import factory
 
 
@@ -21,17 +20,7 @@ def _campaign(engine) -> int:
         )
         judge = factory.judge(s)
         for order, pref in (("ab", -1), ("ba", 0)):
-            s.add(
-                Judgment(
-                    campaign_id=comp.campaign_id,
-                    comparison_id=comp.id,
-                    rater_key=f"j:{judge.id}",
-                    rater_kind="llm",
-                    judge_id=judge.id,
-                    shown_order=order,
-                    preference=pref,
-                )
-            )
+            factory.judge_judgment(s, comp, judge, pref, order)
         s.commit()
         return data["campaign"].id
 

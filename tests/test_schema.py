@@ -6,7 +6,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from db.migrate import alembic_config
-from db.models import Comparison, Judgment, Output, metadata
+from db.models import Comparison, Output, metadata
 from tests import factory
 
 
@@ -87,31 +87,10 @@ def test_a_judge_may_store_both_shown_orders_once_each(engine) -> None:
         comp = factory.campaign_with_outputs(s)["comparisons"][0]
         j = factory.judge(s)
         for order in ("ab", "ba"):
-            s.add(
-                Judgment(
-                    campaign_id=comp.campaign_id,
-                    comparison_id=comp.id,
-                    rater_key=f"j:{j.id}",
-                    rater_kind="llm",
-                    judge_id=j.id,
-                    shown_order=order,
-                    preference=0,
-                )
-            )
+            factory.judge_judgment(s, comp, j, 0, order)
         s.commit()
-        s.add(
-            Judgment(
-                campaign_id=comp.campaign_id,
-                comparison_id=comp.id,
-                rater_key=f"j:{j.id}",
-                rater_kind="llm",
-                judge_id=j.id,
-                shown_order="ab",
-                preference=1,
-            )
-        )
         with pytest.raises(IntegrityError):
-            s.flush()
+            factory.judge_judgment(s, comp, j, 1, "ab")
 
 
 def test_foreign_keys_are_enforced(engine) -> None:

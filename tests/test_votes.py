@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from annotate.votes import VoteFilter, outcome_counts, rater_names, votes_frame
-from db.models import Judgment
 from metrics.frames import VOTE_COLUMNS
 from tests import factory
 
@@ -19,17 +18,7 @@ def _campaign_with_votes(engine):
         old.is_current = False
         factory.human_judgment(s, second, bob, 1, version=2)
         for order, pref in (("ab", -1), ("ba", 1)):
-            s.add(
-                Judgment(
-                    campaign_id=first.campaign_id,
-                    comparison_id=first.id,
-                    rater_key=f"j:{judge.id}",
-                    rater_kind="llm",
-                    judge_id=judge.id,
-                    shown_order=order,
-                    preference=pref,
-                )
-            )
+            factory.judge_judgment(s, first, judge, pref, order)
         s.commit()
         return data["campaign"].id, alice.id, judge.id
 
