@@ -169,6 +169,7 @@ def test_an_uninvited_email_sees_the_not_invited_page_and_nothing_else(site, pag
     server, provider = site["server"], site["provider"]
     _sign_in(page, server, provider, STRANGER)
     page.get_by_role("heading", name="Not invited").wait_for()
+    page.get_by_text(STRANGER).wait_for()  # the heading can render before the text below it
     assert STRANGER in _main(page)
     assert page.get_by_test_id("stSidebarNav").count() == 0
     for path in ("rate", "campaigns", "common"):
