@@ -281,7 +281,17 @@ class Judgment(SQLModel, table=True):
         UniqueConstraint("comparison_id", "rater_key", "shown_order", "version"),
         CheckConstraint("(user_id IS NULL) <> (judge_id IS NULL)", name="one_rater"),
         CheckConstraint("preference IS NULL OR preference BETWEEN -2 AND 2", name="preference"),
-        Index("ix_judgments_campaign_kind", "campaign_id", "rater_kind", "is_current"),
+        # Covers the leaderboard scan: current votes of one kind arrive in comparison order,
+        # so SQLite groups them per comparison without a sort and never reads the table.
+        Index(
+            "ix_judgments_campaign_kind",
+            "campaign_id",
+            "rater_kind",
+            "is_current",
+            "comparison_id",
+            "preference",
+            "judge_id",
+        ),
         Index("ix_judgments_rater", "rater_key", "campaign_id", "created_at"),
         # Undo finds an assignment's judgments, and deleting a lease checks this foreign key.
         Index("ix_judgments_assignment", "assignment_id"),

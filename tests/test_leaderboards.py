@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from annotate.leaderboards import LeaderboardQuery, compute_leaderboard, gate
+from annotate.leaderboards import LeaderboardQuery, compute_leaderboard, gate, outcome_aggregates
+from annotate.votes import VoteFilter, votes_frame
 from db.errors import InvalidInputError, NotFoundError
-from db.models import Comparison
+from db.models import Comparison, Judge, Judgment
 from tests import factory
 
 # strong beats mid 8 of 10, mid beats weak 7 of 10, strong beats weak 9 of 10 (1 tie)
@@ -129,3 +130,42 @@ def test_length_control_reports_a_length_coefficient(engine, campaign_id) -> Non
     result = _board(engine, campaign_id, length_control=True)
     assert result.length_coef is not None
     assert set(result.table.model) == {"strong", "mid", "weak"}
+
+
+def _python_counts(engine, flt: VoteFilter) -> dict[tuple[str, str, int], int]:
+    votes = votes_frame(engine, flt).dropna(subset=["preference"])
+    outcome = votes.preference.clip(-1, 1).astype(int)
+    grouped = votes.assign(outcome=outcome).groupby(["model_a", "model_b", "outcome"]).size()
+    return {key: int(n) for key, n in grouped.items()}
+
+
+def _sql_counts(frame) -> dict[tuple[str, str, int], int]:
+    return {(a, b, o): n for a, b, o, n in frame.itertuples(index=False)}
+
+
+def test_sql_aggregation_matches_counting_every_vote(engine, campaign_id) -> None:
+    with factory.session(engine) as s:
+        old = s.exec(select(Judgment).where(Judgment.rater_kind == "human")).first()
+        old.is_current = False
+        s.add(old)
+        revised = old.model_dump(exclude={"id", "version", "is_current", "preference"})
+        s.add(Judgment(**revised, version=old.version + 1, is_current=True, preference=2))
+        s.commit()
+        judge_id = s.exec(select(Judge.id).where(Judge.name == "voted-judge")).one()
+    cases = [
+        (LeaderboardQuery(campaign_id), {"rater_kind": "human"}, VoteFilter(campaign_id, "human")),
+        (
+            LeaderboardQuery(campaign_id),
+            {"judge_id": judge_id},
+            VoteFilter(campaign_id, judge_id=judge_id),
+        ),
+        (
+            LeaderboardQuery(campaign_id, category="coding"),
+            {"rater_kind": "human"},
+            VoteFilter(campaign_id, "human", category="coding"),
+        ),
+    ]
+    for query, scope, flt in cases:
+        expected = _python_counts(engine, flt)
+        assert expected
+        assert _sql_counts(outcome_aggregates(engine, query, **scope)) == expected
