@@ -456,7 +456,8 @@ def _compute_ppi(
     matrix = win_rate_matrix(human).rate if human is not None else pd.DataFrame()
     notes = [
         f"PPI: the judge's verdicts on {ppi.n_total} comparisons, corrected by humans on"
-        f" {ppi.n_labelled}. {_width_note(ppi.width_ratio)}"
+        f" {ppi.n_labelled}, with the judge weighted {_weight_text(ppi.judge_weight)}."
+        f" {_width_note(ppi.width_ratio)}"
     ]
     return LeaderboardResult(
         q,
@@ -469,15 +470,26 @@ def _compute_ppi(
     )
 
 
+def _weight_text(weight: float) -> str:
+    if weight != weight:
+        return "in full (no pair has human labels)"
+    return (
+        f"{weight:.2f} (median over model pairs; power tuning picks the weight that gives"
+        " the narrowest valid interval: 1 trusts the judge fully, 0 uses human votes alone)"
+    )
+
+
 def _width_note(ratio: float) -> str:
     if ratio != ratio:
         return "Interval width versus human votes alone could not be computed."
-    if ratio < 1:
+    if ratio < 0.995:
         return f"Its intervals are {1 - ratio:.0%} narrower than human votes alone."
-    return (
-        f"Its intervals are {ratio - 1:.0%} wider than human votes alone: this judge agrees"
-        " too little with the humans to sharpen the estimate."
-    )
+    if ratio <= 1.005:
+        return (
+            "Its intervals are as wide as human votes alone: this judge agrees too little"
+            " with the humans to sharpen the estimate, so it is given almost no weight."
+        )
+    return f"Its intervals are {ratio - 1:.0%} wider than human votes alone."
 
 
 @dataclass(frozen=True)

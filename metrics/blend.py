@@ -17,6 +17,11 @@ human_preference   the human majority verdict in the same coding; NaN if the
                    comparison has no human label
 =================  =======================================================
 
+Power tuning (PPI++; Angelopoulos, Duchi & Zrnic 2023) scales the judge's part by a
+weight ``lambda`` in [0, 1] chosen from the data to minimise the estimate's variance:
+``lambda = 1`` is classic PPI, ``lambda = 0`` is human votes alone, so a judge that
+agrees little with the humans is down-weighted instead of widening the interval.
+
 The human-labelled comparisons must be a random sample (within each model pair for
 :func:`ppi_bradley_terry`); PPI corrects the judge, not a biased choice of what to label.
 """
@@ -118,20 +123,25 @@ class PPIMean:
     n_labelled: Any
     n_total: Any
     width_ratio: Any
+    judge_weight: Any
 
 
-def ppi_mean(judge: np.ndarray, human: np.ndarray, *, level: float = 0.95) -> PPIMean:
+def ppi_mean(
+    judge: np.ndarray, human: np.ndarray, *, level: float = 0.95, power_tuning: bool = True
+) -> PPIMean:
     """PPI estimate of a mean along the last axis (leading axes are independent problems).
 
     ``judge`` holds the judge's value for all ``N`` items, ``human`` the human value or
-    NaN where unlabelled. Estimate: ``mean_N(judge) + mean_n(human - judge)``.
+    NaN where unlabelled. Estimate: ``lambda * mean_N(judge) + mean_n(human - lambda *
+    judge)``, with ``lambda = 1`` (classic PPI) or, with ``power_tuning``, the variance-
+    minimising weight of :func:`power_tuned_weight`.
 
     Variance: the labelled items are a subset of the ``N``, so the estimate is a sum of
-    independent per-item terms ``g = judge / N + (human - judge) / n`` (labelled) and
-    ``judge / N`` (unlabelled); its variance is
-    ``n * var(g) + (N - n) * var(judge) / N^2``. For ``n << N`` this is the textbook
-    ``var(judge) / N + var(human - judge) / n``; for ``n == N`` it is the human-only
-    ``var(human) / n``. Normal-approximation interval.
+    independent per-item terms ``g = lambda * judge / N + (human - lambda * judge) / n``
+    (labelled) and ``lambda * judge / N`` (unlabelled); its variance is
+    ``n * var(g) + (N - n) * lambda^2 * var(judge) / N^2``. For ``n << N`` and
+    ``lambda = 1`` this is the textbook ``var(judge) / N + var(human - judge) / n``; for
+    ``n == N`` it is the human-only ``var(human) / n``. Normal-approximation interval.
     """
     f = np.asarray(judge, dtype=np.float64)
     y = np.asarray(human, dtype=np.float64)
@@ -139,12 +149,18 @@ def ppi_mean(judge: np.ndarray, human: np.ndarray, *, level: float = 0.95) -> PP
     big_n = f.shape[-1]
     n = lab.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rect = np.where(lab, y - f, 0.0)
-        est = f.mean(axis=-1) + rect.sum(axis=-1) / n
-        g = np.where(lab, f / big_n + rect / n[..., None], np.nan)
-        var_g = _nanvar(g, lab, n)
         var_f = f.var(axis=-1, ddof=1) if big_n > 1 else np.full(f.shape[:-1], np.nan)
-        se = np.sqrt(n * var_g + (big_n - n) * var_f / big_n**2)
+        if power_tuning:
+            fl, yl = np.where(lab, f, np.nan), np.where(lab, y, np.nan)
+            lam = power_tuned_weight(n, big_n, _nanvar(fl, lab, n), _nancov(fl, yl, lab, n), var_f)
+        else:
+            lam = np.ones(f.shape[:-1])
+        lam_f = lam[..., None] * f
+        rect = np.where(lab, y - lam_f, 0.0)
+        est = lam_f.mean(axis=-1) + rect.sum(axis=-1) / n
+        g = np.where(lab, lam_f / big_n + rect / n[..., None], np.nan)
+        var_g = _nanvar(g, lab, n)
+        se = np.sqrt(n * var_g + (big_n - n) * lam**2 * var_f / big_n**2)
         y0 = np.where(lab, y, 0.0)
         h_est = y0.sum(axis=-1) / n
         h_se = np.sqrt(_nanvar(np.where(lab, y, np.nan), lab, n) / n)
@@ -163,7 +179,48 @@ def ppi_mean(judge: np.ndarray, human: np.ndarray, *, level: float = 0.95) -> PP
         n_labelled=n,
         n_total=big_n,
         width_ratio=ratio,
+        judge_weight=lam if lam.ndim else float(lam),
     )
+
+
+def power_tuned_weight(
+    n: np.ndarray | float,
+    big_n: np.ndarray | float,
+    var_f_labelled: np.ndarray | float,
+    cov_fy_labelled: np.ndarray | float,
+    var_f_all: np.ndarray | float,
+) -> np.ndarray:
+    """The judge weight in [0, 1] that minimises the PPI variance of :func:`ppi_mean`.
+
+    With ``c = 1/n - 1/N`` the variance is quadratic in ``lambda``:
+    ``n c^2 var_l(f) lambda^2 - 2 c cov_l(f, y) lambda + var_l(y) / n
+    + (N - n) var(f) lambda^2 / N^2``, minimised at
+    ``lambda = c cov_l(f, y) / (n c^2 var_l(f) + (N - n) var(f) / N^2)``. For
+    ``n << N`` this is PPI++'s ``cov(f, y) / var(f)``; PPI++'s extra ``1 + n/N`` factor
+    is for a labelled set drawn apart from the ``N``, whereas here the labelled items
+    are among them (so a judge that always matches the humans gets exactly 1).
+    Clipping to [0, 1] keeps the estimate between human-only and classic PPI, so its
+    variance never exceeds the human-only one. Where it is undefined (fewer than two
+    labels, a constant judge, everything labelled) the weight is 1: the judge term then
+    cancels or the estimate is judge-only anyway.
+    """
+    n = np.asarray(n, dtype=np.float64)
+    big_n = np.asarray(big_n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = 1.0 / n - 1.0 / big_n
+        denom = n * c * c * var_f_labelled + (big_n - n) * var_f_all / big_n**2
+        lam = c * np.asarray(cov_fy_labelled) / denom
+        ok = (n > 1) & (denom > 1e-15) & np.isfinite(lam)
+    return np.where(ok, np.clip(np.where(ok, lam, 1.0), 0.0, 1.0), 1.0)
+
+
+def _nancov(a: np.ndarray, b: np.ndarray, mask: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Sample covariance (ddof=1) over the masked entries; NaN where fewer than two."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ma = np.where(mask, a, 0.0).sum(axis=-1) / n
+        mb = np.where(mask, b, 0.0).sum(axis=-1) / n
+        prod = np.where(mask, (a - ma[..., None]) * (b - mb[..., None]), 0.0)
+        return np.where(n > 1, prod.sum(axis=-1) / (n - 1), np.nan)
 
 
 def _nanvar(a: np.ndarray, mask: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -193,7 +250,12 @@ def _prepare(comparisons: pd.DataFrame) -> pd.DataFrame:
 
 
 def ppi_win_rate(
-    comparisons: pd.DataFrame, model_x: str, model_y: str, *, level: float = 0.95
+    comparisons: pd.DataFrame,
+    model_x: str,
+    model_y: str,
+    *,
+    level: float = 0.95,
+    power_tuning: bool = True,
 ) -> PPIMean:
     """PPI win rate of ``model_x`` over ``model_y`` (ties half) from their comparisons."""
     c = _prepare(comparisons)
@@ -203,10 +265,12 @@ def ppi_win_rate(
     flip = (sel["model_a"] == model_y).to_numpy()
     f = np.where(flip, 1.0 - sel["f"].to_numpy(), sel["f"].to_numpy())
     y = np.where(flip, 1.0 - sel["y"].to_numpy(), sel["y"].to_numpy())
-    return ppi_mean(f, y, level=level)
+    return ppi_mean(f, y, level=level, power_tuning=power_tuning)
 
 
-def ppi_win_rates(comparisons: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
+def ppi_win_rates(
+    comparisons: pd.DataFrame, *, level: float = 0.95, power_tuning: bool = True
+) -> pd.DataFrame:
     """Each model's PPI win rate against the field, with human-only and judge-only columns."""
     c = _prepare(comparisons)
     models = sorted(set(c["model_a"].astype(str)) | set(c["model_b"].astype(str)))
@@ -217,7 +281,7 @@ def ppi_win_rates(comparisons: pd.DataFrame, *, level: float = 0.95) -> pd.DataF
         sel = as_a | as_b
         f = np.where(as_a, c["f"].to_numpy(), 1.0 - c["f"].to_numpy())[sel]
         y = np.where(as_a, c["y"].to_numpy(), 1.0 - c["y"].to_numpy())[sel]
-        r = ppi_mean(f, y, level=level)
+        r = ppi_mean(f, y, level=level, power_tuning=power_tuning)
         rows.append(
             {
                 "model": model,
@@ -231,6 +295,7 @@ def ppi_win_rates(comparisons: pd.DataFrame, *, level: float = 0.95) -> pd.DataF
                 "n_labelled": int(r.n_labelled),
                 "n": int(r.n_total),
                 "width_ratio": float(r.width_ratio),
+                "judge_weight": float(r.judge_weight),
             }
         )
     return pd.DataFrame(rows)
@@ -247,13 +312,15 @@ class PPIRatings:
     is the PPI win rate against the field, ``n`` all judged comparisons) followed by
     ``human_rating``/``human_ci_low``/``human_ci_high``, ``judge_rating``, ``n_labelled``
     and ``width_ratio``. ``width_ratio`` here is the median over models of PPI CI width /
-    human-only CI width.
+    human-only CI width. ``judge_weight`` is the median power-tuning weight over pairs
+    (1 = classic PPI, 0 = human votes alone).
     """
 
     table: pd.DataFrame
     width_ratio: float
     n_labelled: int
     n_total: int
+    judge_weight: float
     level: float
     rounds: int
     baseline: str | None
@@ -290,6 +357,7 @@ def ppi_bradley_terry(
     level: float = 0.95,
     baseline: str | None = None,
     ridge: float = DEFAULT_RIDGE,
+    power_tuning: bool = True,
 ) -> PPIRatings:
     """Bradley–Terry ratings by prediction-powered M-estimation, with bootstrap CIs.
 
@@ -304,6 +372,11 @@ def ppi_bradley_terry(
     comparisons (jointly over judge x human verdict, 9 cells) and the unlabelled ones
     (judge verdict, 3 cells) separately; the human-only ratings are refitted on the same
     labelled draws, so ``width_ratio`` compares like with like.
+
+    With ``power_tuning`` each pair's judge term is scaled by its own variance-minimising
+    weight (:func:`power_tuned_weight`), re-estimated in every bootstrap round so the
+    interval accounts for estimating it; ``judge_weight`` reports the median over pairs
+    with human labels.
     """
     c = _prepare(comparisons)
     models = tuple(sorted(set(c["model_a"].astype(str)) | set(c["model_b"].astype(str))))
@@ -336,13 +409,28 @@ def ppi_bradley_terry(
     f_of_joint = np.repeat(half, 3)
     y_of_joint = np.tile(half, 3)
 
+    def weight(jt: np.ndarray, un: np.ndarray) -> np.ndarray:
+        """Each pair's judge weight, from the (co)variances its cell counts imply."""
+        if not power_tuning:
+            return np.ones(jt.shape[:-1])
+        n_lab = jt.sum(axis=-1)
+        n_all = n_lab + un.sum(axis=-1)
+        sf, sy = jt @ f_of_joint, jt @ y_of_joint
+        sf_all = sf + un @ half
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var_fl = (jt @ f_of_joint**2 - sf * sf / n_lab) / (n_lab - 1)
+            cov_l = (jt @ (f_of_joint * y_of_joint) - sf * sy / n_lab) / (n_lab - 1)
+            var_f = (jt @ f_of_joint**2 + un @ half**2 - sf_all * sf_all / n_all) / (n_all - 1)
+        return power_tuned_weight(n_lab, n_all, var_fl, cov_l, var_f)
+
     def rectified(jt: np.ndarray, un: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n_lab = jt.sum(axis=-1)
         n_all = n_lab + un.sum(axis=-1)
+        lam = weight(jt, un)
         f_all = jt @ f_of_joint + un @ half
-        rect = jt @ (y_of_joint - f_of_joint)
+        rect = jt @ y_of_joint - lam * (jt @ f_of_joint)
         with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(n_lab > 0, (f_all / n_all) + rect / n_lab, f_all / n_all)
+            share = np.where(n_lab > 0, lam * f_all / n_all + rect / n_lab, f_all / n_all)
         share = np.clip(share, 0.0, 1.0)
         return n_all * share, n_all * (1.0 - share)
 
@@ -373,7 +461,10 @@ def ppi_bradley_terry(
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (hi_p - lo_p) / (hi_h - lo_h)
     rank_low, rank_high = rank_bands(lo_p, hi_p)
-    wr = ppi_win_rates(comparisons, level=level).set_index("model").reindex(list(models))
+    wr = ppi_win_rates(comparisons, level=level, power_tuning=power_tuning)
+    wr = wr.set_index("model").reindex(list(models))
+    labelled_pairs = joint.sum(axis=1) > 0
+    pair_weights = weight(joint, unlab)[labelled_pairs]
     table = pd.DataFrame(
         {
             "model": list(models),
@@ -398,6 +489,7 @@ def ppi_bradley_terry(
         width_ratio=float(np.nanmedian(ratio)),
         n_labelled=int(lab.sum()),
         n_total=len(f),
+        judge_weight=float(np.median(pair_weights)) if len(pair_weights) else float("nan"),
         level=level,
         rounds=rounds,
         baseline=baseline,

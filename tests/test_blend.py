@@ -8,6 +8,7 @@ import pytest
 
 from metrics.blend import (
     blend_counts,
+    power_tuned_weight,
     ppi_bradley_terry,
     ppi_mean,
     ppi_win_rate,
@@ -60,7 +61,8 @@ def test_blend_normalize_gives_the_judge_a_share_of_the_human_total() -> None:
 def test_ppi_mean_matches_hand_arithmetic() -> None:
     judge = np.array([1.0, 1.0, 0.0, 1.0, 0.5, 1.0])
     human = np.array([1.0, 0.0, 0.0, np.nan, np.nan, np.nan])
-    r = ppi_mean(judge, human)
+    r = ppi_mean(judge, human, power_tuning=False)
+    assert r.judge_weight == 1.0
     # mean judge over N=6: 4.5 / 6 = 0.75; rectifier on n=3: (0 - 1 + 0) / 3 = -1/3
     assert r.estimate == pytest.approx(0.75 - 1 / 3)
     # per labelled item g = f/6 + (y - f)/3 = [1/6, -1/6, 0]: var (ddof 1) = 1/36
@@ -74,6 +76,47 @@ def test_ppi_mean_matches_hand_arithmetic() -> None:
     assert r.ci_high - r.estimate == pytest.approx(1.959964 * r.se, rel=1e-6)
 
 
+def test_power_tuned_ppi_mean_matches_hand_arithmetic() -> None:
+    judge = np.array([1.0, 1.0, 0.0, 1.0, 0.5, 1.0])
+    human = np.array([1.0, 0.0, 0.0, np.nan, np.nan, np.nan])
+    r = ppi_mean(judge, human)
+    # labelled f = [1, 1, 0], y = [1, 0, 0]: var_l(f) = 1/3, cov_l(f, y) = 1/6,
+    # var_l(y) = 1/3; var(f over all 6) = 0.175; c = 1/n - 1/N = 1/6
+    # lambda = c cov / (n c^2 var_l(f) + (N - n) var(f) / N^2) = (1/36) / (1.525/36)
+    lam = 1 / 1.525
+    assert r.judge_weight == pytest.approx(lam)
+    # estimate = lambda * 0.75 + mean(y - lambda f) = 1/3 + lambda / 12
+    assert r.estimate == pytest.approx(1 / 3 + lam / 12)
+    # variance = 1.525/36 lambda^2 - lambda/18 + 1/9, at the optimum 1/9 - lambda/36
+    assert r.se == pytest.approx(math.sqrt(1 / 9 - lam / 36))
+    assert r.width_ratio < 1
+
+
+def test_power_tuned_weight_falls_back_to_classic_ppi_when_undefined() -> None:
+    # one label, a constant judge, everything labelled
+    lam = power_tuned_weight(np.array([1, 50, 60]), 60, np.array([0.0, 0.0, 0.2]), 0.1, 0.0)
+    np.testing.assert_array_equal(lam, [1.0, 1.0, 1.0])
+    assert power_tuned_weight(50, 1_000, 0.25, -0.1, 0.25) == 0.0  # judge anti-correlated
+
+
+def test_power_tuned_ppi_is_never_wider_than_human_only() -> None:
+    rng = np.random.default_rng(3)
+    problems, big_n, n = 500, 400, 40
+    human = rng.choice([0.0, 0.5, 1.0], size=(problems, big_n))
+    agreement = rng.random((problems, 1))  # from a coin-flip judge to a faithful one
+    noise = rng.choice([0.0, 0.5, 1.0], size=(problems, big_n))
+    judge = np.where(rng.random((problems, big_n)) < agreement, human, noise)
+    shown = np.where(np.arange(big_n) < n, human, np.nan)
+    tuned = ppi_mean(judge, shown)
+    classic = ppi_mean(judge, shown, power_tuning=False)
+    assert (tuned.width_ratio <= 1 + 1e-12).all()
+    assert (tuned.se <= classic.se + 1e-12).all()
+    assert (classic.width_ratio > 1).any()
+    useless, faithful = agreement[:, 0] < 0.05, agreement[:, 0] > 0.95
+    assert np.median(tuned.judge_weight[useless]) < 0.2
+    assert np.median(tuned.judge_weight[faithful]) > 0.8
+
+
 def test_ppi_with_every_item_labelled_is_the_human_mean() -> None:
     human = np.array([1.0, 0.0, 0.5, 1.0])
     r = ppi_mean(np.array([1.0, 1.0, 1.0, 0.0]), human)
@@ -81,7 +124,8 @@ def test_ppi_with_every_item_labelled_is_the_human_mean() -> None:
     assert r.se == pytest.approx(r.human_se)
 
 
-def test_ppi_interval_stays_valid_under_a_biased_judge() -> None:
+@pytest.mark.parametrize("power_tuning", [True, False], ids=["tuned", "classic"])
+def test_ppi_interval_stays_valid_under_a_biased_judge(power_tuning: bool) -> None:
     # Over 15,000 campaigns this setup covers 94.5 %; with 200 campaigns the observed
     # rate has a Monte-Carlo sd of ~1.6 points, so the 93 % bar fails for some seeds.
     rng = np.random.default_rng(0)
@@ -95,7 +139,7 @@ def test_ppi_interval_stays_valid_under_a_biased_judge() -> None:
     shown = np.full((campaigns, big_n), np.nan)
     np.put_along_axis(shown, labelled, np.take_along_axis(human, labelled, axis=1), axis=1)
 
-    r = ppi_mean(judge, shown)
+    r = ppi_mean(judge, shown, power_tuning=power_tuning)
     covered = (r.ci_low <= 0.55) & (r.ci_high >= 0.55)
     assert covered.mean() >= 0.93
     judge_se = judge.std(axis=1, ddof=1) / math.sqrt(big_n)
@@ -133,11 +177,23 @@ def test_ppi_win_rate_of_x_over_y_mirrors_y_over_x() -> None:
     assert field.loc["top", "win_rate"] > field.loc["low", "win_rate"]
 
 
-def test_ppi_ratings_with_a_faithful_judge_equal_the_judge_fit_and_are_narrower() -> None:
+def test_classic_ppi_ratings_with_a_faithful_judge_equal_the_judge_fit() -> None:
+    frame = ppi_frame(14, 6_000, 0.1, 1.0)
+    r = ppi_bradley_terry(frame, rounds=300, power_tuning=False)
+    table = r.table.set_index("model")
+    np.testing.assert_allclose(table["rating"], table["judge_rating"], atol=1e-6)
+    assert r.width_ratio < 0.6
+    assert r.judge_weight == 1.0
+
+
+def test_ppi_ratings_with_a_faithful_judge_lean_on_it_and_are_narrower() -> None:
     frame = ppi_frame(14, 6_000, 0.1, 1.0)
     r = ppi_bradley_terry(frame, rounds=300)
     table = r.table.set_index("model")
-    np.testing.assert_allclose(table["rating"], table["judge_rating"], atol=1e-6)
+    # a judge that always matches the humans gets weight 1 when the labelled items are
+    # among the judged ones: mean_N(f) + mean_n(y - f) is then the judge mean exactly
+    assert r.judge_weight > 0.95
+    np.testing.assert_allclose(table["rating"], table["judge_rating"], atol=1)
     assert r.width_ratio < 0.6
     assert r.n_labelled == frame["human_preference"].notna().sum()
     assert table.loc["top", "rank_low"] == 1
@@ -153,3 +209,14 @@ def test_ppi_ratings_remove_a_judge_bias_that_judge_only_ratings_keep() -> None:
     assert abs(ppi_gap - truth) < 40
     for model in table.index:
         assert table.loc[model, "ci_low"] < table.loc[model, "rating"] < table.loc[model, "ci_high"]
+
+
+def test_power_tuning_keeps_a_coin_flip_judge_from_widening_the_ratings() -> None:
+    rng = np.random.default_rng(16)
+    frame = ppi_frame(16, 4_000, 0.2, 1.0)
+    frame["judge_preference"] = rng.choice([-1.0, 1.0], size=len(frame))
+    tuned = ppi_bradley_terry(frame, rounds=400)
+    classic = ppi_bradley_terry(frame, rounds=400, power_tuning=False)
+    assert tuned.judge_weight < 0.2
+    assert classic.width_ratio > 1.1
+    assert tuned.width_ratio < 1.02
