@@ -98,6 +98,17 @@ st.dataframe(
         "cost_usd": st.column_config.NumberColumn("mean cost", format="$%.5f"),
         "latency_ms": st.column_config.NumberColumn("mean latency (ms)", format="%.0f"),
         "n_outputs": st.column_config.NumberColumn("outputs"),
+        "human_rating": st.column_config.NumberColumn("human only", format="%.0f"),
+        "human_ci_low": st.column_config.NumberColumn("human CI low", format="%.0f"),
+        "human_ci_high": st.column_config.NumberColumn("human CI high", format="%.0f"),
+        "judge_rating": st.column_config.NumberColumn("judge only", format="%.0f"),
+        "n_labelled": st.column_config.NumberColumn("human-labelled"),
+        "width_ratio": st.column_config.NumberColumn(
+            "CI width vs human",
+            format="percent",
+            help="PPI interval width as a share of the human-only interval: below 100% is"
+            " narrower.",
+        ),
     },
 )
 
