@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
@@ -26,10 +26,10 @@ from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
 from metrics.blend import blend_counts, ppi_bradley_terry, ppi_win_rate
 from metrics.leaderboard import (
     PairCounts,
+    clustered_win_rate_interval,
     json_value,
     leaderboard,
     pair_counts_from_aggregates,
-    wilson_interval,
     win_rate_matrix,
 )
 
@@ -114,22 +114,12 @@ def _with_models(per_comparison, *columns):
     )
 
 
-def outcome_aggregates(
-    engine: Engine,
-    q: LeaderboardQuery,
-    *,
-    rater_kind: str | None = None,
-    judge_id: int | None = None,
-) -> pd.DataFrame:
-    """``model_a, model_b, outcome, n``: votes grouped in SQL by candidate pair and outcome.
-
-    Two levels: votes are first counted per comparison (the covering index
-    ``ix_judgments_campaign_kind`` hands them over in comparison order, so this needs
-    neither a sort nor a table read), then the ~100x fewer per-comparison rows are joined
-    to their candidates and summed per pair.
-    """
+def _per_comparison_counts(
+    q: LeaderboardQuery, *, rater_kind: str | None = None, judge_id: int | None = None
+):
+    """Subquery ``comparison_id, a_wins, ties, b_wins`` over the selected current votes."""
     pref = Judgment.preference
-    per_comparison = (
+    return (
         _scope(
             select(
                 Judgment.comparison_id.label("comparison_id"),
@@ -144,6 +134,62 @@ def outcome_aggregates(
         .group_by(Judgment.comparison_id)
         .subquery()
     )
+
+
+def head_to_head_clusters(
+    engine: Engine, q: LeaderboardQuery, candidate: str, baseline: str, **scope: Any
+) -> pd.DataFrame:
+    """``wins, ties, n`` of ``candidate`` against ``baseline``, one row per comparison."""
+    per_comparison = _per_comparison_counts(q, **scope)
+    query = (
+        select(
+            CandA.name,
+            per_comparison.c.a_wins,
+            per_comparison.c.ties,
+            per_comparison.c.b_wins,
+        )
+        .select_from(per_comparison)
+        .join(Comparison, Comparison.id == per_comparison.c.comparison_id)
+        .join(OutA, OutA.id == Comparison.output_a_id)
+        .join(OutB, OutB.id == Comparison.output_b_id)
+        .join(CandA, CandA.id == OutA.candidate_id)
+        .join(CandB, CandB.id == OutB.candidate_id)
+        .where(
+            Comparison.output_a_id != Comparison.output_b_id,
+            or_(
+                (CandA.name == candidate) & (CandB.name == baseline),
+                (CandA.name == baseline) & (CandB.name == candidate),
+            ),
+        )
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["model_a", "a_wins", "ties", "b_wins"])
+    as_a = frame["model_a"] == candidate
+    return pd.DataFrame(
+        {
+            "wins": frame["a_wins"].where(as_a, frame["b_wins"]),
+            "ties": frame["ties"],
+            "n": frame["a_wins"] + frame["ties"] + frame["b_wins"],
+        }
+    ).astype("int64")
+
+
+def outcome_aggregates(
+    engine: Engine,
+    q: LeaderboardQuery,
+    *,
+    rater_kind: str | None = None,
+    judge_id: int | None = None,
+) -> pd.DataFrame:
+    """``model_a, model_b, outcome, n``: votes grouped in SQL by candidate pair and outcome.
+
+    Two levels: votes are first counted per comparison (the covering index
+    ``ix_judgments_campaign_kind`` hands them over in comparison order, so this needs
+    neither a sort nor a table read), then the ~100x fewer per-comparison rows are joined
+    to their candidates and summed per pair.
+    """
+    per_comparison = _per_comparison_counts(q, rater_kind=rater_kind, judge_id=judge_id)
     per_pair = (
         select(
             OutA.candidate_id.label("cand_a"),
@@ -514,44 +560,39 @@ def gate(
     """Pass when the lower CI bound of ``candidate``'s win rate over ``baseline`` clears it.
 
     Ties count half. Human and judge sources use a Wilson interval on the head-to-head
-    votes; ``ppi`` uses the prediction-powered interval.
+    votes, widened for votes that share a comparison (several raters, or a judge's two
+    swapped verdicts; see :func:`clustered_win_rate_interval`); ``ppi`` uses the
+    prediction-powered interval, one unit per comparison.
     """
     admin_only(engine, actor_id)
     if q.source == "ppi":
         judge_id, _ = resolve_judge(engine, q.campaign_id, q.judge)
         est = ppi_win_rate(ppi_frame(engine, q, judge_id), candidate, baseline)
         rate, lo, hi, n = est.estimate, est.ci_low, est.ci_high, int(est.n_total)
+        clusters = n
     else:
         scope: dict[str, Any] = {"rater_kind": "human"}
         if q.source == "judge":
             scope = {"judge_id": resolve_judge(engine, q.campaign_id, q.judge)[0]}
         elif q.source != "human":
             raise InvalidInputError("The gate takes source human, judge or ppi.")
-        frame = outcome_aggregates(engine, q, **scope)
-        wins = ties = n = 0
-        for row in frame.itertuples():
-            pair = (row.model_a, row.model_b)
-            if pair == (candidate, baseline):
-                won = row.outcome < 0
-            elif pair == (baseline, candidate):
-                won = row.outcome > 0
-            else:
-                continue
-            n += row.n
-            wins += row.n if won else 0
-            ties += row.n if row.outcome == 0 else 0
+        votes = head_to_head_clusters(engine, q, candidate, baseline, **scope)
+        n = int(votes["n"].sum())
         if n == 0:
             raise NotFoundError(
                 f"No {q.source} votes compare '{candidate}' with '{baseline}': check the names"
                 " (judgeboard leaderboard lists them) or collect votes first."
             )
-        rate = (wins + 0.5 * ties) / n
-        lo, hi = wilson_interval(wins + 0.5 * ties, n)
+        rate, lo, hi, _ = clustered_win_rate_interval(
+            votes["wins"].to_numpy(), votes["ties"].to_numpy(), votes["n"].to_numpy()
+        )
+        clusters = len(votes)
+    on_comparisons = f" votes on {clusters} comparisons" if clusters != n else ""
     passed = bool(lo >= min_win_rate)
     verdict = "PASS" if passed else "FAIL"
     message = (
         f"{verdict}: {candidate} beats {baseline} {rate:.1%} of the time"
-        f" (95% CI {lo:.1%} to {hi:.1%}, n={n}); the gate needs the lower bound"
+        f" (95% CI {lo:.1%} to {hi:.1%}, n={n}{on_comparisons}); the gate needs the lower bound"
         f" >= {min_win_rate:.1%}."
     )
     return GateResult(passed, float(rate), float(lo), float(hi), int(n), message)

@@ -365,6 +365,44 @@ def wilson_interval(
     return centre - half, centre + half
 
 
+def clustered_win_rate_interval(
+    wins: np.ndarray, ties: np.ndarray, n: np.ndarray, level: float = 0.95
+) -> tuple[float, float, float, float]:
+    """Win rate (ties half) over votes grouped in clusters, with a cluster-aware interval.
+
+    ``wins``, ``ties`` and ``n`` hold one entry per cluster (a comparison, with all its
+    votes: several raters, or a judge's two swapped verdicts). Votes on one comparison
+    are not independent, so the vote-level Wilson interval is shrunk to an effective
+    sample size ``n / deff``, where the design effect ``deff`` is the cluster-robust
+    (ratio-estimator) variance over the variance the votes would have if independent,
+    floored at 1. With one vote per comparison it is the plain Wilson interval; copying
+    every vote k times leaves it unchanged. Returns ``(rate, low, high, n_effective)``.
+    """
+    w = np.asarray(wins, dtype=np.float64) + 0.5 * np.asarray(ties, dtype=np.float64)
+    nn = np.asarray(n, dtype=np.float64)
+    total, clusters = nn.sum(), len(nn)
+    if total <= 0:
+        return float("nan"), float("nan"), float("nan"), 0.0
+    rate = w.sum() / total
+    n_eff = total
+    if clusters > 1:
+        # both variances without the C/(C-1) correction, so one vote per cluster gives
+        # deff = 1 exactly and k identical copies of each vote give deff = k exactly
+        robust = ((w - rate * nn) ** 2).sum() / total**2
+        score_sq = (np.asarray(wins, dtype=np.float64) + 0.25 * np.asarray(ties)).sum()
+        independent = (score_sq / total - rate * rate) / total
+        if independent <= 0:
+            # every vote the same: no spread to measure the clustering by, so each
+            # comparison counts once (exact for the swapped pair of one judge)
+            n_eff = float(clusters)
+        elif robust > independent:
+            n_eff = total * independent / robust
+    elif total > 1:
+        n_eff = 1.0
+    low, high = wilson_interval(rate * n_eff, n_eff, level)
+    return float(rate), float(low), float(high), float(n_eff)
+
+
 def model_win_rates(
     counts: PairCounts,
     *,

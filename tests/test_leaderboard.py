@@ -15,6 +15,7 @@ from metrics.leaderboard import (
     PairCounts,
     bootstrap_bradley_terry,
     bt_newton,
+    clustered_win_rate_interval,
     cost_latency,
     fit_bradley_terry,
     leaderboard,
@@ -112,6 +113,30 @@ def test_model_win_rate_uses_wilson_interval_on_half_win_successes() -> None:
     low, high = proportion_confint(30, 50, alpha=0.05, method="wilson")
     assert rates.loc["x", "ci_low"] == pytest.approx(low)
     assert rates.loc["x", "ci_high"] == pytest.approx(high)
+
+
+def test_clustered_interval_with_one_vote_per_comparison_is_wilson() -> None:
+    wins = np.array([1] * 14 + [0] * 6)
+    rate, low, high, n_eff = clustered_win_rate_interval(wins, np.zeros(20), np.ones(20))
+    assert rate == pytest.approx(0.7) and n_eff == pytest.approx(20)
+    assert (low, high) == pytest.approx(proportion_confint(14, 20, alpha=0.05, method="wilson"))
+
+
+def test_copies_of_each_vote_on_a_comparison_do_not_narrow_the_interval() -> None:
+    wins, ties = np.array([1] * 14 + [0] * 4 + [0] * 2), np.array([0] * 18 + [1] * 2)
+    single = clustered_win_rate_interval(wins, ties, np.ones(20))
+    tripled = clustered_win_rate_interval(3 * wins, 3 * ties, np.full(20, 3))
+    assert tripled == pytest.approx(single)
+    all_wins = clustered_win_rate_interval(np.full(10, 2), np.zeros(10), np.full(10, 2))
+    assert all_wins[3] == 10
+    assert all_wins[1] == pytest.approx(proportion_confint(10, 10, method="wilson")[0])
+
+
+def test_independent_raters_on_a_comparison_keep_nearly_every_vote() -> None:
+    rng = np.random.default_rng(5)
+    wins = rng.binomial(3, 0.6, 2_000)  # three raters per comparison, independent
+    _, _, _, n_eff = clustered_win_rate_interval(wins, np.zeros(2_000), np.full(2_000, 3))
+    assert 5_400 < n_eff <= 6_000
 
 
 def test_bradley_terry_equals_logistic_regression_on_expanded_votes() -> None:

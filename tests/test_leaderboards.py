@@ -101,6 +101,16 @@ def test_gate_passes_a_clear_winner_and_fails_a_close_call(engine, campaign_id) 
     assert reverse.win_rate == pytest.approx(0.05)
 
 
+def test_gate_counts_a_judges_two_swapped_verdicts_as_one_comparison(engine, campaign_id) -> None:
+    q = LeaderboardQuery(campaign_id, source="judge")
+    result = gate(engine, q, "mid", "weak", 0.8, actor_id=factory.admin_id(engine))
+    # 20 verdicts, all for mid, on 10 comparisons: Wilson on 10 (lower bound 0.72), not 20
+    assert result.win_rate == 1.0 and result.n == 20
+    assert result.ci_low == pytest.approx(0.7225, abs=1e-4)
+    assert not result.passed
+    assert "n=20 votes on 10 comparisons" in result.message
+
+
 def test_gate_on_unknown_models_names_the_fix(engine, campaign_id) -> None:
     with pytest.raises(NotFoundError, match="No human votes compare"):
         gate(
