@@ -431,8 +431,21 @@ def agreement_report(
     """Everything a page or the CLI shows about human-human agreement.
 
     Only human rows count, and re-shown rows are dropped, so each rater gives one value per
-    comparison. Every alpha uses the same seed, so adding a criterion never moves another CI.
+    comparison. Attention-check comparisons are left out: they are built to have an obvious
+    answer, so they would inflate agreement (rater quality still scores them). Every alpha
+    uses the same seed, so adding a criterion never moves another CI.
     """
+    notes = []
+    attention = votes["check_kind"].eq("attention").to_numpy(dtype=bool)
+    if attention.any():
+        checks = set(votes.loc[attention, "comparison_id"])
+        votes = votes.loc[~attention]
+        if scores is not None:
+            scores = scores.loc[~scores["comparison_id"].isin(checks)]
+        notes.append(
+            f"{len(checks)} attention-check comparison{'s' if len(checks) != 1 else ''} left"
+            " out: their obvious answer would inflate agreement."
+        )
     winner = preference_long_frame(votes, "winner")
     five = preference_long_frame(votes, "five_point")
     alphas = {
@@ -445,7 +458,6 @@ def agreement_report(
         for criterion in by_level["ordinal"]:
             for level in levels:
                 alphas[f"{criterion}/{level}"] = by_level[level][criterion]
-    notes = []
     if alphas["preference/nominal"].n_units == 0:
         notes.append("No comparison has two human votes yet; raise the campaign's overlap.")
     return AgreementReport(

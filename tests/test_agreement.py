@@ -371,6 +371,22 @@ def test_report_matches_the_individual_statistics_on_human_first_showings():
     assert (report.n_units, report.n_raters, report.n_ratings) == (5, 3, 13)
 
 
+def test_report_leaves_attention_checks_out_of_agreement_and_says_so():
+    votes = _votes()
+    check = [_vote(9, rater, -2) for rater in ("u:1", "u:2", "u:3")]
+    with_check = pd.concat([votes, pd.DataFrame(check, columns=list(VOTE_COLUMNS))])
+    with_check["check_kind"] = np.where(with_check["comparison_id"] == 9, "attention", None)
+    scores = _scores()
+    check_scores = scores[scores.comparison_id == 1].assign(comparison_id=9)
+    report = agreement_report(with_check, pd.concat([scores, check_scores]), n_boot=50, seed=1)
+    plain = agreement_report(votes, scores, n_boot=50, seed=1)
+    assert report.percent_agreement == plain.percent_agreement
+    assert report.krippendorff_alpha == plain.krippendorff_alpha
+    assert (report.n_units, report.n_ratings) == (plain.n_units, plain.n_ratings)
+    assert report.notes == ["1 attention-check comparison left out: their obvious answer would"
+                            " inflate agreement."]  # fmt: skip
+
+
 def test_report_to_dict_is_stable_json():
     report = agreement_report(_votes(), _scores(), n_boot=50, seed=0)
     as_dict = report.to_dict()
