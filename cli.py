@@ -173,6 +173,36 @@ def campaign_list() -> None:
     out.print(table)
 
 
+@campaign_app.command("flags")
+@domain_errors
+def campaign_flags(
+    campaign: CampaignOpt,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Items raters flagged as broken, newest first, with their reasons."""
+    from annotate.flags import flagged_items
+    from db.errors import InvalidInputError
+
+    if fmt not in REPORT_FORMATS:
+        raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(REPORT_FORMATS)}.")
+    engine = _engine()
+    flags = flagged_items(engine, _campaign_id(engine, campaign), actor_id=_actor(engine))
+    if fmt == "json":
+        typer.echo(flags.to_json(orient="records", date_format="iso", indent=2))
+        return
+    if flags.empty:
+        out.print(f"Nobody has flagged an item in '{campaign}'.")
+        return
+    out.print(f"{len(flags)} flagged item{'s' if len(flags) != 1 else ''} in '{campaign}':")
+    for row in flags.itertuples(index=False):
+        out.print(
+            f"comparison {row.comparison_id} (prompt {row.prompt}, {row.model_a} vs"
+            f" {row.model_b}), flagged by {row.rater} at {row.flagged_at:%Y-%m-%d %H:%M}:",
+            highlight=False,
+        )
+        out.print(f"    {row.reason}", highlight=False, soft_wrap=True)
+
+
 @app.command("demo")
 @domain_errors
 def demo(

@@ -6,6 +6,7 @@ Every query filters and aggregates in SQL; only the rows a figure needs come bac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Select, String, and_, case, cast, func, literal, select
@@ -56,9 +57,10 @@ OutA, OutB = aliased(Output), aliased(Output)
 CandA, CandB = aliased(Candidate), aliased(Candidate)
 
 
-def _comparison_joins(query: Select) -> Select:
+def comparison_joins(query: Select, comparison_id: Any = Judgment.comparison_id) -> Select:
+    """Join the comparison, its prompt and both outputs' candidates (``CandA``/``CandB``)."""
     return (
-        query.join(Comparison, Comparison.id == Judgment.comparison_id)
+        query.join(Comparison, Comparison.id == comparison_id)
         .join(Prompt, Prompt.id == Comparison.prompt_id)
         .join(OutA, OutA.id == Comparison.output_a_id)
         .join(OutB, OutB.id == Comparison.output_b_id)
@@ -70,7 +72,7 @@ def _comparison_joins(query: Select) -> Select:
 def votes_frame(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     """One row per judgment in the ``metrics.frames`` votes contract."""
     judge_label = Judge.name + literal("@v") + cast(Judge.version, String)
-    query = _comparison_joins(
+    query = comparison_joins(
         select(
             Judgment.comparison_id,
             Comparison.prompt_id,
@@ -135,7 +137,7 @@ def outcome_counts(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     observations of the same pair, as every vote is.
     """
     pref = Judgment.preference
-    query = _comparison_joins(
+    query = comparison_joins(
         select(
             CandA.name.label("model_a"),
             CandB.name.label("model_b"),

@@ -7,9 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from annotate.campaigns import list_campaigns
-from annotate.comparisons import comparison_detail
 from annotate.reports import campaign_calibration
-from pages.common import engine, require_actor, run_or_error, session
+from pages.common import engine, pick_comparison, require_actor, run_or_error, session
 
 actor = require_actor(admin=True)
 st.title("Calibration")
@@ -114,27 +113,4 @@ disagreements = chosen.disagreements
 if disagreements.empty:
     st.success("This judge agrees with the human majority on every comparison.")
     st.stop()
-picked = st.dataframe(
-    disagreements,
-    hide_index=True,
-    width="stretch",
-    on_select="rerun",
-    selection_mode="single-row",
-)
-rows = picked.selection.rows if picked else []
-if rows:
-    comparison_id = int(disagreements.iloc[rows[0]]["comparison_id"])
-    with session() as s:
-        detail = run_or_error(comparison_detail, s, actor.id, comparison_id)
-    if detail is not None:
-        for message in detail.messages:
-            with st.chat_message(message.get("role", "user")):
-                st.markdown(message.get("content", ""))
-        a, b = st.columns(2)
-        with a.container(border=True):
-            st.markdown(f"**A: {detail.model_a}**")
-            st.markdown(detail.output_a)
-        with b.container(border=True):
-            st.markdown(f"**B: {detail.model_b}**")
-            st.markdown(detail.output_b)
-        st.dataframe(pd.DataFrame(detail.votes), hide_index=True, width="stretch")
+pick_comparison(actor.id, disagreements)

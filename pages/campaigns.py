@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from annotate.campaigns import list_campaigns
+from annotate.flags import flagged_items
 from annotate.pairing import STRATEGIES, generate_comparisons
-from pages.common import engine, require_actor, run_or_error, session
+from pages.common import engine, pick_comparison, require_actor, run_or_error, session
 
 actor = require_actor(admin=True)
 st.title("Campaigns")
@@ -70,3 +71,21 @@ with st.form("pairing"):
         )
         if result is not None:
             st.success(result.summary())
+
+st.subheader("Flagged items")
+st.caption("What raters reported as broken, offensive or unanswerable; pick one to read it.")
+flag_campaign = st.selectbox("Campaign", list(by_name), key="flags-campaign")
+flags = run_or_error(flagged_items, engine(), by_name[flag_campaign], actor_id=actor.id)
+if flags is not None and flags.empty:
+    st.success("Nobody has flagged an item in this campaign.")
+elif flags is not None:
+    pick_comparison(
+        actor.id,
+        flags,
+        column_config={
+            "comparison_id": st.column_config.NumberColumn("comparison"),
+            "model_a": "model A",
+            "model_b": "model B",
+            "flagged_at": st.column_config.DatetimeColumn("flagged at", format="YYYY-MM-DD HH:mm"),
+        },
+    )

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from annotate.comparisons import comparison_detail
 from annotate.users import ensure_local_admin, user_for_login
 from db.engine import get_engine
 from db.errors import JudgeboardError
@@ -116,3 +118,40 @@ def require_actor(admin: bool = False) -> Actor:
         st.error("This page is for admins.")
         st.stop()
     return actor
+
+
+def show_comparison(actor_id: int, comparison_id: int) -> None:
+    """The prompt, both outputs with their models, and every current vote on it."""
+    with session() as s:
+        detail = run_or_error(comparison_detail, s, actor_id, comparison_id)
+    if detail is None:
+        return
+    for message in detail.messages:
+        with st.chat_message(message.get("role", "user")):
+            st.markdown(message.get("content", ""))
+    a, b = st.columns(2)
+    with a.container(border=True):
+        st.markdown(f"**A: {detail.model_a}**")
+        st.markdown(detail.output_a)
+    with b.container(border=True):
+        st.markdown(f"**B: {detail.model_b}**")
+        st.markdown(detail.output_b)
+    if detail.votes:
+        st.dataframe(pd.DataFrame(detail.votes), hide_index=True, width="stretch")
+    else:
+        st.caption("No votes on this comparison yet.")
+
+
+def pick_comparison(actor_id: int, frame: pd.DataFrame, **dataframe_kwargs: Any) -> None:
+    """A table with a ``comparison_id`` column; selecting a row opens that comparison."""
+    picked = st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        **dataframe_kwargs,
+    )
+    rows = picked.selection.rows if picked else []
+    if rows:
+        show_comparison(actor_id, int(frame.iloc[rows[0]]["comparison_id"]))

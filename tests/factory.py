@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from annotate.campaigns import CriterionSpec, create_campaign
-from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt, User
+from db.models import Assignment, Candidate, Comparison, Judge, Judgment, Output, Prompt, User
 
 
 def session(engine: Engine) -> Session:
@@ -404,6 +404,20 @@ def rate_items(engine: Engine, rater_id: int, campaign_id: int, n: int, answer: 
         submit(engine, rater_id, item.assignment_id, answer or Answer(-1, rationale="fine"))
         done += 1
     return done
+
+
+def flag_items(engine: Engine, rater_id: int, campaign_id: int, reasons: list[str]) -> list[int]:
+    """Flag the next items in the rater's queue, one per reason; returns their comparison ids."""
+    from annotate.queue import next_item
+    from annotate.submission import flag
+
+    flagged = []
+    for reason in reasons:
+        item = next_item(engine, rater_id, campaign_id)
+        flag(engine, rater_id, item.assignment_id, reason)
+        with session(engine) as s:
+            flagged.append(s.get(Assignment, item.assignment_id).comparison_id)
+    return flagged
 
 
 def team(

@@ -159,3 +159,20 @@ def test_agreement_and_calibration_tables_render(imported) -> None:
         result = runner.invoke(app, [command[0], "-c", imported, *command[1:]])
         assert result.exit_code == 0, result.output
         assert "ana" in result.stdout or "gpt-judge" in result.stdout
+
+
+def test_campaign_flags_lists_what_raters_reported(cli_db) -> None:
+    with factory.session(cli_db) as s:
+        campaign_id = factory.blind_campaign(s, name="Flagged", n_prompts=2)["campaign"].id
+        rater_id = factory.raters(s, 1)[0].id
+        s.commit()
+    factory.flag_items(cli_db, rater_id, campaign_id, ["output B is cut off"])
+    table = runner.invoke(app, ["campaign", "flags", "-c", "Flagged"])
+    assert table.exit_code == 0, table.output
+    assert "output B is cut off" in table.output
+    as_json = runner.invoke(app, ["campaign", "flags", "-c", "Flagged", "--format", "json"])
+    rows = json.loads(as_json.output)
+    assert [r["reason"] for r in rows] == ["output B is cut off"]
+    assert rows[0]["rater"] == "rater0@example.com"
+    bad = runner.invoke(app, ["campaign", "flags", "-c", "Flagged", "--format", "xml"])
+    assert bad.exit_code == 1 and "not one of table, json" in bad.output

@@ -59,3 +59,19 @@ def test_leaderboard_page_switches_to_ppi(demo_db) -> None:
     at.selectbox[1].set_value("ppi").run()
     assert not at.exception, at.exception
     assert any("PPI" in i.value for i in at.info)
+
+
+def test_campaigns_page_shows_flagged_items_with_their_reasons(demo_db) -> None:
+    from annotate.campaigns import list_campaigns
+    from tests import factory
+
+    with factory.session(demo_db) as s:
+        campaign_id = list_campaigns(s)[0].id
+        rater_id = factory.raters(s, 1)[0].id
+        s.commit()
+    factory.flag_items(demo_db, rater_id, campaign_id, ["the code answer is truncated"])
+    at = _app()
+    at.switch_page("pages/campaigns.py").run()
+    assert not at.exception, at.exception
+    flags = at.dataframe[1].value
+    assert list(flags["reason"]) == ["the code answer is truncated"]
