@@ -1,5 +1,8 @@
 """Regenerate ``sample_votes.jsonl``: simulated votes so a fresh demo has numbers to show.
 
+Each comparison gets a hidden per-item effect (on this prompt one answer is better than
+the models' overall strengths suggest), which every rater and the judge partly see, so
+raters agree with each other and with the judge item by item, not only on average.
 Five sample human raters (one of them careless, one with a left-side habit) vote on about
 60% of the comparisons, two or three each; a sample LLM judge with a taste for long
 answers votes on every comparison in both orders. Run: python annotate/demo/make_sample_votes.py
@@ -14,7 +17,9 @@ import random
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STRENGTH = {"atlas-large": 2.6, "atlas-small": 1.3, "breeze-7b": 0.0, "echo-mini": -2.0}
+STRENGTH = {"atlas-large": 3.4, "atlas-small": 1.7, "breeze-7b": 0.0, "echo-mini": -2.6}
+ITEM_SD = 3.0
+SHARPNESS = 2.0
 RATERS = ["sample-ana", "sample-ben", "sample-chen", "sample-dee", "sample-eli"]
 
 
@@ -36,11 +41,11 @@ def main() -> None:
         for a, b in itertools.combinations(sorted(outputs), 2):
             if rng.random() < 0.5:
                 a, b = b, a
-            gap = STRENGTH[a] - STRENGTH[b]
+            gap = STRENGTH[a] - STRENGTH[b] + rng.gauss(0.0, ITEM_SD)
             category = outputs[a]["category"]
             if rng.random() < 0.6:
                 for rater in rng.sample(RATERS, rng.choice([2, 3])):
-                    p_a = 1 / (1 + math.exp(-gap))
+                    p_a = 1 / (1 + math.exp(-SHARPNESS * gap))
                     if rater == "sample-eli":
                         p_a = 0.5 + (p_a - 0.5) * 0.2
                     if rater == "sample-dee":
@@ -50,14 +55,14 @@ def main() -> None:
                             "question_id": pid,
                             "model_a": a,
                             "model_b": b,
-                            "winner": _winner(p_a, 0.12, rng),
+                            "winner": _winner(p_a, 0.3 * math.exp(-abs(gap)), rng),
                             "judge": rater,
                             "rater_kind": "human",
                             "category": category,
                         }
                     )
             longer = len(outputs[a]["output"]) - len(outputs[b]["output"])
-            judge_gap = gap * 0.8 + 0.6 * math.tanh(longer / 800)
+            judge_gap = gap * 0.8 + 0.6 * math.tanh(longer / 800) + rng.gauss(0.0, 0.6)
             for first, second, sign in ((a, b, 1), (b, a, -1)):
                 p_first = 1 / (1 + math.exp(-(sign * judge_gap + 0.3)))
                 votes.append(
