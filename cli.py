@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel import Session
 
-from db.errors import JudgeboardError
+from cli_support import domain_errors, err, out
+from cli_support import engine as _engine
 from judges.cli import judge_app
 
 app = typer.Typer(help="Judge LLM outputs with humans and LLM judges.", no_args_is_help=True)
@@ -25,30 +24,8 @@ app.add_typer(import_app, name="import")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(judge_app, name="judge")
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console()
 
 CampaignOpt = Annotated[str, typer.Option("--campaign", "-c", help="Campaign name.")]
-
-
-def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into their message on stderr and exit code 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except JudgeboardError as exc:
-            err.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _engine():
-    from db.engine import get_engine
-
-    return get_engine()
 
 
 def _actor(engine) -> int:

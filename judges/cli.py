@@ -6,46 +6,24 @@ as ``python -m judges.cli`` (the tests and ``--workers`` use that).
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel import Session
 
-from db.errors import InvalidInputError, JudgeboardError
+from cli_support import domain_errors, err, out
+from cli_support import engine as _engine
+from db.errors import InvalidInputError
 
 judge_app = typer.Typer(
     help="LLM judges: define them, run them on campaigns.", no_args_is_help=True
 )
-
-err = Console(stderr=True)
-out = Console()
-
-
-def _domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except JudgeboardError as exc:
-            err.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _engine():
-    from db.engine import get_engine
-
-    return get_engine()
 
 
 def _parse_params(values: list[str]) -> dict[str, Any]:
@@ -64,7 +42,7 @@ def _parse_params(values: list[str]) -> dict[str, Any]:
 
 
 @judge_app.command("add")
-@_domain_errors
+@domain_errors
 def add(
     name: Annotated[str, typer.Argument(help="Judge name; saving again makes a new version.")],
     model: Annotated[str, typer.Option(help="Model name, e.g. gpt-4o-mini.")],
@@ -112,7 +90,7 @@ def add(
 
 
 @judge_app.command("list")
-@_domain_errors
+@domain_errors
 def list_cmd(
     all_versions: Annotated[bool, typer.Option("--all-versions", help="Every version.")] = False,
 ) -> None:
@@ -181,7 +159,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
 
 
 @judge_app.command("run")
-@_domain_errors
+@domain_errors
 def run_cmd(
     campaign: Annotated[str | None, typer.Option("--campaign", "-c", help="Campaign name.")] = None,
     judge: Annotated[
@@ -243,7 +221,7 @@ def _finish(run_id: int, result: Any) -> None:
 
 
 @judge_app.command("work")
-@_domain_errors
+@domain_errors
 def work_cmd(
     run_id: Annotated[int, typer.Argument(help="The run to help with.")],
     concurrency: Concurrency = 8,
@@ -258,7 +236,7 @@ def work_cmd(
 
 
 @judge_app.command("cancel")
-@_domain_errors
+@domain_errors
 def cancel_cmd(run_id: Annotated[int, typer.Argument()]) -> None:
     """Ask a run's workers to stop after their current batch; resume it later."""
     from judges.runner import request_cancel
@@ -269,7 +247,7 @@ def cancel_cmd(run_id: Annotated[int, typer.Argument()]) -> None:
 
 
 @judge_app.command("runs")
-@_domain_errors
+@domain_errors
 def runs_cmd(
     campaign: Annotated[str | None, typer.Option("--campaign", "-c")] = None,
 ) -> None:
@@ -290,7 +268,7 @@ def runs_cmd(
 
 
 @judge_app.command("preview")
-@_domain_errors
+@domain_errors
 def preview_cmd(
     campaign: Annotated[str, typer.Option("--campaign", "-c")],
     judge: Annotated[str, typer.Option("--judge", "-j")],
@@ -311,7 +289,7 @@ def preview_cmd(
 
 
 @judge_app.command("dry-run")
-@_domain_errors
+@domain_errors
 def dry_run_cmd(
     campaign: Annotated[str, typer.Option("--campaign", "-c")],
     judge: Annotated[str, typer.Option("--judge", "-j")],
