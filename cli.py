@@ -28,6 +28,13 @@ app.add_typer(judge_app, name="judge")
 CampaignOpt = Annotated[str, typer.Option("--campaign", "-c", help="Campaign name.")]
 
 
+def _require_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    from db.errors import InvalidInputError
+
+    if fmt not in allowed:
+        raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(allowed)}.")
+
+
 def _actor(engine) -> int:
     """The CLI runs with the database's credentials, so it acts as the local admin."""
     from annotate.users import ensure_local_admin
@@ -158,10 +165,8 @@ def campaign_flags(
 ) -> None:
     """Items raters flagged as broken, newest first, with their reasons."""
     from annotate.flags import flagged_items
-    from db.errors import InvalidInputError
 
-    if fmt not in REPORT_FORMATS:
-        raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(REPORT_FORMATS)}.")
+    _require_format(fmt, REPORT_FORMATS)
     engine = _engine()
     flags = flagged_items(engine, _campaign_id(engine, campaign), actor_id=_actor(engine))
     if fmt == "json":
@@ -234,8 +239,7 @@ def leaderboard_cmd(
     from annotate.leaderboards import LeaderboardQuery, compute_leaderboard
     from db.errors import InvalidInputError
 
-    if fmt not in LEADERBOARD_FORMATS:
-        raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(LEADERBOARD_FORMATS)}.")
+    _require_format(fmt, LEADERBOARD_FORMATS)
     if fmt == "parquet" and output is None:
         raise InvalidInputError("Parquet is binary: pass --output FILE.parquet.")
     engine = _engine()
@@ -340,10 +344,8 @@ def agreement_cmd(
     import json
 
     from annotate.reports import campaign_agreement
-    from db.errors import InvalidInputError
 
-    if fmt not in REPORT_FORMATS:
-        raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(REPORT_FORMATS)}.")
+    _require_format(fmt, REPORT_FORMATS)
     engine = _engine()
     page = campaign_agreement(
         engine,
@@ -405,8 +407,7 @@ def calibration_cmd(
     from annotate.reports import campaign_calibration
     from db.errors import InvalidInputError
 
-    if fmt not in REPORT_FORMATS:
-        raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(REPORT_FORMATS)}.")
+    _require_format(fmt, REPORT_FORMATS)
     if inconsistent_as not in ("tie", "drop"):
         raise InvalidInputError("--inconsistent-as takes tie or drop.")
     engine = _engine()

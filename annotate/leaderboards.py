@@ -140,31 +140,16 @@ def head_to_head_clusters(
     engine: Engine, q: LeaderboardQuery, candidate: str, baseline: str, **scope: Any
 ) -> pd.DataFrame:
     """``wins, ties, n`` of ``candidate`` against ``baseline``, one row per comparison."""
-    per_comparison = _per_comparison_counts(q, **scope)
-    query = (
-        select(
-            CandA.name,
-            per_comparison.c.a_wins,
-            per_comparison.c.ties,
-            per_comparison.c.b_wins,
-        )
-        .select_from(per_comparison)
-        .join(Comparison, Comparison.id == per_comparison.c.comparison_id)
-        .join(OutA, OutA.id == Comparison.output_a_id)
-        .join(OutB, OutB.id == Comparison.output_b_id)
-        .join(CandA, CandA.id == OutA.candidate_id)
-        .join(CandB, CandB.id == OutB.candidate_id)
-        .where(
-            Comparison.output_a_id != Comparison.output_b_id,
-            or_(
-                (CandA.name == candidate) & (CandB.name == baseline),
-                (CandA.name == baseline) & (CandB.name == candidate),
-            ),
+    pc = _per_comparison_counts(q, **scope)
+    query = _with_models(pc, pc.c.a_wins, pc.c.ties, pc.c.b_wins).where(
+        or_(
+            (CandA.name == candidate) & (CandB.name == baseline),
+            (CandA.name == baseline) & (CandB.name == candidate),
         )
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["model_a", "a_wins", "ties", "b_wins"])
+    frame = pd.DataFrame(rows, columns=["model_a", "model_b", "a_wins", "ties", "b_wins"])
     as_a = frame["model_a"] == candidate
     return pd.DataFrame(
         {

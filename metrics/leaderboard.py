@@ -378,7 +378,8 @@ def clustered_win_rate_interval(
     floored at 1. With one vote per comparison it is the plain Wilson interval; copying
     every vote k times leaves it unchanged. Returns ``(rate, low, high, n_effective)``.
     """
-    w = np.asarray(wins, dtype=np.float64) + 0.5 * np.asarray(ties, dtype=np.float64)
+    won, tied = np.asarray(wins, dtype=np.float64), np.asarray(ties, dtype=np.float64)
+    w = won + 0.5 * tied
     nn = np.asarray(n, dtype=np.float64)
     total, clusters = nn.sum(), len(nn)
     if total <= 0:
@@ -389,8 +390,7 @@ def clustered_win_rate_interval(
         # both variances without the C/(C-1) correction, so one vote per cluster gives
         # deff = 1 exactly and k identical copies of each vote give deff = k exactly
         robust = ((w - rate * nn) ** 2).sum() / total**2
-        score_sq = (np.asarray(wins, dtype=np.float64) + 0.25 * np.asarray(ties)).sum()
-        independent = (score_sq / total - rate * rate) / total
+        independent = ((won + 0.25 * tied).sum() / total - rate * rate) / total
         if independent <= 0:
             # every vote the same: no spread to measure the clustering by, so each
             # comparison counts once (exact for the swapped pair of one judge)
