@@ -125,3 +125,19 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     st.cache_resource.clear()
     st.cache_data.clear()
     dispose_engines()
+
+
+@pytest.fixture(scope="session")
+def llm():
+    """One scripted OpenAI/Anthropic server on 127.0.0.1 for the whole run."""
+    from tests.llm_fixtures import running_llm_server
+
+    with running_llm_server() as srv:
+        yield srv
+
+
+@pytest.fixture
+def server(llm):
+    """The scripted LLM server with latency, faults and counters reset."""
+    llm.reset()
+    return llm

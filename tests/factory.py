@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from annotate.campaigns import CriterionSpec, create_campaign
 from db.models import Assignment, Candidate, Comparison, Judge, Judgment, Output, Prompt, User
+from metrics.frames import VOTE_COLUMNS
 
 
 def session(engine: Engine) -> Session:
@@ -441,3 +442,23 @@ def team(
     for rater_id in (ids["rater"], ids["other"]):
         rate_items(engine, rater_id, campaign_id, 3, answer)
     return {**ids, "campaign": campaign_id}
+
+
+def vote_row(cid: int, rater: str, preference: float | None, **fields: Any) -> dict[str, Any]:
+    """One row of the metrics votes frame (``VOTE_COLUMNS``): a human's first showing, A left,
+    on comparison ``cid`` of m1 vs m2, unless ``fields`` say otherwise."""
+    row: dict[str, Any] = dict.fromkeys(VOTE_COLUMNS)
+    row.update(
+        comparison_id=cid,
+        prompt_id=cid,
+        model_a="m1",
+        model_b="m2",
+        rater=rater,
+        rater_kind="human",
+        preference=preference,
+        both_bad=False,
+        shown_order="ab",
+        is_reshow=False,
+    )
+    row.update(fields)
+    return row

@@ -24,6 +24,7 @@ from metrics.agreement import (
     preference_long_frame,
 )
 from metrics.frames import SCORE_COLUMNS, VOTE_COLUMNS
+from tests import factory
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 nan = np.nan
@@ -304,20 +305,7 @@ def test_fleiss_kappa_with_varying_raters_per_unit_by_hand():
 
 
 def _vote(cid, rater, pref, *, kind="human", both_bad=False, reshow=False):
-    row = dict.fromkeys(VOTE_COLUMNS)
-    row.update(
-        comparison_id=cid,
-        prompt_id=cid,
-        model_a="m1",
-        model_b="m2",
-        rater=rater,
-        rater_kind=kind,
-        preference=pref,
-        both_bad=both_bad,
-        shown_order="ab",
-        is_reshow=reshow,
-    )
-    return row
+    return factory.vote_row(cid, rater, pref, rater_kind=kind, both_bad=both_bad, is_reshow=reshow)
 
 
 def _votes():

@@ -17,6 +17,7 @@ from metrics.calibration import (
 )
 from metrics.frames import VOTE_COLUMNS
 from metrics.rater_quality import rater_quality
+from tests import factory
 
 nan = np.nan
 A, T, B = -1, 0, 1
@@ -53,25 +54,11 @@ JUDGE_A = {1: (A, A), 2: (A, A), 3: (A, B), 4: (A, A), 5: (T, T), 6: (A, B), 7: 
 
 
 def _row(cid, rater, pref, order="ab", *, kind="human", judge=None, reshow=False, both_bad=False):
-    row = dict.fromkeys(VOTE_COLUMNS)
-    row.update(
-        comparison_id=cid,
-        prompt_id=100 + cid,
-        category="writing" if cid <= 4 else "coding",
-        model_a="m1",
-        model_b="m2",
-        rater=rater,
-        rater_kind=kind,
-        judge=judge,
-        preference=pref,
-        both_bad=both_bad,
-        shown_order=order,
-        len_a=LENS[cid][0],
-        len_b=LENS[cid][1],
-        is_reshow=reshow,
-        time_on_task_ms=4000.0,
-    )
-    return row
+    return factory.vote_row(
+        cid, rater, pref, prompt_id=100 + cid, category="writing" if cid <= 4 else "coding",
+        rater_kind=kind, judge=judge, both_bad=both_bad, shown_order=order, len_a=LENS[cid][0],
+        len_b=LENS[cid][1], is_reshow=reshow, time_on_task_ms=4000.0,
+    )  # fmt: skip
 
 
 def _votes() -> pd.DataFrame:

@@ -13,7 +13,6 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, inspect, text
 from sqlmodel import select
 
@@ -21,19 +20,7 @@ from db.engine import make_engine
 from db.models import JudgeTask, Judgment, metadata
 from judges.runner import RunOptions, resume_run, run_blocking
 from tests import factory
-from tests.llm_fixtures import ROOT, running_llm_server
-
-
-@pytest.fixture(scope="module")
-def llm():
-    with running_llm_server() as srv:
-        yield srv
-
-
-@pytest.fixture
-def server(llm):
-    llm.reset()
-    return llm
+from tests.llm_fixtures import ROOT
 
 
 def _cli(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -26,22 +26,9 @@ from judges.runner import (
 )
 from judges.verdicts import browse_verdicts, position_consistency, resolve_judge_verdicts
 from tests import factory
-from tests.llm_fixtures import running_llm_server
 
 FAST = RunOptions(concurrency=8, backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=2.0)
 MODELS = ("m1", "m22", "m333")  # outputs grow with the model name: B is always longer
-
-
-@pytest.fixture(scope="module")
-def llm():
-    with running_llm_server() as srv:
-        yield srv
-
-
-@pytest.fixture
-def server(llm):
-    llm.reset()
-    return llm
 
 
 def _setup(engine, server, n_prompts: int = 2, name: str = "local-judge", **spec):

@@ -14,6 +14,7 @@ from metrics.rater_quality import (
     loo_majority,
     rater_quality,
 )
+from tests import factory
 
 nan = np.nan
 A, T, B = -1, 0, 1
@@ -21,25 +22,11 @@ A, T, B = -1, 0, 1
 
 def _row(cid, rater, pref, order="ab", *, time=4000.0, check=None, expected=nan, reshow=False,
          both_bad=False, kind="human"):  # fmt: skip
-    row = dict.fromkeys(VOTE_COLUMNS)
-    row.update(
-        comparison_id=cid,
-        prompt_id=cid,
-        model_a="m1",
-        model_b="m2",
-        rater=rater,
+    return factory.vote_row(
+        cid, rater, pref, shown_order=order, time_on_task_ms=time, len_a=10, len_b=20,
+        check_kind=check, expected_preference=expected, is_reshow=reshow, both_bad=both_bad,
         rater_kind=kind,
-        preference=pref,
-        both_bad=both_bad,
-        shown_order=order,
-        time_on_task_ms=time,
-        len_a=10,
-        len_b=20,
-        check_kind=check,
-        expected_preference=expected,
-        is_reshow=reshow,
-    )
-    return row
+    )  # fmt: skip
 
 
 def _frame(rows) -> pd.DataFrame:

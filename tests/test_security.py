@@ -258,14 +258,6 @@ def test_xss_payloads_are_inert_on_every_page(hostile_site, path, heading, drawn
 # run with a wrong key, annotate.export in every format and `judgeboard export`.
 
 
-@pytest.fixture(scope="module")
-def llm():
-    from tests.llm_fixtures import running_llm_server
-
-    with running_llm_server() as srv:
-        yield srv
-
-
 def test_an_api_key_never_reaches_the_database_exports_or_logs(
     tmp_path: Path, llm, caplog, capfd
 ) -> None:
