@@ -291,25 +291,9 @@ def queue_vs_naive(engine: Engine) -> tuple[float, float]:
 
 def rate_page_runs(url: str) -> float:
     """Median ms of the rate page's whole script run through AppTest (lease already held)."""
-    os.environ["JUDGEBOARD_DATABASE_URL"] = url
-    # Measuring the page needs Streamlit's own test runner; the domain code stays free of it.
-    import streamlit as st  # noqa: TID251
-    from streamlit.testing.v1 import AppTest  # noqa: TID251
+    from tests.page_timing import median_script_run_ms
 
-    st.cache_resource.clear()
-    dispose_engines()
-    at = AppTest.from_file(str(ROOT / "pages" / "rate.py"), default_timeout=60)
-    at.run()
-    if at.exception:
-        raise RuntimeError(at.exception)
-    for _ in range(3):
-        at.run()
-    times = []
-    for _ in range(30):
-        t0 = time.perf_counter()
-        at.run()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    return median_script_run_ms(ROOT / "pages" / "rate.py", url)
 
 
 def pg_engine() -> tuple[Engine, str]:
