@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from annotate.queue import A, Answer, C, J, next_item  # noqa: E402
 from annotate.submission import submit  # noqa: E402
-from bench.seed import bulk_load  # noqa: E402
+from bench.seed import bulk_load, load_campaign_basics  # noqa: E402
 from db.engine import (  # noqa: E402
     create_schema,
     dispose_engines,
@@ -89,42 +89,13 @@ def seed(engine: Engine) -> int:
     pairs = [(a, b) for a in range(N_MODELS) for b in range(a + 1, N_MODELS)]
     n_done = [5 + (i * 7) % 11 for i in range(N_PROMPTS * len(pairs))]
     with engine.begin() as conn:
-        bulk_load(
+        load_campaign_basics(
             conn,
-            "users",
-            ["id", "handle", "role", "active", "imported", "created_at"],
-            [(i, f"rater{i}@bench", "rater", True, False, stamp) for i in range(1, N_RATERS + 1)],
-        )
-        bulk_load(
-            conn,
-            "campaigns",
-            [
-                "id",
-                "name",
-                "instructions",
-                "mode",
-                "preference_scale",
-                "allow_both_bad",
-                "overlap",
-                "gold_rate",
-                "attention_rate",
-                "reshow_rate",
-                "lease_seconds",
-                "blind",
-                "archived",
-                "created_at",
-                "updated_at",
-            ],
-            [
-                (1, "rating-bench", "Pick the better answer.", "pairwise", "3way", True)
-                + (OVERLAP, 0.0, 0.0, 0.0, 600, True, False, stamp, stamp)
-            ],
-        )
-        bulk_load(
-            conn,
-            "candidates",
-            ["id", "name", "created_at"],
-            [(m + 1, f"model-{m}", stamp) for m in range(N_MODELS)],
+            name="rating-bench",
+            overlap=OVERLAP,
+            n_raters=N_RATERS,
+            n_models=N_MODELS,
+            stamp=stamp,
         )
         bulk_load(
             conn,

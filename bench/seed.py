@@ -50,6 +50,52 @@ def bulk_load(conn: Any, table: str, columns: list[str], rows: Iterable) -> None
         cp.write(buf.getvalue())
 
 
+CAMPAIGN_COLUMNS = [
+    "id",
+    "name",
+    "instructions",
+    "mode",
+    "preference_scale",
+    "allow_both_bad",
+    "overlap",
+    "gold_rate",
+    "attention_rate",
+    "reshow_rate",
+    "lease_seconds",
+    "blind",
+    "archived",
+    "created_at",
+    "updated_at",
+]
+
+
+def load_campaign_basics(
+    conn: Any, *, name: str, overlap: int, n_raters: int, n_models: int, stamp: str
+) -> None:
+    """Raters 1..n_raters, campaign 1 (pairwise, 3-way, blind) and candidates 1..n_models."""
+    bulk_load(
+        conn,
+        "users",
+        ["id", "handle", "role", "active", "imported", "created_at"],
+        [(i, f"bench-rater-{i}", "rater", True, False, stamp) for i in range(1, n_raters + 1)],
+    )
+    bulk_load(
+        conn,
+        "campaigns",
+        CAMPAIGN_COLUMNS,
+        [
+            (1, name, "Pick the better answer.", "pairwise", "3way", True, overlap)
+            + (0.0, 0.0, 0.0, 600, True, False, stamp, stamp)
+        ],
+    )
+    bulk_load(
+        conn,
+        "candidates",
+        ["id", "name", "created_at"],
+        [(m + 1, f"model-{m:02d}", stamp) for m in range(n_models)],
+    )
+
+
 def seed_campaign(
     engine: Engine,
     *,
@@ -69,57 +115,13 @@ def seed_campaign(
     strength = np.sort(rng.normal(0, 0.6, n_models))
     n_comp = n_prompts * comparisons_per_prompt
     with engine.begin() as conn:
-        bulk_load(
+        load_campaign_basics(
             conn,
-            "users",
-            ["id", "handle", "role", "active", "imported", "created_at"],
-            [(i, f"bench-rater-{i}", "rater", True, False, STAMP) for i in range(1, n_raters + 1)],
-        )
-        bulk_load(
-            conn,
-            "campaigns",
-            [
-                "id",
-                "name",
-                "instructions",
-                "mode",
-                "preference_scale",
-                "allow_both_bad",
-                "overlap",
-                "gold_rate",
-                "attention_rate",
-                "reshow_rate",
-                "lease_seconds",
-                "blind",
-                "archived",
-                "created_at",
-                "updated_at",
-            ],
-            [
-                (
-                    1,
-                    name,
-                    "",
-                    "pairwise",
-                    "3way",
-                    True,
-                    judgments_per_comparison,
-                    0.0,
-                    0.0,
-                    0.0,
-                    600,
-                    True,
-                    False,
-                    STAMP,
-                    STAMP,
-                )
-            ],
-        )
-        bulk_load(
-            conn,
-            "candidates",
-            ["id", "name", "created_at"],
-            [(m + 1, f"model-{m:02d}", STAMP) for m in range(n_models)],
+            name=name,
+            overlap=judgments_per_comparison,
+            n_raters=n_raters,
+            n_models=n_models,
+            stamp=STAMP,
         )
         bulk_load(
             conn,
