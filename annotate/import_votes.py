@@ -29,11 +29,11 @@ from sqlalchemy.engine import Connection, Engine
 from annotate import import_readers as rd
 from annotate.campaigns import get_or_create_campaign
 from annotate.importers import (
-    RawInsert,
     dialect_insert,
     ensure_candidates,
     ensure_prompts,
     ensure_rows,
+    outputs_insert,
     to_json,
 )
 from db.engine import write_session
@@ -205,20 +205,7 @@ class _VoteImport:
         self.revised: list[tuple[int, str, str, int]] = []
         self.touched: set[int] = set()
         self.batch: list[_Vote] = []
-        self.outputs = RawInsert(
-            conn,
-            Output.__table__,  # type: ignore[arg-type]
-            (
-                "prompt_id",
-                "candidate_id",
-                "content",
-                "turns",
-                "latency_ms",
-                "cost_usd",
-                "tokens",
-                "meta",
-            ),
-        )
+        self.outputs = outputs_insert(conn)
 
     def feed(self, line: int, rec: Any) -> None:
         try:

@@ -173,6 +173,23 @@ class RawInsert:
         return max(cur.rowcount, 0)
 
 
+OUTPUT_COLUMNS = (
+    "prompt_id",
+    "candidate_id",
+    "content",
+    "turns",
+    "latency_ms",
+    "cost_usd",
+    "tokens",
+    "meta",
+)
+
+
+def outputs_insert(conn: Connection) -> RawInsert:
+    """The outputs insert both importers use; rows are tuples in ``OUTPUT_COLUMNS`` order."""
+    return RawInsert(conn, Output.__table__, OUTPUT_COLUMNS)  # type: ignore[arg-type]
+
+
 def to_json(value: Any) -> str:
     return _NULL_JSON if value is None else json.dumps(value, ensure_ascii=False)
 
@@ -388,20 +405,7 @@ class _OutputImport:
         if conn is None:  # parsing process: batches go to the importing process
             return
         self.writer = BatchWriter(self.write)
-        self.insert = RawInsert(
-            conn,
-            Output.__table__,  # type: ignore[arg-type]
-            (
-                "prompt_id",
-                "candidate_id",
-                "content",
-                "turns",
-                "latency_ms",
-                "cost_usd",
-                "tokens",
-                "meta",
-            ),
-        )
+        self.insert = outputs_insert(conn)
 
     def start(self, line: int, first: Any) -> None:
         shape = rd.shape_of(first)
