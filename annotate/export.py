@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
 from annotate.access import admin_only
-from annotate.votes import CandA, CandB, OutA, OutB
+from annotate.votes import CandA, CandB, comparison_joins
 from db.errors import InvalidInputError
 from db.models import Campaign, Comparison, Judge, Judgment, Prompt, User
 
@@ -30,45 +30,41 @@ def _query(campaign_id: int):
         else_=Judge.name + literal("@v") + cast(Judge.version, String),
     )
     return (
-        select(
-            Judgment.id.label("judgment_id"),
-            Campaign.name.label("campaign"),
-            Judgment.comparison_id,
-            Prompt.external_id.label("prompt_id"),
-            Prompt.category,
-            Prompt.split,
-            CandA.name.label("model_a"),
-            CandB.name.label("model_b"),
-            Comparison.output_a_id,
-            Comparison.output_b_id,
-            rater.label("rater"),
-            Judgment.rater_kind,
-            User.active.label("rater_active"),
-            Judgment.judge_id.label("judge_version_id"),
-            Judge.content_hash.label("judge_config_hash"),
-            Judgment.judge_run_id,
-            Judgment.shown_order,
-            Judgment.preference,
-            Judgment.both_bad,
-            paired.shown_order.label("paired_shown_order"),
-            paired.preference.label("paired_preference"),
-            Judgment.rationale,
-            Judgment.time_on_task_ms,
-            Judgment.is_reshow,
-            Judgment.version,
-            Judgment.is_current,
-            Judgment.source,
-            Comparison.check_kind,
-            Comparison.expected_preference,
-            Judgment.created_at,
+        comparison_joins(
+            select(
+                Judgment.id.label("judgment_id"),
+                Campaign.name.label("campaign"),
+                Judgment.comparison_id,
+                Prompt.external_id.label("prompt_id"),
+                Prompt.category,
+                Prompt.split,
+                CandA.name.label("model_a"),
+                CandB.name.label("model_b"),
+                Comparison.output_a_id,
+                Comparison.output_b_id,
+                rater.label("rater"),
+                Judgment.rater_kind,
+                User.active.label("rater_active"),
+                Judgment.judge_id.label("judge_version_id"),
+                Judge.content_hash.label("judge_config_hash"),
+                Judgment.judge_run_id,
+                Judgment.shown_order,
+                Judgment.preference,
+                Judgment.both_bad,
+                paired.shown_order.label("paired_shown_order"),
+                paired.preference.label("paired_preference"),
+                Judgment.rationale,
+                Judgment.time_on_task_ms,
+                Judgment.is_reshow,
+                Judgment.version,
+                Judgment.is_current,
+                Judgment.source,
+                Comparison.check_kind,
+                Comparison.expected_preference,
+                Judgment.created_at,
+            )
         )
         .join(Campaign, Campaign.id == Judgment.campaign_id)
-        .join(Comparison, Comparison.id == Judgment.comparison_id)
-        .join(Prompt, Prompt.id == Comparison.prompt_id)
-        .join(OutA, OutA.id == Comparison.output_a_id)
-        .join(OutB, OutB.id == Comparison.output_b_id)
-        .join(CandA, CandA.id == OutA.candidate_id)
-        .join(CandB, CandB.id == OutB.candidate_id)
         .outerjoin(User, User.id == Judgment.user_id)
         .outerjoin(Judge, Judge.id == Judgment.judge_id)
         .outerjoin(

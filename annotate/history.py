@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from annotate.queue import (
@@ -28,8 +27,9 @@ from annotate.queue import (
     writing,
 )
 from annotate.submission import lock_comparison, store_judgment, validate_answer
+from annotate.votes import CandA, CandB, comparison_joins
 from db.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from db.models import Campaign, Candidate, Comparison, Judgment, Output, Prompt, User, utcnow
+from db.models import Campaign, Comparison, Judgment, Output, Prompt, User, utcnow
 
 PREFERENCE_WORDS = {
     -2: "A much better",
@@ -83,24 +83,17 @@ def my_judgments(
     session: Session, rater_id: int, campaign_id: int | None = None, *, limit: int = 500
 ) -> list[HistoryRow]:
     """This rater's current judgments, newest first (one row per item they answered)."""
-    out_a, out_b = aliased(Output), aliased(Output)
-    cand_a, cand_b = aliased(Candidate), aliased(Candidate)
     query = (
-        select(
-            Judgment,
-            Campaign.name,
-            Campaign.blind,
-            Prompt.messages,
-            cand_a.name,
-            cand_b.name,
+        comparison_joins(
+            select(
+                Judgment,
+                Campaign.name,
+                Campaign.blind,
+                Prompt.messages,
+                CandA.name,
+                CandB.name,
+            ).join(Campaign, Campaign.id == Judgment.campaign_id)
         )
-        .join(Campaign, Campaign.id == Judgment.campaign_id)
-        .join(Comparison, Comparison.id == Judgment.comparison_id)
-        .join(Prompt, Prompt.id == Comparison.prompt_id)
-        .join(out_a, out_a.id == Comparison.output_a_id)
-        .join(out_b, out_b.id == Comparison.output_b_id)
-        .join(cand_a, cand_a.id == out_a.candidate_id)
-        .join(cand_b, cand_b.id == out_b.candidate_id)
         .where(Judgment.rater_key == rater_key(rater_id), Judgment.is_current)
         .order_by(Judgment.created_at.desc(), Judgment.id.desc())
         .limit(limit)

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from annotate.access import require_admin
+from annotate.votes import CandA, CandB, comparison_joins
 from db.errors import InvalidInputError
-from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
+from db.models import Judge, Judgment, Prompt
 from judges.config import INCONSISTENT_AS
 
 
@@ -136,33 +136,27 @@ def browse_verdicts(
     Admins only: it names the candidates.
     """
     require_admin(session, actor_id)
-    out_a, out_b = aliased(Output), aliased(Output)
-    cand_a, cand_b = aliased(Candidate), aliased(Candidate)
     query = (
-        select(
-            Judgment.id,
-            Judgment.comparison_id,
-            Prompt.external_id,
-            cand_a.name,
-            cand_b.name,
-            Judge.name,
-            Judge.version,
-            Judgment.shown_order,
-            Judgment.preference,
-            Judgment.both_bad,
-            Judgment.rationale,
-            Judgment.raw_reply,
-            Judgment.source,
-            Judgment.tokens_in,
-            Judgment.tokens_out,
-            Judgment.judge_run_id,
+        comparison_joins(
+            select(
+                Judgment.id,
+                Judgment.comparison_id,
+                Prompt.external_id,
+                CandA.name,
+                CandB.name,
+                Judge.name,
+                Judge.version,
+                Judgment.shown_order,
+                Judgment.preference,
+                Judgment.both_bad,
+                Judgment.rationale,
+                Judgment.raw_reply,
+                Judgment.source,
+                Judgment.tokens_in,
+                Judgment.tokens_out,
+                Judgment.judge_run_id,
+            )
         )
-        .join(Comparison, Comparison.id == Judgment.comparison_id)
-        .join(Prompt, Prompt.id == Comparison.prompt_id)
-        .join(out_a, out_a.id == Comparison.output_a_id)
-        .join(out_b, out_b.id == Comparison.output_b_id)
-        .join(cand_a, cand_a.id == out_a.candidate_id)
-        .join(cand_b, cand_b.id == out_b.candidate_id)
         .join(Judge, Judge.id == Judgment.judge_id)
         .where(Judgment.campaign_id == campaign_id, Judgment.rater_kind == "llm")
         .where(Judgment.is_current)
