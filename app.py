@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import auth_configured, current_user
+from views.widgets.common import auth_configured, current_user
 
 st.set_page_config(page_title="judgeboard", page_icon=":material/balance:", layout="wide")
 
@@ -18,12 +18,12 @@ def sign_in() -> None:
 actor = current_user()
 if actor is None:
     # Nobody to act as: forget any earlier actor and register a single page. Without an
-    # st.navigation call Streamlit falls back to listing, and running, every file in pages/.
+    # st.navigation call Streamlit would have no page to run.
     st.session_state.pop("actor", None)
     if auth_configured() and not st.user.get("is_logged_in", False):
         gate = st.Page(sign_in, title="Sign in", icon=":material/login:")
     else:
-        gate = st.Page("pages/not_invited.py", title="Not invited", icon=":material/block:")
+        gate = st.Page("views/not_invited.py", title="Not invited", icon=":material/block:")
     st.navigation([gate], position="hidden").run()
     st.stop()
 
@@ -32,25 +32,25 @@ st.session_state["actor"] = actor
 pages: dict[str, list] = {}
 if actor.is_admin:
     pages["Manage"] = [
-        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/folder:", default=True),
-        st.Page("pages/import_data.py", title="Import", icon=":material/upload:"),
-        st.Page("pages/users.py", title="Users", icon=":material/group:"),
-        st.Page("pages/campaign_setup.py", title="Campaign setup", icon=":material/tune:"),
-        st.Page("pages/llm_judges.py", title="LLM judges", icon=":material/gavel:"),
+        st.Page("views/campaigns.py", title="Campaigns", icon=":material/folder:", default=True),
+        st.Page("views/import_data.py", title="Import", icon=":material/upload:"),
+        st.Page("views/users.py", title="Users", icon=":material/group:"),
+        st.Page("views/campaign_setup.py", title="Campaign setup", icon=":material/tune:"),
+        st.Page("views/llm_judges.py", title="LLM judges", icon=":material/gavel:"),
     ]
     pages["Results"] = [
-        st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
-        st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
-        st.Page("pages/calibration.py", title="Calibration", icon=":material/balance:"),
+        st.Page("views/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
+        st.Page("views/agreement.py", title="Agreement", icon=":material/handshake:"),
+        st.Page("views/calibration.py", title="Calibration", icon=":material/balance:"),
     ]
 pages["Rate"] = [
     st.Page(
-        "pages/rate.py",
+        "views/rate.py",
         title="Rate",
         icon=":material/compare:",
         default=not actor.is_admin,
     ),
-    st.Page("pages/history.py", title="My history", icon=":material/history:"),
+    st.Page("views/history.py", title="My history", icon=":material/history:"),
 ]
 
 with st.sidebar:

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from annotate.access import admin_only, require_admin
 from annotate.campaigns import CriterionSpec, create_campaign, validate_criteria
+from db.access import admin_only, require_admin
 from db.errors import InvalidInputError, NotFoundError
 from db.models import (
     MODES,

@@ -6,8 +6,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from annotate.access import admin_only
-from annotate.votes import CandA, CandB, comparison_joins
+from db.access import admin_only
+from db.joins import CandA, CandB, comparison_joins
 from db.models import Assignment, Prompt, User
 
 FLAG_COLUMNS = [

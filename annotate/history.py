@@ -27,8 +27,8 @@ from annotate.queue import (
     writing,
 )
 from annotate.submission import lock_comparison, store_judgment, validate_answer
-from annotate.votes import CandA, CandB, comparison_joins
 from db.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from db.joins import CandA, CandB, comparison_joins
 from db.models import Campaign, Comparison, Judgment, Output, Prompt, User, utcnow
 
 PREFERENCE_WORDS = {

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from annotate.access import admin_only
+from db.access import admin_only
 from db.errors import InvalidInputError
 from db.models import Campaign, Candidate, Comparison, Output, Prompt, utcnow
 from db.upsert import insert_ignore

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from annotate.access import require_admin
+from db.access import require_admin
 from db.errors import InvalidInputError, NotFoundError
 from db.models import ROLES, Invite, Judgment, User, utcnow
 

@@ -147,7 +147,7 @@ def naive_import(engine, path: Path, campaign: str) -> int:
 
 def child(mode: str, target: str, path: str) -> None:
     """Run one import in this process; print rows, seconds and the import's peak RSS."""
-    from annotate.importers import import_outputs
+    from ingest.outputs import import_outputs
 
     engine = _engine(target)
     started, cpu = time.perf_counter(), time.process_time()

@@ -132,11 +132,11 @@ def figure_database(backend: str, workdir: Path) -> None:
     """
     from sqlmodel import Session
 
-    from annotate import leaderboards
     from annotate.users import ensure_local_admin
-    from annotate.votes import VoteFilter, votes_frame
     from bench.seed import seed_campaign, temporary_database
     from metrics.leaderboard import leaderboard, pair_counts_from_votes
+    from results import leaderboards
+    from results.votes import VoteFilter, votes_frame
 
     label = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[backend]
     with temporary_database(backend, workdir) as engine:

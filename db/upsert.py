@@ -7,12 +7,20 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
 
 
-def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> int:
+def dialect_insert(conn: Connection, table: Table | Any) -> Insert:
+    """An INSERT that supports ``on_conflict_do_nothing`` on the connection's backend."""
+    table = getattr(table, "__table__", table)
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_ignore(conn: Connection, table: Table | Any, rows: list[dict[str, Any]]) -> int:
     """Insert rows, silently skipping those that hit a unique constraint; returns rows sent."""
     if not rows:
         return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+    conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(), rows)
     return len(rows)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from annotate.access import require_admin
+from db.access import require_admin
 from db.errors import InvalidInputError, NotFoundError
 from db.models import Judge
 from judges.templates import (

@@ -33,7 +33,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from annotate.access import require_admin
+from db.access import require_admin
 from db.engine import is_sqlite, write_session
 from db.errors import InvalidInputError, NotFoundError
 from db.models import (

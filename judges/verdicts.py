@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from annotate.access import require_admin
-from annotate.votes import CandA, CandB, comparison_joins
+from db.access import require_admin
 from db.errors import InvalidInputError
+from db.joins import CandA, CandB, comparison_joins
 from db.models import Judge, Judgment, Prompt
 from judges.config import INCONSISTENT_AS
 

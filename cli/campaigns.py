@@ -1,0 +1,84 @@
+"""`judgeboard campaign`: list, pair and review flagged items."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlmodel import Session
+
+from cli.support import (
+    CampaignOpt,
+    campaign_id_of,
+    domain_errors,
+    local_actor,
+    out,
+    pair_outputs,
+    require_format,
+)
+from cli.support import engine as _engine
+
+campaign_app = typer.Typer(help="Campaigns.", no_args_is_help=True)
+REPORT_FORMATS = ("table", "json")
+
+
+@campaign_app.command("pair")
+@domain_errors
+def campaign_pair(
+    campaign: CampaignOpt,
+    strategy: Annotated[str, typer.Option(help="all_pairs, baseline or random_k.")] = "all_pairs",
+    baseline: Annotated[str | None, typer.Option(help="Baseline model.")] = None,
+    k: Annotated[int | None, typer.Option(help="Pairs per prompt (random_k).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed (random_k).")] = 0,
+) -> None:
+    """Generate comparisons from a campaign's outputs."""
+    pair_outputs(_engine(), campaign, strategy, baseline, k, seed)
+
+
+@campaign_app.command("list")
+@domain_errors
+def campaign_list() -> None:
+    """List campaigns with their size and vote counts."""
+    from annotate.campaigns import list_campaigns
+
+    table = Table("campaign", "mode", "prompts", "comparisons", "human votes", "judge votes")
+    with Session(_engine()) as s:
+        for c in list_campaigns(s):
+            table.add_row(
+                c.name,
+                c.mode,
+                str(c.n_prompts),
+                str(c.n_comparisons),
+                str(c.n_human_judgments),
+                str(c.n_judge_judgments),
+            )
+    out.print(table)
+
+
+@campaign_app.command("flags")
+@domain_errors
+def campaign_flags(
+    campaign: CampaignOpt,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Items raters flagged as broken, newest first, with their reasons."""
+    from annotate.flags import flagged_items
+
+    require_format(fmt, REPORT_FORMATS)
+    engine = _engine()
+    flags = flagged_items(engine, campaign_id_of(engine, campaign), actor_id=local_actor(engine))
+    if fmt == "json":
+        typer.echo(flags.to_json(orient="records", date_format="iso", indent=2))
+        return
+    if flags.empty:
+        out.print(f"Nobody has flagged an item in '{campaign}'.")
+        return
+    out.print(f"{len(flags)} flagged item{'s' if len(flags) != 1 else ''} in '{campaign}':")
+    for row in flags.itertuples(index=False):
+        out.print(
+            f"comparison {row.comparison_id} (prompt {row.prompt}, {row.model_a} vs"
+            f" {row.model_b}), flagged by {row.rater} at {row.flagged_at:%Y-%m-%d %H:%M}:",
+            highlight=False,
+        )
+        out.print(f"    {row.reason}", highlight=False, soft_wrap=True)

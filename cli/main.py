@@ -1,0 +1,27 @@
+"""``judgeboard``: the same domain calls as the app, without Streamlit.
+
+The root only wires command groups together; each group lives in its own module and imports
+its domain packages inside the commands, so `judgeboard --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli import campaigns, database, demo, importing, judge, results
+
+app = typer.Typer(help="Judge LLM outputs with humans and LLM judges.", no_args_is_help=True)
+app.add_typer(database.db_app, name="db")
+app.add_typer(importing.import_app, name="import")
+app.add_typer(campaigns.campaign_app, name="campaign")
+app.add_typer(judge.judge_app, name="judge")
+app.command("demo")(demo.demo)
+app.command("leaderboard")(results.leaderboard_cmd)
+app.command("export")(results.export_cmd)
+app.command("gate")(results.gate_cmd)
+app.command("agreement")(results.agreement_cmd)
+app.command("calibration")(results.calibration_cmd)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,104 @@
+"""What every `judgeboard` command group shares: consoles, errors, engine, options."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.errors import JudgeboardError
+from metrics.errors import StatisticsError
+
+err = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+
+def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into their message on stderr and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (JudgeboardError, StatisticsError) as exc:
+            err.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def engine() -> Engine:
+    from db.engine import get_engine
+
+    return get_engine()
+
+
+CampaignOpt = Annotated[str, typer.Option("--campaign", "-c", help="Campaign name.")]
+
+
+def require_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    from db.errors import InvalidInputError
+
+    if fmt not in allowed:
+        raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(allowed)}.")
+
+
+def local_actor(engine) -> int:
+    """The CLI runs with the database's credentials, so it acts as the local admin."""
+    from annotate.users import ensure_local_admin
+
+    with Session(engine, expire_on_commit=False) as s:
+        return ensure_local_admin(s).id
+
+
+def row_progress(label: str) -> tuple[Progress, Callable[[int], None]]:
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+    )
+    task = progress.add_task(label, total=None)
+
+    def update(rows: int) -> None:
+        progress.update(task, description=f"{label}: {rows:,} rows")
+
+    return progress, update
+
+
+def pair_outputs(engine, campaign: str, strategy: str, baseline, k, seed) -> None:
+    from annotate.campaigns import get_campaign
+    from annotate.pairing import generate_comparisons
+
+    with Session(engine) as s:
+        campaign_id = get_campaign(s, campaign).id
+    out.print(
+        generate_comparisons(
+            engine,
+            campaign_id,
+            strategy,
+            baseline=baseline,
+            k=k,
+            seed=seed,
+            actor_id=local_actor(engine),
+        ).summary()
+    )
+
+
+def campaign_id_of(engine, name: str) -> int:
+    from annotate.campaigns import get_campaign
+
+    with Session(engine) as s:
+        return get_campaign(s, name).id
+
+
+def parse_source(source: str) -> tuple[str, str | None]:
+    kind, _, judge = source.partition(":")
+    return kind, judge or None
+
+
+def show_number(v, spec: str = ".3f") -> str:
+    return "—" if v is None or (isinstance(v, float) and v != v) else format(v, spec)

@@ -1,0 +1,490 @@
+"""Import model outputs from files (votes: :mod:`ingest.votes`).
+
+Formats for outputs, detected from the extension and the first record's fields:
+
+- long form (JSONL, CSV, Parquet, JSON list): ``prompt_id``, ``prompt`` (text or a list of
+  ``{role, content}`` messages), ``model``, ``output`` and optionally ``reference``,
+  ``category``, ``split``, ``latency_ms``, ``cost_usd``, ``tokens`` and ``metadata`` (an object,
+  stored on the output);
+- AlpacaEval (``instruction``, ``output``, ``generator``, optional ``dataset``): the prompt id is
+  the first 16 hex digits of the instruction's SHA-256, since the format has none;
+- MT-Bench ``model_answer`` JSONL (``question_id``, ``model_id``, ``choices[0].turns``): the
+  questions are not in the file, so a new prompt gets one placeholder user message per turn.
+
+An import is one transaction: it streams the file, checks every record, and writes in
+batches; the first bad record stops the writing, up to 20 problems are collected, and
+everything is rolled back. Rows that already exist are skipped, so importing a file twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import multiprocessing
+import queue
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from annotate.campaigns import get_or_create_campaign
+from db.engine import write_session
+from db.errors import ImportFileError
+from db.models import Campaign
+from ingest import readers as rd
+from ingest.bulk import BatchWriter, ensure_candidates, ensure_prompts, outputs_insert, to_json
+
+BATCH_ROWS = 5000
+_NULL_JSON = "null"
+
+_LONG_FIELDS = {
+    "prompt_id",
+    "prompt",
+    "model",
+    "output",
+    "reference",
+    "category",
+    "split",
+    "latency_ms",
+    "cost_usd",
+    "tokens",
+    "metadata",
+}
+_REQUIRED = {
+    "long": ("prompt_id", "prompt", "model", "output"),
+    "alpaca-eval": ("instruction", "output", "generator"),
+    "mt-bench": ("question_id", "model_id", "choices"),
+}
+_KNOWN = {
+    "long": _LONG_FIELDS,
+    "alpaca-eval": {"instruction", "output", "generator", "dataset"},
+    "mt-bench": {"question_id", "model_id", "choices", "answer_id", "tstamp"},
+}
+
+
+# ---- outputs ------------------------------------------------------------------------------
+
+
+@dataclass
+class OutputImportResult:
+    campaign: str
+    source: str
+    format: str
+    shape: str
+    campaign_created: bool = False
+    rows_read: int = 0
+    prompts_added: int = 0
+    prompts_existing: int = 0
+    candidates_added: int = 0
+    candidates_existing: int = 0
+    outputs_added: int = 0
+    outputs_existing: int = 0
+    ignored_fields: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        created = " (new campaign)" if self.campaign_created else ""
+        text = (
+            f"Imported {self.outputs_added:,} outputs into campaign '{self.campaign}'{created}"
+            f" from {self.source} ({self.rows_read:,} rows, {self.format}, {self.shape}):"
+            f" {self.prompts_added:,} new prompts, {self.candidates_added:,} new candidates."
+        )
+        skipped = self.outputs_existing + self.prompts_existing + self.candidates_existing
+        if skipped:
+            text += (
+                f" Already there, kept as they were: {self.outputs_existing:,} outputs,"
+                f" {self.prompts_existing:,} prompts, {self.candidates_existing:,} candidates."
+            )
+        if self.ignored_fields:
+            text += f" Ignored fields: {', '.join(self.ignored_fields)}."
+        return text + f" ({self.seconds:.1f} s)"
+
+
+_PromptPart = tuple[str, int | None, Any, str | None, str | None, str | None]
+_OutputPart = tuple[str, str, Any, Any, Any, str]
+_Parsed = tuple[_PromptPart, str, _OutputPart]
+
+
+def _parse_long(rec: Any, textual: bool) -> _Parsed:
+    # The common case (well-typed values) is checked inline; anything else goes through the
+    # full checks in import_readers, which also word the errors. This runs once per row.
+    if type(rec) is not dict:
+        raise rd.FieldError(
+            None, f"expected an object with the output's fields, got {rd.kind_of(rec)}"
+        )
+    g = rec.get
+    ext = g("prompt_id")
+    if type(ext) is not str or not 0 < len(ext) <= 200 or ext.strip() is not ext:
+        ext = rd.ident(ext, "prompt_id")
+    pval = g("prompt")
+    if type(pval) is str and not textual and pval and not pval.isspace():
+        pkey = hash(pval)
+    else:
+        pkey, pval = rd.prompt(pval, "prompt", textual)
+    model = g("model")
+    if type(model) is not str or not 0 < len(model) <= 200 or model.strip() is not model:
+        model = rd.name(model, "model")
+    content = g("output")
+    if type(content) is not str:
+        content = rd.text(content, "output")
+    latency, cost, tokens, meta, reference, category, split = (
+        g("latency_ms"),
+        g("cost_usd"),
+        g("tokens"),
+        g("metadata"),
+        g("reference"),
+        g("category"),
+        g("split"),
+    )
+    if latency is not None:
+        latency = rd.opt_number(latency, "latency_ms", textual)
+    if cost is not None:
+        cost = rd.opt_number(cost, "cost_usd", textual)
+    if tokens is not None:
+        tokens = rd.opt_int(tokens, "tokens", textual)
+    meta_json = _NULL_JSON if meta is None else to_json(rd.opt_object(meta, "metadata", textual))
+    if reference is not None:
+        reference = rd.opt_text(reference, "reference")
+    if category is not None:
+        category = rd.opt_text(category, "category", 100)
+    if split is not None:
+        split = rd.opt_text(split, "split", 32)
+    return (
+        (ext, pkey, pval, reference, category, split),
+        model,
+        (content, _NULL_JSON, latency, cost, tokens, meta_json),
+    )
+
+
+def _parse_alpaca(rec: Any, textual: bool) -> _Parsed:
+    if type(rec) is not dict:
+        raise rd.FieldError(None, f"expected an object, got {rd.kind_of(rec)}")
+    instruction = rd.text(rec.get("instruction"), "instruction")
+    if not instruction.strip():
+        raise rd.FieldError("instruction", "is empty: every record needs the instruction text")
+    model = rd.name(rec.get("generator"), "generator")
+    content = rd.text(rec.get("output"), "output")
+    category = rd.opt_text(rec.get("dataset"), "dataset", 100)
+    ext = hashlib.sha256(instruction.encode("utf-8")).hexdigest()[:16]
+    return (
+        (ext, hash(instruction), instruction, None, category, None),
+        model,
+        (content, _NULL_JSON, None, None, None, _NULL_JSON),
+    )
+
+
+def _parse_mt_bench(rec: Any, textual: bool) -> _Parsed:
+    if type(rec) is not dict:
+        raise rd.FieldError(None, f"expected an object, got {rd.kind_of(rec)}")
+    qid = rd.ident(rec.get("question_id"), "question_id")
+    model = rd.name(rec.get("model_id"), "model_id")
+    choices = rec.get("choices")
+    if type(choices) is not list or not choices or type(choices[0]) is not dict:
+        raise rd.FieldError(
+            "choices", f'must be a list of {{"turns": [...]}} objects, got {rd.kind_of(choices)}'
+        )
+    turns = choices[0].get("turns")
+    if type(turns) is not list or not turns or any(type(t) is not str for t in turns):
+        raise rd.FieldError("choices[0].turns", "must be a non-empty list of strings")
+    placeholder = [
+        {"role": "user", "content": f"(question {qid}, turn {i})"} for i in range(1, len(turns) + 1)
+    ]
+    meta = {k: rec[k] for k in ("answer_id", "tstamp") if rec.get(k) is not None} or None
+    return (
+        (qid, None, placeholder, None, None, None),
+        model,
+        (turns[-1], to_json(turns), None, None, None, to_json(meta)),
+    )
+
+
+_PARSERS: dict[str, Callable[[Any, bool], _Parsed]] = {
+    "long": _parse_long,
+    "alpaca-eval": _parse_alpaca,
+    "mt-bench": _parse_mt_bench,
+}
+
+
+class _OutputImport:
+    """The state of one outputs import: small per-row state, one pending batch."""
+
+    def __init__(
+        self,
+        conn: Connection | None,
+        campaign_id: int,
+        log: rd.ErrorLog,
+        result: OutputImportResult,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.conn, self.campaign_id, self.log, self.result = conn, campaign_id, log, result
+        self.progress = progress
+        self.parse: Callable[[Any, bool], _Parsed] | None = None
+        self.textual = result.format == "csv"
+        # prompt_id -> (file-local index, first line, prompt hash); file-local ids keep the
+        # duplicate check at one small int per row.
+        self.prompts: dict[str, tuple[int, int, int | None]] = {}
+        # Database ids by file-local index; only the writer thread touches these two lists.
+        self.prompt_ids: list[int] = []
+        self.new_prompts: list[tuple[int, str, Any, str | None, str | None, str | None]] = []
+        self.cands: dict[str, int] = {}
+        self.cand_ids: list[int] = []
+        self.new_cands: list[str] = []
+        self.seen: dict[int, int] = {}
+        self.batch: list[tuple] = []
+        if conn is None:  # parsing process: batches go to the importing process
+            return
+        self.writer = BatchWriter(self.write)
+        self.insert = outputs_insert(conn)
+
+    def start(self, line: int, first: Any) -> None:
+        shape = rd.shape_of(first)
+        self.result.shape = shape
+        self.parse = _PARSERS[shape]
+        keys = first.columns if isinstance(first, rd.CsvHeader) else first
+        if isinstance(keys, dict | list):
+            self.result.ignored_fields = sorted(set(keys) - _KNOWN[shape])
+        if isinstance(first, rd.CsvHeader):
+            for col in _REQUIRED[shape]:
+                if col not in first.columns:
+                    cols = ", ".join(first.columns)
+                    self.log.add(
+                        line, col, f"the CSV header has no '{col}' column (it has: {cols})"
+                    )
+            self.log.raise_if_any()
+
+    def run(self, records: Iterator[tuple[int, Any]]) -> None:
+        for line, rec in records:
+            self.start(line, rec)
+            if not isinstance(rec, rd.CsvHeader):
+                self.result.rows_read += 1
+                self.feed(line, rec)
+            break
+        result, feed = self.result, self.feed
+        for line, rec in records:
+            result.rows_read += 1
+            feed(line, rec)
+
+    def feed(self, line: int, rec: Any) -> None:
+        if type(rec) is rd.Bad:
+            self.log.add(line, rec.field, rec.problem)
+            return
+        try:
+            (ext, pkey, pval, reference, category, split), model, out = self.parse(
+                rec, self.textual
+            )  # type: ignore[misc]
+        except rd.FieldError as exc:
+            self.log.add(line, exc.field, exc.problem)
+            return
+        seen = self.prompts.get(ext)
+        if seen is None:
+            pidx = len(self.prompts)
+            self.prompts[ext] = (pidx, line, pkey)
+            self.new_prompts.append((pidx, ext, pval, reference, category, split))
+        else:
+            pidx, first_line, first_key = seen
+            if pkey != first_key:
+                self.log.add(
+                    line,
+                    "prompt",
+                    f"prompt_id '{ext}' has a different prompt than on line {first_line}:"
+                    " give each distinct prompt its own prompt_id",
+                )
+                return
+        cidx = self.cands.get(model)
+        if cidx is None:
+            cidx = self.cands[model] = len(self.cands)
+            self.new_cands.append(model)
+        first_line = self.seen.setdefault((pidx << 32) | cidx, line)
+        if first_line != line:
+            self.log.add(
+                line,
+                "model",
+                f"duplicate output for prompt_id '{ext}' and model '{model}' (also on line"
+                f" {first_line}): keep one row per prompt and model",
+            )
+            return
+        if self.log.problems:
+            return
+        self.batch.append((pidx, cidx, *out))
+        if len(self.batch) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the pending batch to the writer thread (progress is reported from here)."""
+        if self.batch or self.new_prompts or self.new_cands:
+            self.writer.submit((self.new_cands, self.new_prompts, self.batch))
+            self.new_cands, self.new_prompts, self.batch = [], [], []
+        if self.progress is not None:
+            self.progress(self.result.rows_read)
+
+    def write(self, item: tuple[list, list, list]) -> None:
+        """Runs in the writer thread: resolve new candidates and prompts, insert outputs."""
+        new_cands, new_prompts, batch = item
+        r, conn = self.result, self.conn
+        if new_cands:
+            ids, added = ensure_candidates(conn, new_cands)
+            self.cand_ids.extend(ids[n] for n in new_cands)
+            r.candidates_added += added
+            r.candidates_existing += len(new_cands) - added
+        if new_prompts:
+            rows = [
+                {
+                    "campaign_id": self.campaign_id,
+                    "external_id": ext,
+                    "messages": rd.as_messages(pval),
+                    "reference": reference,
+                    "category": category,
+                    "split": split,
+                    "meta": None,
+                }
+                for _, ext, pval, reference, category, split in new_prompts
+            ]
+            ids, added = ensure_prompts(conn, self.campaign_id, rows)
+            self.prompt_ids.extend(ids[ext] for _, ext, *_ in new_prompts)
+            r.prompts_added += added
+            r.prompts_existing += len(rows) - added
+        if batch:
+            pids, cids = self.prompt_ids, self.cand_ids
+            rows = [(pids[b[0]], cids[b[1]], b[2], b[3], b[4], b[5], b[6], b[7]) for b in batch]
+            added = self.insert(rows)
+            r.outputs_added += added
+            r.outputs_existing += len(rows) - added
+
+
+def import_outputs(
+    engine: Engine,
+    source: Path | BinaryIO,
+    campaign: str,
+    *,
+    filename: str | None = None,
+    fmt: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> OutputImportResult:
+    """Import model outputs from a file into ``campaign`` (created if missing).
+
+    ``fmt`` is one of jsonl, json, csv, parquet (default: from the file name's extension);
+    ``filename`` names a stream in messages; ``progress(rows_read)`` is called per batch.
+    Raises ImportFileError naming the file, line and field; nothing is written then.
+    """
+    started = time.perf_counter()
+    with rd.open_source(source, filename) as src:
+        container = rd.detect_container(src, fmt)
+        log = rd.ErrorLog(src.name, "row" if container == "parquet" else "line")
+        with write_session(engine) as s:
+            existed = s.exec(select(Campaign.id).where(Campaign.name == campaign.strip())).first()
+            camp = get_or_create_campaign(s, campaign)
+            result = OutputImportResult(
+                campaign=camp.name,
+                source=src.name,
+                format=container,
+                shape="long",
+                campaign_created=existed is None,
+            )
+            job = _OutputImport(s.connection(), camp.id, log, result, progress)
+            try:
+                if _parse_elsewhere(src):
+                    _write_from_parser(job, src, container)
+                else:
+                    job.run(rd.read_records(src, container))
+                log.raise_if_any()
+                if result.rows_read == 0:
+                    raise ImportFileError(
+                        src.name, None, None, "is empty: it has no records to import"
+                    )
+                job.flush()
+                job.writer.close()
+                s.commit()
+            except BaseException:
+                with contextlib.suppress(BaseException):  # the error raised below says it
+                    job.writer.close()
+                s.rollback()
+                raise
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# ---- parsing in a second process ------------------------------------------------------------
+
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+
+
+def _parse_elsewhere(src: rd.Source) -> bool:
+    """Big files on disk are parsed in a second process, so parsing and the database's
+    insert work run on two cores (threads cannot: both halves need the interpreter lock)."""
+    return src.path is not None and src.path.stat().st_size >= PARALLEL_MIN_BYTES
+
+
+class _QueueSink:
+    """The parsing process's stand-in for the batch writer: batches go down a queue."""
+
+    def __init__(self, out: Any, result: OutputImportResult) -> None:
+        self.out, self.result = out, result
+
+    def submit(self, item: Any) -> None:
+        self.out.put(("batch", item, self.result.rows_read))
+
+    def close(self) -> None:
+        pass
+
+
+def _parse_file(path: str, name: str, container: str, out: Any) -> None:
+    """Runs in the parsing process: read, validate and de-duplicate; send batches and the end."""
+    log = rd.ErrorLog(name, "row" if container == "parquet" else "line")
+    result = OutputImportResult("", name, container, "long", False)
+    job = _OutputImport(None, 0, log, result, None)
+    job.writer = _QueueSink(out, result)  # type: ignore[assignment]
+    try:
+        with rd.open_source(Path(path), name) as src:
+            job.run(rd.read_records(src, container))
+        log.raise_if_any()
+        job.flush()
+        out.put(("done", result.rows_read, result.shape, result.ignored_fields))
+    except ImportFileError as exc:
+        out.put(("error", exc.path, exc.line, exc.field, exc.problem, exc.args[0]))
+    except BaseException as exc:  # reported to the importing process, which raises it
+        out.put(("crash", f"{type(exc).__name__}: {exc}"))
+
+
+def _write_from_parser(job: _OutputImport, src: rd.Source, container: str) -> None:
+    """Write the batches a parsing process sends, in order, in this process's transaction."""
+    ctx = multiprocessing.get_context("spawn")
+    inbox = ctx.Queue(maxsize=4)
+    parser = ctx.Process(
+        target=_parse_file, args=(str(src.path), src.name, container, inbox), daemon=True
+    )
+    parser.start()
+    result = job.result
+    try:
+        while True:
+            try:
+                message = inbox.get(timeout=1.0)
+            except queue.Empty:
+                if not parser.is_alive():
+                    raise RuntimeError(
+                        f"the process parsing {src.name} stopped (exit code {parser.exitcode})"
+                    ) from None
+                continue
+            kind = message[0]
+            if kind == "batch":
+                job.write(message[1])
+                result.rows_read = message[2]
+                if job.progress is not None:
+                    job.progress(result.rows_read)
+            elif kind == "done":
+                result.rows_read, result.shape, result.ignored_fields = message[1:]
+                return
+            elif kind == "error":
+                path, line, field_, problem, text = message[1:]
+                error = ImportFileError(path, line, field_, problem)
+                error.args = (text,)
+                raise error
+            else:
+                raise RuntimeError(f"parsing {src.name} failed: {message[1]}")
+    finally:
+        parser.join(timeout=5)
+        if parser.is_alive():
+            parser.kill()

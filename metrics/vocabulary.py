@@ -1,0 +1,85 @@
+"""The words every layer shares, defined once: preference coding, winner codes, missing values,
+rater keys and judge labels.
+
+Preference coding (the votes frame's ``preference`` column): negative = A better, positive =
+B better, 0 = tie, +-2 = "much better", NaN = no verdict. Everything else is derived here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+WINNER_CODES: dict[str, float] = {"a": -1.0, "tie": 0.0, "b": 1.0}
+"""3-way winner code -> preference sign."""
+
+
+def preference_sign(preference: Any) -> np.ndarray:
+    """-1 (A better), 0 (tie), +1 (B better) or NaN, from preferences or 'a'/'tie'/'b' codes."""
+    arr = np.asarray(preference)
+    if arr.dtype.kind in "biuf":
+        return np.sign(arr.astype(np.float64))
+    codes = pd.Series(arr, dtype=object).map(WINNER_CODES)
+    return codes.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def sign(x: float) -> int:
+    """The sign of one preference as an int: -1, 0 or +1 (NaN counts as 0)."""
+    return int(x > 0) - int(x < 0)
+
+
+def winner_code(preference: float) -> str:
+    """Collapse one 5-point preference to 'a', 'b' or 'tie' ('' when there is no verdict)."""
+    if preference != preference:
+        return ""
+    if preference < 0:
+        return "a"
+    if preference > 0:
+        return "b"
+    return "tie"
+
+
+def winner_codes(preference: Any, both_bad: Any = None) -> np.ndarray:
+    """'a' / 'tie' / 'b' per preference (None when there is no verdict); both-bad is a tie."""
+    pref = np.asarray(pd.to_numeric(pd.Series(preference)), dtype=float)
+    bad = np.zeros(len(pref), bool) if both_bad is None else np.asarray(both_bad, dtype=bool)
+    out = np.full(len(pref), None, dtype=object)
+    out[pref < 0] = "a"
+    out[pref > 0] = "b"
+    out[(pref == 0) | bad] = "tie"
+    return out
+
+
+def score_of_a(preference: Any) -> np.ndarray:
+    """A's score per preference: 1 if A won, 0 if B won, 0.5 for a tie, NaN without a verdict."""
+    p = np.asarray(preference, dtype=np.float64)
+    return np.where(np.isnan(p), np.nan, np.where(p < 0, 1.0, np.where(p > 0, 0.0, 0.5)))
+
+
+def missing_to_none(value: Any) -> Any:
+    """A plain, JSON-safe Python value: numpy scalars unwrapped, NaN and pd.NA become None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def user_key(user_id: int) -> str:
+    """The stable rater key of a human rater (the votes frame's ``rater`` column)."""
+    return f"u:{user_id}"
+
+
+def judge_key(judge_id: int) -> str:
+    """The stable rater key of one judge version."""
+    return f"j:{judge_id}"
+
+
+def judge_label(name: str, version: int) -> str:
+    """How a judge version is named to people: ``name@v3``."""
+    return f"{name}@v{version}"

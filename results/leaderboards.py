@@ -1,0 +1,599 @@
+"""Leaderboards from the database: aggregate in SQL, compute in ``metrics/``, cache by version.
+
+Sources: ``human``; ``judge`` (one judge version); ``blend`` (weighted human + judge
+counts, for exploration); ``ppi`` (prediction-powered: judge verdicts on every
+comparison, corrected by human verdicts where both exist).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+
+from db.access import admin_only
+from db.errors import InvalidInputError, NotFoundError
+from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
+from metrics.blend import blend_counts, ppi_bradley_terry, ppi_win_rate
+from metrics.leaderboard import (
+    PairCounts,
+    clustered_win_rate_interval,
+    json_value,
+    leaderboard,
+    pair_counts_from_aggregates,
+    win_rate_matrix,
+)
+from results.votes import VoteFilter, scores_frame
+
+SOURCES = ("human", "judge", "blend", "ppi")
+OutA, OutB = aliased(Output), aliased(Output)
+CandA, CandB = aliased(Candidate), aliased(Candidate)
+
+
+@dataclass(frozen=True)
+class LeaderboardQuery:
+    campaign_id: int
+    source: str = "human"
+    judge: str | None = None
+    weight: float = 0.5
+    category: str | None = None
+    split: str | None = None
+    rounds: int = 1000
+    baseline: str | None = None
+    length_control: bool = False
+    seed: int = 0
+
+
+@dataclass
+class LeaderboardResult:
+    query: LeaderboardQuery
+    table: pd.DataFrame
+    win_rates: pd.DataFrame
+    judge_label: str | None = None
+    n_votes: int = 0
+    width_ratio: float | None = None
+    length_coef: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [
+            {k: json_value(v) for k, v in row.items()}
+            for row in self.table.to_dict(orient="records")
+        ]
+
+
+def _sign(pref):
+    return case((pref < 0, -1), (pref > 0, 1), else_=0)
+
+
+def _scope(
+    query: Select,
+    q: LeaderboardQuery,
+    *,
+    rater_kind: str | None = None,
+    judge_id: int | None = None,
+):
+    query = query.where(
+        Judgment.campaign_id == q.campaign_id,
+        Judgment.is_current,
+        Judgment.preference.is_not(None),
+    )
+    if rater_kind:
+        query = query.where(Judgment.rater_kind == rater_kind)
+    if judge_id is not None:
+        query = query.where(Judgment.judge_id == judge_id)
+    if q.category or q.split:
+        prompts = select(Comparison.id).join(Prompt, Prompt.id == Comparison.prompt_id)
+        prompts = prompts.where(Comparison.campaign_id == q.campaign_id)
+        if q.category:
+            prompts = prompts.where(Prompt.category == q.category)
+        if q.split:
+            prompts = prompts.where(Prompt.split == q.split)
+        query = query.where(Judgment.comparison_id.in_(prompts))
+    return query
+
+
+def _with_models(per_comparison, *columns):
+    return (
+        select(CandA.name.label("model_a"), CandB.name.label("model_b"), *columns)
+        .select_from(per_comparison)
+        .join(Comparison, Comparison.id == per_comparison.c.comparison_id)
+        .join(OutA, OutA.id == Comparison.output_a_id)
+        .join(OutB, OutB.id == Comparison.output_b_id)
+        .join(CandA, CandA.id == OutA.candidate_id)
+        .join(CandB, CandB.id == OutB.candidate_id)
+        .where(Comparison.output_a_id != Comparison.output_b_id)
+    )
+
+
+def _per_comparison_counts(
+    q: LeaderboardQuery, *, rater_kind: str | None = None, judge_id: int | None = None
+):
+    """Subquery ``comparison_id, a_wins, ties, b_wins`` over the selected current votes."""
+    pref = Judgment.preference
+    return (
+        _scope(
+            select(
+                Judgment.comparison_id.label("comparison_id"),
+                func.sum(case((pref < 0, 1), else_=0)).label("a_wins"),
+                func.sum(case((pref == 0, 1), else_=0)).label("ties"),
+                func.sum(case((pref > 0, 1), else_=0)).label("b_wins"),
+            ),
+            q,
+            rater_kind=rater_kind,
+            judge_id=judge_id,
+        )
+        .group_by(Judgment.comparison_id)
+        .subquery()
+    )
+
+
+def head_to_head_clusters(
+    engine: Engine, q: LeaderboardQuery, candidate: str, baseline: str, **scope: Any
+) -> pd.DataFrame:
+    """``wins, ties, n`` of ``candidate`` against ``baseline``, one row per comparison."""
+    pc = _per_comparison_counts(q, **scope)
+    query = _with_models(pc, pc.c.a_wins, pc.c.ties, pc.c.b_wins).where(
+        or_(
+            (CandA.name == candidate) & (CandB.name == baseline),
+            (CandA.name == baseline) & (CandB.name == candidate),
+        )
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["model_a", "model_b", "a_wins", "ties", "b_wins"])
+    as_a = frame["model_a"] == candidate
+    return pd.DataFrame(
+        {
+            "wins": frame["a_wins"].where(as_a, frame["b_wins"]),
+            "ties": frame["ties"],
+            "n": frame["a_wins"] + frame["ties"] + frame["b_wins"],
+        }
+    ).astype("int64")
+
+
+def outcome_aggregates(
+    engine: Engine,
+    q: LeaderboardQuery,
+    *,
+    rater_kind: str | None = None,
+    judge_id: int | None = None,
+) -> pd.DataFrame:
+    """``model_a, model_b, outcome, n``: votes grouped in SQL by candidate pair and outcome.
+
+    Two levels: votes are first counted per comparison (the covering index
+    ``ix_judgments_campaign_kind`` hands them over in comparison order, so this needs
+    neither a sort nor a table read), then the ~100x fewer per-comparison rows are joined
+    to their candidates and summed per pair.
+    """
+    per_comparison = _per_comparison_counts(q, rater_kind=rater_kind, judge_id=judge_id)
+    per_pair = (
+        select(
+            OutA.candidate_id.label("cand_a"),
+            OutB.candidate_id.label("cand_b"),
+            func.sum(per_comparison.c.a_wins).label("a_wins"),
+            func.sum(per_comparison.c.ties).label("ties"),
+            func.sum(per_comparison.c.b_wins).label("b_wins"),
+        )
+        .join(Comparison, Comparison.id == per_comparison.c.comparison_id)
+        .join(OutA, OutA.id == Comparison.output_a_id)
+        .join(OutB, OutB.id == Comparison.output_b_id)
+        .where(Comparison.output_a_id != Comparison.output_b_id)
+        .group_by(OutA.candidate_id, OutB.candidate_id)
+        .subquery()
+    )
+    query = (
+        select(CandA.name, CandB.name, per_pair.c.a_wins, per_pair.c.ties, per_pair.c.b_wins)
+        .join(CandA, CandA.id == per_pair.c.cand_a)
+        .join(CandB, CandB.id == per_pair.c.cand_b)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    wide = pd.DataFrame(rows, columns=["model_a", "model_b", -1, 0, 1])
+    frame = wide.melt(["model_a", "model_b"], var_name="outcome", value_name="n")
+    frame = frame[frame["n"] > 0].reset_index(drop=True)
+    return frame.astype({"outcome": "int64", "n": "int64"})
+
+
+def _length_aggregates(
+    engine: Engine, q: LeaderboardQuery, bins: int, **scope: Any
+) -> pd.DataFrame:
+    x = (
+        (func.length(OutA.content) - func.length(OutB.content))
+        * 1.0
+        / (func.length(OutA.content) + func.length(OutB.content) + 1)
+    )
+    bin_ = case((x >= 1, bins - 1), else_=func.floor((x + 1) / 2 * bins))
+    sign = _sign(Judgment.preference)
+    query = _scope(
+        select(
+            CandA.name,
+            CandB.name,
+            sign.label("outcome"),
+            bin_.label("length_bin"),
+            func.count().label("n"),
+            func.sum(x).label("length_diff_sum"),
+        )
+        .join(Comparison, Comparison.id == Judgment.comparison_id)
+        .join(OutA, OutA.id == Comparison.output_a_id)
+        .join(OutB, OutB.id == Comparison.output_b_id)
+        .join(CandA, CandA.id == OutA.candidate_id)
+        .join(CandB, CandB.id == OutB.candidate_id)
+        .where(Comparison.output_a_id != Comparison.output_b_id),
+        q,
+        **scope,
+    ).group_by(CandA.name, CandB.name, sign, bin_)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(
+        rows, columns=["model_a", "model_b", "outcome", "length_bin", "n", "length_diff_sum"]
+    )
+    return frame.astype({"outcome": "int64", "n": "int64", "length_bin": "int64"})
+
+
+LENGTH_BINS = 16
+
+
+def _counts(engine: Engine, q: LeaderboardQuery, **scope: Any) -> PairCounts | None:
+    if q.length_control:
+        frame = _length_aggregates(engine, q, LENGTH_BINS, **scope)
+        if frame.empty:
+            return None
+        return pair_counts_from_aggregates(frame, length_bins=LENGTH_BINS)
+    frame = outcome_aggregates(engine, q, **scope)
+    return None if frame.empty else pair_counts_from_aggregates(frame)
+
+
+def judges_in_campaign(
+    engine: Engine, campaign_id: int, *, actor_id: int | None = None
+) -> list[tuple[int, str, int]]:
+    """(judge id, "name@vN", verdicts) for every judge version with verdicts, most first.
+
+    Pages pass ``actor_id`` (admins only); internal callers have already checked.
+    """
+    if actor_id is not None:
+        admin_only(engine, actor_id)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Judge.id, Judge.name, Judge.version, func.count())
+            .join(Judgment, Judgment.judge_id == Judge.id)
+            .where(Judgment.campaign_id == campaign_id, Judgment.is_current)
+            .group_by(Judge.id, Judge.name, Judge.version)
+            .order_by(func.count().desc(), Judge.id)
+        ).all()
+    return [(jid, f"{name}@v{version}", n) for jid, name, version, n in rows]
+
+
+def resolve_judge(engine: Engine, campaign_id: int, judge: str | None) -> tuple[int, str]:
+    """A judge version by "name", "name@vN" or id; the busiest judge when None."""
+    judges = judges_in_campaign(engine, campaign_id)
+    if not judges:
+        raise NotFoundError(
+            "No judge verdicts in this campaign yet: run a judge"
+            " (judgeboard judge run --campaign ... --judge ...) or import LLM votes."
+        )
+    if judge is None:
+        return judges[0][0], judges[0][1]
+    for jid, label, _ in judges:
+        if judge in (label, str(jid), label.rsplit("@v", 1)[0]):
+            return jid, label
+    raise NotFoundError(
+        f"No verdicts from judge '{judge}' in this campaign; judges with verdicts:"
+        f" {', '.join(label for _, label, _ in judges)}."
+    )
+
+
+def ppi_frame(engine: Engine, q: LeaderboardQuery, judge_id: int) -> pd.DataFrame:
+    """Per comparison: the judge's verdict (swaps resolved) and the human majority.
+
+    A judge's two position-swapped verdicts that disagree resolve to a tie; a human
+    majority that is split evenly is a tie too.
+    """
+    sign = _sign(Judgment.preference)
+    judge_sum = func.sum(case((Judgment.judge_id == judge_id, sign), else_=0))
+    judge_n = func.sum(case((Judgment.judge_id == judge_id, 1), else_=0))
+    human_sum = func.sum(case((Judgment.rater_kind == "human", sign), else_=0))
+    human_n = func.sum(case((Judgment.rater_kind == "human", 1), else_=0))
+    per_comparison = (
+        _scope(
+            select(
+                Judgment.comparison_id,
+                judge_sum.label("judge_sum"),
+                judge_n.label("judge_n"),
+                human_sum.label("human_sum"),
+                human_n.label("human_n"),
+            ),
+            q,
+            rater_kind=None,
+            judge_id=None,
+        )
+        .where((Judgment.rater_kind == "human") | (Judgment.judge_id == judge_id))
+        .where(~Judgment.is_reshow)
+        .group_by(Judgment.comparison_id)
+        .subquery()
+    )
+    pc = per_comparison.c
+    query = _with_models(per_comparison, pc.judge_sum, pc.judge_n, pc.human_sum, pc.human_n)
+    with engine.connect() as conn:
+        frame = pd.DataFrame(
+            conn.execute(query).all(),
+            columns=["model_a", "model_b", "judge_sum", "judge_n", "human_sum", "human_n"],
+        )
+    judge = np.sign(frame["judge_sum"].astype(float)).where(frame["judge_n"] > 0)
+    human = np.sign(frame["human_sum"].astype(float)).where(frame["human_n"] > 0)
+    return pd.DataFrame(
+        {
+            "model_a": frame["model_a"],
+            "model_b": frame["model_b"],
+            "judge_preference": judge,
+            "human_preference": human,
+        }
+    )
+
+
+def _costs(engine: Engine, campaign_id: int) -> pd.DataFrame:
+    per_candidate = (
+        select(
+            Output.candidate_id,
+            func.avg(Output.cost_usd).label("cost"),
+            func.avg(Output.latency_ms).label("latency"),
+            func.count().label("n"),
+        )
+        .where(Output.prompt_id.in_(select(Prompt.id).where(Prompt.campaign_id == campaign_id)))
+        .group_by(Output.candidate_id)
+        .subquery()
+    )
+    pc = per_candidate.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Candidate.name, pc.cost, pc.latency, pc.n).join(
+                Candidate, Candidate.id == pc.candidate_id
+            )
+        ).all()
+    return pd.DataFrame(rows, columns=["model", "cost_usd", "latency_ms", "n_outputs"]).astype(
+        {"cost_usd": "float64", "latency_ms": "float64"}
+    )
+
+
+def data_version(engine: Engine, campaign_id: int) -> tuple[int, int]:
+    """Changes whenever a judgment is added or revised in the campaign."""
+    with engine.connect() as conn:
+        n, last = conn.execute(
+            select(func.count(), func.max(Judgment.id)).where(Judgment.campaign_id == campaign_id)
+        ).one()
+    return int(n), int(last or 0)
+
+
+_side_queries = ThreadPoolExecutor(max_workers=2, thread_name_prefix="leaderboard")
+_cache: OrderedDict[tuple, LeaderboardResult] = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 64
+
+
+def compute_leaderboard(engine: Engine, q: LeaderboardQuery, *, actor_id: int) -> LeaderboardResult:
+    """The leaderboard for one source, cached per campaign, data version and query.
+
+    Admins only: it names the candidates of blind campaigns.
+    """
+    admin_only(engine, actor_id)
+    if q.source not in SOURCES:
+        raise InvalidInputError(f"Source '{q.source}' is not one of {', '.join(SOURCES)}.")
+    if not 0.0 <= q.weight <= 1.0:
+        raise InvalidInputError(f"Blend weight must be between 0 and 1, got {q.weight}.")
+    key = (str(engine.url), q, data_version(engine, q.campaign_id))
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    result = _compute(engine, q)
+    with _cache_lock:
+        _cache[key] = result
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return result
+
+
+def _empty(q: LeaderboardQuery, note: str, judge_label: str | None = None) -> LeaderboardResult:
+    columns = ["model", "rating", "ci_low", "ci_high", "rank_low", "rank_high", "win_rate", "n"]
+    return LeaderboardResult(
+        q, pd.DataFrame(columns=columns), pd.DataFrame(), judge_label, notes=[note]
+    )
+
+
+def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
+    judge_id, judge_label = None, None
+    if q.source != "human":
+        judge_id, judge_label = resolve_judge(engine, q.campaign_id, q.judge)
+    if q.source == "ppi":
+        return _compute_ppi(engine, q, judge_id, judge_label)
+    # Costs and rubric scores come from other tables: fetch them on a second connection
+    # while this one aggregates the votes (the drivers release the GIL while they work).
+    costs = _side_queries.submit(_costs, engine, q.campaign_id)
+    scores = (
+        _side_queries.submit(
+            scores_frame,
+            engine,
+            VoteFilter(q.campaign_id, "human", category=q.category, split=q.split),
+        )
+        if q.source == "human"
+        else None
+    )
+    human = _counts(engine, q, rater_kind="human") if q.source in ("human", "blend") else None
+    judged = _counts(engine, q, judge_id=judge_id) if judge_id is not None else None
+    if q.source == "human":
+        counts = human
+    elif q.source == "judge":
+        counts = judged
+    else:
+        if human is None or judged is None:
+            missing = "human votes" if human is None else "judge verdicts"
+            return _empty(
+                q, f"A blend needs both sources; this selection has no {missing}.", judge_label
+            )
+        counts = blend_counts(human.collapse(), judged.collapse(), q.weight)
+    if counts is None:
+        return _empty(q, "No votes match this selection yet.", judge_label)
+    extras = {}
+    if scores is not None and not (rubric := scores.result()).empty:
+        extras["scores"] = rubric
+    board = leaderboard(
+        counts,
+        baseline=q.baseline,
+        rounds=q.rounds,
+        seed=q.seed,
+        length_control=q.length_control and q.source != "blend",
+        costs=costs.result(),
+        **extras,
+    )
+    notes = []
+    if board.n_components > 1:
+        notes.append(
+            f"The comparison graph has {board.n_components} disconnected groups: ratings"
+            " across groups are not comparable."
+        )
+    matrix = win_rate_matrix(counts.collapse() if counts.length is not None else counts)
+    return LeaderboardResult(
+        q,
+        board.table,
+        matrix.rate,
+        judge_label,
+        n_votes=int(round(float(np.sum(counts.n)))),
+        length_coef=board.length_coef,
+        notes=notes,
+    )
+
+
+def _compute_ppi(
+    engine: Engine, q: LeaderboardQuery, judge_id: int, judge_label: str
+) -> LeaderboardResult:
+    frame = ppi_frame(engine, q, judge_id)
+    labelled = int(frame["human_preference"].notna().sum())
+    if frame["judge_preference"].notna().sum() == 0 or labelled == 0:
+        return _empty(
+            q,
+            "PPI needs judge verdicts on the comparisons and human votes on some of them.",
+            judge_label,
+        )
+    ppi = ppi_bradley_terry(frame, rounds=q.rounds, seed=q.seed, baseline=q.baseline)
+    human = _counts(engine, replace(q, length_control=False), rater_kind="human")
+    matrix = win_rate_matrix(human).rate if human is not None else pd.DataFrame()
+    notes = [
+        f"PPI: the judge's verdicts on {ppi.n_total} comparisons, corrected by humans on"
+        f" {ppi.n_labelled}, with the judge weighted {_weight_text(ppi.judge_weight)}."
+        f" {_width_note(ppi.width_ratio)}"
+    ]
+    return LeaderboardResult(
+        q,
+        ppi.table,
+        matrix,
+        judge_label,
+        n_votes=ppi.n_total,
+        width_ratio=ppi.width_ratio,
+        notes=notes,
+    )
+
+
+def _weight_text(weight: float) -> str:
+    if weight != weight:
+        return "in full (no pair has human labels)"
+    return (
+        f"{weight:.2f} (median over model pairs; power tuning picks the weight that gives"
+        " the narrowest valid interval: 1 trusts the judge fully, 0 uses human votes alone)"
+    )
+
+
+def _width_note(ratio: float) -> str:
+    if ratio != ratio:
+        return "Interval width versus human votes alone could not be computed."
+    if ratio < 0.995:
+        return f"Its intervals are {1 - ratio:.0%} narrower than human votes alone."
+    if ratio <= 1.005:
+        return (
+            "Its intervals are as wide as human votes alone: this judge agrees too little"
+            " with the humans to sharpen the estimate, so it is given almost no weight."
+        )
+    return f"Its intervals are {ratio - 1:.0%} wider than human votes alone."
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    win_rate: float
+    ci_low: float
+    ci_high: float
+    n: int
+    message: str
+
+
+def gate(
+    engine: Engine,
+    q: LeaderboardQuery,
+    candidate: str,
+    baseline: str,
+    min_win_rate: float = 0.5,
+    *,
+    actor_id: int,
+) -> GateResult:
+    """Pass when the lower CI bound of ``candidate``'s win rate over ``baseline`` clears it.
+
+    Ties count half. Human and judge sources use a Wilson interval on the head-to-head
+    votes, widened for votes that share a comparison (several raters, or a judge's two
+    swapped verdicts; see :func:`clustered_win_rate_interval`); ``ppi`` uses the
+    prediction-powered interval, one unit per comparison.
+    """
+    admin_only(engine, actor_id)
+    if q.source == "ppi":
+        judge_id, _ = resolve_judge(engine, q.campaign_id, q.judge)
+        est = ppi_win_rate(ppi_frame(engine, q, judge_id), candidate, baseline)
+        rate, lo, hi, n = est.estimate, est.ci_low, est.ci_high, int(est.n_total)
+        clusters = n
+    else:
+        scope: dict[str, Any] = {"rater_kind": "human"}
+        if q.source == "judge":
+            scope = {"judge_id": resolve_judge(engine, q.campaign_id, q.judge)[0]}
+        elif q.source != "human":
+            raise InvalidInputError("The gate takes source human, judge or ppi.")
+        votes = head_to_head_clusters(engine, q, candidate, baseline, **scope)
+        n = int(votes["n"].sum())
+        if n == 0:
+            raise NotFoundError(
+                f"No {q.source} votes compare '{candidate}' with '{baseline}': check the names"
+                " (judgeboard leaderboard lists them) or collect votes first."
+            )
+        rate, lo, hi, _ = clustered_win_rate_interval(
+            votes["wins"].to_numpy(), votes["ties"].to_numpy(), votes["n"].to_numpy()
+        )
+        clusters = len(votes)
+    on_comparisons = f" votes on {clusters} comparisons" if clusters != n else ""
+    passed = bool(lo >= min_win_rate)
+    verdict = "PASS" if passed else "FAIL"
+    message = (
+        f"{verdict}: {candidate} beats {baseline} {rate:.1%} of the time"
+        f" (95% CI {lo:.1%} to {hi:.1%}, n={n}{on_comparisons}); the gate needs the lower bound"
+        f" >= {min_win_rate:.1%}."
+    )
+    return GateResult(passed, float(rate), float(lo), float(hi), int(n), message)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table; floats to 3 decimals, missing values blank."""
+
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        if isinstance(v, float):
+            return f"{v:.3f}"
+        return str(v).replace("|", "\\|")
+
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join([head, rule, *rows])

@@ -1,0 +1,50 @@
+"""The upload page: a good file lands and is paired; a bad one names the line and writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from tests import factory
+
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "import_data.py")
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _upload(at: AppTest, name: str, rows: list[dict] | bytes, campaign: str) -> AppTest:
+    at.selectbox[0].set_value("+ New campaign").run()
+    at.text_input[0].set_value(campaign).run()
+    body = rows if isinstance(rows, bytes) else "".join(json.dumps(r) + "\n" for r in rows)
+    at.file_uploader[0].upload(name, body if isinstance(body, bytes) else body.encode())
+    at.run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_uploading_outputs_imports_and_pairs_them(app_db) -> None:
+    at = _upload(_page(), "answers.jsonl", factory.output_rows(3, ("m1", "m2", "m3")), "upl")
+    messages = [s.value for s in at.success]
+    assert any("9" in m and "output" in m for m in messages), messages
+    assert any("new comparisons" in m for m in messages), messages
+    counts = factory.table_counts(app_db)
+    assert counts["outputs"] == 9 and counts["comparisons"] == 9
+
+
+def test_a_bad_upload_names_the_line_and_field_and_writes_nothing(app_db) -> None:
+    rows = factory.output_rows(2)
+    rows[2]["latency_ms"] = "fast"
+    at = _page()  # the first run creates the local admin
+    before = factory.table_counts(app_db)
+    at = _upload(at, "bad.jsonl", rows, "broken")
+    errors = " ".join(e.value for e in at.error)
+    assert "bad.jsonl, line 3" in errors and "latency_ms" in errors, errors
+    assert factory.table_counts(app_db) == before

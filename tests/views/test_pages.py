@@ -1,0 +1,77 @@
+"""Every page renders through AppTest on the demo campaign, for the roles that may see it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ingest.demo import load_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PAGES = [
+    "campaigns.py",
+    "import_data.py",
+    "users.py",
+    "leaderboard.py",
+    "agreement.py",
+    "calibration.py",
+]
+
+
+@pytest.fixture
+def demo_db(app_db):
+    load_demo(app_db)
+    return app_db
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_admin_pages_render_on_the_demo(demo_db, page) -> None:
+    at = _app()
+    at.switch_page(f"views/{page}").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_local_mode_says_so_in_the_sidebar(demo_db) -> None:
+    at = _app()
+    assert any("Local mode" in i.value for i in at.sidebar.info)
+
+
+def test_leaderboard_page_ranks_the_demo_assistants(demo_db) -> None:
+    at = _app()
+    at.switch_page("views/leaderboard.py").run()
+    table = at.dataframe[0].value
+    assert list(table["model"])[0] == "atlas-large"
+
+
+def test_leaderboard_page_switches_to_ppi(demo_db) -> None:
+    at = _app()
+    at.switch_page("views/leaderboard.py").run()
+    at.selectbox[1].set_value("ppi").run()
+    assert not at.exception, at.exception
+    assert any("PPI" in i.value for i in at.info)
+
+
+def test_campaigns_page_shows_flagged_items_with_their_reasons(demo_db) -> None:
+    from annotate.campaigns import list_campaigns
+    from tests import factory
+
+    with factory.session(demo_db) as s:
+        campaign_id = list_campaigns(s)[0].id
+        rater_id = factory.raters(s, 1)[0].id
+        s.commit()
+    factory.flag_items(demo_db, rater_id, campaign_id, ["the code answer is truncated"])
+    at = _app()
+    at.switch_page("views/campaigns.py").run()
+    assert not at.exception, at.exception
+    flags = at.dataframe[1].value
+    assert list(flags["reason"]) == ["the code answer is truncated"]

@@ -1,0 +1,241 @@
+"""Campaign setup (admins): settings, rubric, who may rate, gold and attention-check items."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from annotate.campaign_setup import (
+    CampaignSettings,
+    CriterionEdit,
+    check_rows,
+    load_campaign_form,
+    rater_choices,
+    save_campaign,
+    set_checks,
+)
+from annotate.campaigns import list_campaigns
+from db.models import MODES, SCALES
+from views.widgets.common import engine, require_actor, run_or_error, session
+
+NEW = 0
+MODE_LABELS = {
+    "pairwise": "Pairwise (which response is better)",
+    "rubric": "Single-output rubric",
+    "both": "Both (preference and rubric)",
+}
+SCALE_LABELS = {"3way": "3-way: A / tie / B", "5way": "5-way: A much better … B much better"}
+EXPECTED = {
+    "A much better": -2,
+    "A better": -1,
+    "Tie": 0,
+    "B better": 1,
+    "B much better": 2,
+}
+
+actor = require_actor(admin=True)
+st.title("Campaign setup")
+
+flash = st.session_state.pop("setup_flash", None)
+if flash:
+    st.success(flash)
+
+with session() as s:
+    campaigns = {c.id: c.name for c in list_campaigns(s)}
+    raters = rater_choices(s, actor_id=actor.id)
+if "setup_select" in st.session_state:  # a save just happened: show what was saved
+    st.session_state["setup_campaign"] = st.session_state.pop("setup_select")
+campaign_id = st.selectbox(
+    "Campaign",
+    [NEW, *campaigns],
+    format_func=lambda cid: "+ New campaign" if cid == NEW else campaigns[cid],
+    key="setup_campaign",
+)
+
+if campaign_id == NEW:
+    form_data = None
+    current = CampaignSettings(name="")
+else:
+    with session() as s:
+        form_data = load_campaign_form(s, campaign_id, actor_id=actor.id)
+    current = form_data.settings
+    if form_data.n_human_judgments:
+        st.info(
+            f"This campaign has {form_data.n_human_judgments} human judgments. Edits never"
+            " rewrite them: the preference scale is fixed, and criteria with scores keep"
+            " their scale and cannot be deleted.",
+            icon=":material/history:",
+        )
+
+rater_label = dict(raters)
+with st.form(f"campaign-{campaign_id}"):
+    name = st.text_input("Name", current.name)
+    instructions = st.text_area(
+        "Instructions for raters (markdown)", current.instructions, height=160
+    )
+    left, right = st.columns(2)
+    mode = left.radio("Mode", MODES, index=MODES.index(current.mode), format_func=MODE_LABELS.get)
+    scale = right.radio(
+        "Preference scale",
+        list(SCALE_LABELS),
+        index=list(SCALE_LABELS).index(current.preference_scale),
+        format_func=SCALE_LABELS.get,
+    )
+    allow_both_bad = right.checkbox("Offer 'both bad'", current.allow_both_bad)
+    blind = right.checkbox("Blind (raters never see model names)", current.blind)
+    a, b, c = st.columns(3)
+    overlap = a.number_input("Ratings per comparison (overlap)", 1, 50, current.overlap)
+    lease = b.number_input("Lease (seconds per item)", 30, 86_400, current.lease_seconds)
+    quota = c.number_input("Items per rater (0 = no limit)", 0, 1_000_000, current.rater_quota or 0)
+    a, b, c = st.columns(3)
+    gold = a.slider("Gold rate", 0.0, 0.5, float(current.gold_rate), 0.01)
+    attention = b.slider("Attention-check rate", 0.0, 0.5, float(current.attention_rate), 0.01)
+    reshow = c.slider(
+        "Re-show rate",
+        0.0,
+        0.5,
+        float(current.reshow_rate),
+        0.01,
+        help="Share of a rater's items shown again later, sides swapped, to measure how"
+        " consistent each rater is with themselves.",
+    )
+    everyone = st.checkbox("Everyone may rate", current.allowed_raters is None)
+    allowed = st.multiselect(
+        "Raters allowed (when not everyone)",
+        list(rater_label),
+        default=[r for r in (current.allowed_raters or ()) if r in rater_label],
+        format_func=rater_label.get,
+    )
+    st.markdown("**Rubric criteria** (scale: binary, likert5, likert10 or categories)")
+    criteria_frame = pd.DataFrame(
+        [
+            {
+                "id": c.id,
+                "name": c.name,
+                "description": c.description,
+                "scale": c.scale,
+                "categories": ", ".join(c.categories or ()),
+                "scores": c.n_scores,
+            }
+            for c in current.criteria
+        ],
+        columns=["id", "name", "description", "scale", "categories", "scores"],
+    )
+    edited = st.data_editor(
+        criteria_frame,
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        disabled=["id", "scores"],
+        column_config={
+            "id": st.column_config.NumberColumn("id", width="small"),
+            "scale": st.column_config.SelectboxColumn("scale", options=list(SCALES)),
+            "categories": st.column_config.TextColumn("categories (comma-separated)"),
+        },
+        key=f"criteria-{campaign_id}",
+    )
+    submitted = st.form_submit_button(
+        "Create campaign" if campaign_id == NEW else "Save changes", type="primary"
+    )
+
+
+def _criteria(frame: pd.DataFrame) -> list[CriterionEdit]:
+    out = []
+    for row in frame.to_dict("records"):
+        if not str(row.get("name") or "").strip():
+            continue
+        cid = row.get("id")
+        cats = [c.strip() for c in str(row.get("categories") or "").split(",") if c.strip()]
+        out.append(
+            CriterionEdit(
+                name=str(row["name"]).strip(),
+                description=str(row.get("description") or ""),
+                scale=str(row.get("scale") or "likert5"),
+                categories=tuple(cats) or None,
+                id=None
+                if cid is None or (isinstance(cid, float) and math.isnan(cid))
+                else int(cid),
+            )
+        )
+    return out
+
+
+if submitted:
+    settings = CampaignSettings(
+        name=name,
+        instructions=instructions,
+        mode=mode,
+        preference_scale=scale,
+        allow_both_bad=allow_both_bad,
+        overlap=int(overlap),
+        gold_rate=float(gold),
+        attention_rate=float(attention),
+        reshow_rate=float(reshow),
+        lease_seconds=int(lease),
+        rater_quota=int(quota) or None,
+        blind=blind,
+        allowed_raters=None if everyone else tuple(allowed),
+        criteria=tuple(_criteria(edited)),
+    )
+    saved = run_or_error(
+        save_campaign,
+        engine(),
+        settings,
+        None if campaign_id == NEW else campaign_id,
+        actor_id=actor.id,
+    )
+    if saved is not None:
+        st.session_state["setup_flash"] = f"Saved campaign '{settings.name.strip()}'."
+        st.session_state["setup_select"] = saved
+        st.rerun()
+
+if campaign_id != NEW:
+    st.subheader("Gold and attention-check items")
+    st.caption(
+        "Mark comparisons whose right answer you know. Gold items measure rater accuracy;"
+        " attention checks catch raters who click without reading. Raters cannot tell them"
+        " apart from other items. A and B here are the stored (canonical) order."
+    )
+    with session() as s:
+        rows = check_rows(s, campaign_id, actor_id=actor.id)
+    if not rows:
+        st.info("No comparisons yet: import outputs and pair them first.")
+        st.stop()
+    label_of = {v: k for k, v in EXPECTED.items()}
+    checks = pd.DataFrame(
+        [
+            {
+                "comparison": r.comparison_id,
+                "prompt": r.prompt,
+                "A": r.model_a,
+                "B": r.model_b,
+                "kind": r.check_kind or "",
+                "expected": label_of.get(r.expected_preference, ""),
+            }
+            for r in rows
+        ]
+    )
+    edited_checks = st.data_editor(
+        checks,
+        hide_index=True,
+        width="stretch",
+        disabled=["comparison", "prompt", "A", "B"],
+        column_config={
+            "kind": st.column_config.SelectboxColumn("kind", options=["", "gold", "attention"]),
+            "expected": st.column_config.SelectboxColumn("expected", options=["", *EXPECTED]),
+        },
+        key=f"checks-{campaign_id}",
+    )
+    if st.button("Save check items"):
+        before = checks.set_index("comparison")
+        changes = [
+            (int(r["comparison"]), r["kind"] or None, EXPECTED.get(r["expected"]))
+            for r in edited_checks.to_dict("records")
+            if (r["kind"], r["expected"])
+            != tuple(before.loc[r["comparison"], ["kind", "expected"]])
+        ]
+        done = run_or_error(set_checks, engine(), changes, actor_id=actor.id)
+        if done is not None:
+            st.success(f"Updated {done} comparison(s).")

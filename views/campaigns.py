@@ -1,0 +1,91 @@
+"""Campaigns: what exists, how far along it is, and pairing outputs into comparisons."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from annotate.campaigns import list_campaigns
+from annotate.flags import flagged_items
+from annotate.pairing import STRATEGIES, generate_comparisons
+from views.widgets.common import engine, pick_comparison, require_actor, run_or_error, session
+
+actor = require_actor(admin=True)
+st.title("Campaigns")
+
+with session() as s:
+    summaries = list_campaigns(s)
+
+if not summaries:
+    st.info(
+        "No campaigns yet. Import model outputs on the **Import** page, or run `judgeboard demo`."
+    )
+    st.stop()
+
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "campaign": c.name,
+                "mode": c.mode,
+                "ratings per comparison": c.overlap,
+                "prompts": c.n_prompts,
+                "comparisons": c.n_comparisons,
+                "human votes": c.n_human_judgments,
+                "judge votes": c.n_judge_judgments,
+            }
+            for c in summaries
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+st.subheader("Pair outputs into comparisons")
+by_name = {c.name: c.id for c in summaries}
+with st.form("pairing"):
+    name = st.selectbox("Campaign", list(by_name))
+    strategy = st.radio(
+        "Strategy",
+        STRATEGIES,
+        format_func={
+            "all_pairs": "All pairs per prompt",
+            "baseline": "Each candidate against a baseline",
+            "random_k": "k random pairs per prompt (seeded)",
+        }.get,
+        horizontal=True,
+    )
+    baseline = st.text_input("Baseline model (for the baseline strategy)")
+    k = st.number_input("k (for random pairs)", min_value=1, value=2)
+    seed = st.number_input("Seed", min_value=0, value=0)
+    if st.form_submit_button("Generate comparisons", type="primary"):
+        result = run_or_error(
+            generate_comparisons,
+            engine(),
+            by_name[name],
+            strategy,
+            baseline=baseline or None,
+            k=int(k),
+            seed=int(seed),
+            actor_id=actor.id,
+        )
+        if result is not None:
+            st.success(result.summary())
+
+st.subheader("Flagged items")
+st.caption("What raters reported as broken, offensive or unanswerable; pick one to read it.")
+flag_campaign = st.selectbox("Campaign", list(by_name), key="flags-campaign")
+flags = run_or_error(flagged_items, engine(), by_name[flag_campaign], actor_id=actor.id)
+if flags is not None and flags.empty:
+    st.success("Nobody has flagged an item in this campaign.")
+elif flags is not None:
+    pick_comparison(
+        actor.id,
+        flags,
+        column_config={
+            "comparison_id": st.column_config.NumberColumn("comparison"),
+            "model_a": "model A",
+            "model_b": "model B",
+            "flagged_at": st.column_config.DatetimeColumn("flagged at", format="YYYY-MM-DD HH:mm"),
+        },
+    )

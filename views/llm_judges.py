@@ -1,0 +1,223 @@
+"""LLM judges: define one (with a live prompt preview), dry-run it, run it, browse verdicts."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from annotate.campaigns import list_campaigns
+from judges.config import (
+    DEFAULT_KEY_ENVS,
+    INCONSISTENT_AS,
+    PROVIDERS,
+    SWAP_POLICIES,
+    JudgeSpec,
+    list_judges,
+    save_judge,
+    spec_of,
+)
+from judges.preview import dry_run_blocking, preview_prompt
+from judges.runner import (
+    FINISHED,
+    RunOptions,
+    create_run,
+    list_runs,
+    request_cancel,
+    resume_run,
+    start_in_background,
+)
+from judges.templates import TEMPLATE_KINDS, builtin_template
+from judges.verdicts import browse_verdicts, position_consistency
+from views.widgets.common import engine, require_actor, run_or_error, session
+
+actor = require_actor(admin=True)
+st.title("LLM judges")
+
+
+def _secrets() -> dict[str, str]:
+    """Top-level string entries of st.secrets (API keys); never stored or shown."""
+    try:
+        return {k: v for k, v in st.secrets.items() if isinstance(v, str)}
+    except Exception:  # no secrets file
+        return {}
+
+
+with session() as s:
+    campaigns = {c.name: c.id for c in list_campaigns(s)}
+    judges = list_judges(s, actor_id=actor.id, all_versions=True)
+if not campaigns:
+    st.info("No campaigns yet: import outputs on the **Import** page first.")
+    st.stop()
+
+campaign_name = st.selectbox("Campaign", list(campaigns))
+campaign_id = campaigns[campaign_name]
+define, runs_tab, verdicts_tab = st.tabs(["Define a judge", "Runs", "Verdicts"])
+
+with define:
+    labels = {f"{j.name} v{j.version}": j.id for j in judges}
+    start_from = st.selectbox("Start from", ["(new judge)", *labels])
+    base = next((spec_of(j) for j in judges if j.id == labels.get(start_from)), None)
+    base_name = start_from.rsplit(" v", 1)[0] if base else ""
+    c1, c2, c3 = st.columns(3)
+    name = c1.text_input(
+        "Name", value=base_name, help="Saving an edited config makes a new version."
+    )
+    provider = c2.selectbox(
+        "Provider", PROVIDERS, index=PROVIDERS.index(base.provider) if base else 0,
+        help="openai covers any OpenAI-compatible server: Azure, vLLM, Ollama, llama.cpp, LiteLLM.",
+    )  # fmt: skip
+    model = c3.text_input("Model", value=base.model if base else "gpt-4o-mini")
+    c4, c5 = st.columns(2)
+    base_url = c4.text_input(
+        "Base URL (empty: the provider's)", value=base.base_url if base else ""
+    )
+    key_env = c5.text_input(
+        "Environment variable with the API key (empty: no key)",
+        value=(base.api_key_env or "") if base else DEFAULT_KEY_ENVS[provider],
+        help="The key is read from the environment or .streamlit/secrets.toml, never stored.",
+    )
+    kind = st.radio(
+        "Template", TEMPLATE_KINDS, horizontal=True,
+        index=TEMPLATE_KINDS.index(base.template_kind) if base else 0,
+    )  # fmt: skip
+    template = st.text_area(
+        "Prompt template ({placeholders}; literal braces as {{ }})",
+        value=base.template if base and base.template_kind == kind else builtin_template(kind),
+        height=320,
+    )
+    params = dict(base.params) if base else {}
+    c6, c7, c8, c9 = st.columns(4)
+    params["temperature"] = c6.number_input(
+        "Temperature", 0.0, 2.0, float(params.get("temperature", 0)), 0.1
+    )
+    params["max_tokens"] = int(
+        c7.number_input("Max tokens", 16, 32000, int(params.get("max_tokens", 1024)))
+    )
+    params["scale"] = c8.radio(
+        "Verdict scale", ["3way", "5way"], horizontal=True,
+        index=["3way", "5way"].index(params.get("scale", "3way")),
+    )  # fmt: skip
+    swap = c9.selectbox(
+        "Position swap", SWAP_POLICIES, index=SWAP_POLICIES.index(base.swap_policy) if base else 0,
+        help="both: judge each comparison in both orders; ab: as stored; random: one order each.",
+    )  # fmt: skip
+    inconsistent = st.radio(
+        "An inconsistent pair (different winners under swap) counts as", INCONSISTENT_AS,
+        horizontal=True, index=INCONSISTENT_AS.index(base.inconsistent_as) if base else 0,
+    )  # fmt: skip
+    spec = JudgeSpec(
+        provider=provider, model=model, base_url=base_url or None, api_key_env=key_env or None,
+        template_kind=kind, template=template, params=params, swap_policy=swap,
+        inconsistent_as=inconsistent,
+    )  # fmt: skip
+
+    st.subheader("Preview on a real comparison")
+    order = st.radio("Shown order", ["ab", "ba"], horizontal=True)
+    with session() as s:
+        preview = run_or_error(preview_prompt, s, spec, campaign_id, None, order)
+    if preview is not None:
+        st.caption(f"POST {preview.url} · comparison {preview.comparison_id}")
+        for prompt in preview.prompts:
+            st.code(prompt, language=None, wrap_lines=True)
+
+    b1, b2 = st.columns(2)
+    if b1.button("Save judge", type="primary", disabled=not name.strip()):
+        with session() as s:
+            saved = run_or_error(save_judge, s, name, spec)
+            if saved is not None:
+                s.commit()
+                st.success(
+                    f"Saved '{saved.name}' v{saved.version} (config {saved.content_hash[:12]})."
+                )
+    if b2.button("Dry run on 3 comparisons"):
+        with st.spinner("Asking the judge..."):
+            rows = run_or_error(
+                dry_run_blocking, engine(), spec, campaign_id, n=3, secrets=_secrets()
+            )
+        if rows:
+            st.dataframe(pd.DataFrame([r.__dict__ for r in rows]), hide_index=True, width="stretch")
+
+with runs_tab:
+    # Newest versions first; any version can be run.
+    latest = {f"{j.name} v{j.version}": j.id for j in sorted(judges, key=lambda j: -j.id)}
+    if not latest:
+        st.info("Save a judge first.")
+    else:
+        with st.form("start_run"):
+            judge_label = st.selectbox("Judge", list(latest))
+            r1, r2, r3 = st.columns(3)
+            concurrency = r1.number_input("Concurrency", 1, 256, 8)
+            rpm = r2.number_input("Requests per minute (0: no limit)", 0, 100000, 0)
+            limit = r3.number_input("Only the first N comparisons (0: all)", 0, 10**7, 0)
+            if st.form_submit_button("Start run", type="primary"):
+                with session() as s:
+                    run = run_or_error(
+                        create_run, s, latest[judge_label], campaign_id, limit=int(limit) or None
+                    )
+                if run is not None:
+                    st.session_state["judge_run_options"] = {
+                        "concurrency": int(concurrency), "rpm": float(rpm) or None,
+                    }  # fmt: skip
+                    start_in_background(
+                        engine(), run.id, RunOptions(**st.session_state["judge_run_options"]),
+                        secrets=_secrets(),
+                    )  # fmt: skip
+                    st.session_state["judge_run_id"] = run.id
+
+    @st.fragment(run_every=1.0)
+    def show_runs() -> None:
+        with session() as s:
+            runs = list_runs(s, campaign_id, actor_id=actor.id)
+        if not runs:
+            st.caption("No runs on this campaign yet.")
+            return
+        for r in runs[:10]:
+            cols = st.columns([4, 1, 1])
+            cols[0].progress(r.fraction, text=r.summary().splitlines()[0])
+            if r.error:
+                cols[0].caption(r.error)
+            if r.status not in FINISHED and cols[1].button("Cancel", key=f"cancel{r.run_id}"):
+                with session() as s:
+                    run_or_error(request_cancel, s, r.run_id)
+            if r.status in ("cancelled", "failed", "running") and cols[2].button(
+                "Resume", key=f"resume{r.run_id}",
+                help="Continue only what is missing; a crashed worker's tasks are picked up.",
+            ):  # fmt: skip
+                with session() as s:
+                    resumed = run_or_error(resume_run, s, r.run_id)
+                if resumed is not None:
+                    options = st.session_state.get("judge_run_options", {})
+                    start_in_background(
+                        engine(), r.run_id, RunOptions(**options), secrets=_secrets()
+                    )
+
+    show_runs()
+
+with verdicts_tab:
+    by_label = {"all judges": None, **{f"{j.name} v{j.version}": j.id for j in judges}}
+    chosen = by_label[st.selectbox("Judge", list(by_label))]
+    only_unscored = st.toggle("Only unscored (unparseable) replies")
+    with session() as s:
+        rows = browse_verdicts(
+            s, campaign_id, chosen, actor_id=actor.id, only_unscored=only_unscored
+        )
+        consistency = position_consistency(s, chosen, campaign_id) if chosen else None
+    if consistency is not None and consistency.n_comparisons:
+        m1, m2, m3 = st.columns(3)
+        rate = consistency.consistency
+        m1.metric("Position consistency", "n/a" if rate is None else f"{rate:.0%}")
+        m2.metric("Inconsistent pairs", consistency.n_inconsistent)
+        m3.metric("Unscored verdicts", consistency.n_unscored_judgments)
+    if rows:
+        frame = pd.DataFrame(rows)
+        frame["raw_reply"] = frame["raw_reply"].map(
+            lambda t: t if t is None or len(t) < 400 else t[:400] + "..."
+        )
+        st.dataframe(frame, hide_index=True, width="stretch")
+        st.download_button(
+            "Download as JSON", json.dumps(rows, default=str), file_name="judge_verdicts.json"
+        )
+    else:
+        st.caption("No verdicts yet.")

@@ -1,0 +1,156 @@
+"""The answer inputs shared by Rate and My history: the prompt, both responses, the
+preference buttons with their keys, and the rubric inputs for each side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from annotate.queue import Answer, CriterionView, RateItem, RatingSetup
+
+PREFERENCES = {
+    "3way": [(-1, "A is better", "1"), (0, "Tie", "2"), (1, "B is better", "3")],
+    "5way": [
+        (-2, "A much better", "1"),
+        (-1, "A better", "2"),
+        (0, "Tie", "3"),
+        (1, "B better", "4"),
+        (2, "B much better", "5"),
+    ],
+}
+BOTH_BAD_KEY = {"3way": "4", "5way": "6"}
+
+
+# --- helpers shared with the history page --------------------------------------------------
+
+
+def show_prompt(messages: tuple[dict[str, str], ...]) -> None:
+    for message in messages:
+        role = message.get("role") or "user"
+        with st.chat_message(role if role in ("user", "assistant") else "user"):
+            if role not in ("user", "assistant"):
+                st.caption(role)
+            st.markdown(message.get("content", ""))
+
+
+def show_response(label: str, text: str, turns: tuple[str, ...] | None) -> None:
+    """One response; st.markdown escapes raw HTML (no unsafe_allow_html), so it shows as text."""
+    st.markdown(f"#### {label}")
+    with st.container(border=True):
+        if turns and len(turns) > 1:
+            for number, turn in enumerate(turns, 1):
+                st.caption(f"Turn {number}")
+                st.markdown(turn)
+        else:
+            st.markdown(text)
+
+
+def _score_key(prefix: str, side: str, criterion: CriterionView) -> str:
+    return f"{prefix}-score-{side}-{criterion.id}"
+
+
+def score_inputs(
+    setup: RatingSetup, side: str, prefix: str, previous: Answer | None = None
+) -> None:
+    """Rubric inputs for one response (radio groups: Tab, then arrow keys)."""
+    given = (previous.scores if previous else {}).get(side, {})
+    for criterion in setup.criteria:
+        options = criterion.options()
+        value = given.get(criterion.id)
+        st.radio(
+            criterion.name,
+            options,
+            index=options.index(value) if value in options else None,
+            format_func=criterion.label,
+            horizontal=True,
+            help=criterion.description or None,
+            key=_score_key(prefix, side, criterion),
+        )
+
+
+def collected_answer(
+    setup: RatingSetup,
+    item: RateItem,
+    prefix: str,
+    preference: int | None,
+    both_bad: bool = False,
+) -> Answer:
+    scores: dict[str, dict[int, float]] = {}
+    if setup.wants_scores:
+        for side in ("A",) if item.single else ("A", "B"):
+            for criterion in setup.criteria:
+                value = st.session_state.get(_score_key(prefix, side, criterion))
+                if value is not None:
+                    scores.setdefault(side, {})[criterion.id] = value
+    rationale = st.session_state.get(f"{prefix}-rationale")
+    return Answer(preference, both_bad, scores, rationale)
+
+
+def answer_form(
+    setup: RatingSetup,
+    item: RateItem,
+    prefix: str,
+    on_answer: Any,
+    previous: Answer | None = None,
+) -> None:
+    """The item side by side, rubric under each response, rationale, answer buttons.
+
+    ``on_answer(preference, both_bad)`` is called from the buttons' callbacks.
+    """
+    show_prompt(item.messages)
+    if item.single:
+        show_response("Response", item.response_a, item.turns_a)
+        if setup.wants_scores:
+            score_inputs(setup, "A", prefix, previous)
+    else:
+        left, right = st.columns(2, gap="medium")
+        with left:
+            show_response("Response A", item.response_a, item.turns_a)
+            if setup.wants_scores:
+                score_inputs(setup, "A", prefix, previous)
+        with right:
+            show_response("Response B", item.response_b, item.turns_b)
+            if setup.wants_scores:
+                score_inputs(setup, "B", prefix, previous)
+    st.text_area(
+        "Rationale (optional)",
+        value=(previous.rationale or "") if previous else "",
+        key=f"{prefix}-rationale",
+        height=68,
+    )
+    if setup.wants_preference and not item.single:
+        choices = PREFERENCES[setup.preference_scale]
+        cols = st.columns(len(choices) + int(setup.allow_both_bad))
+        for col, (value, label, key) in zip(cols, choices, strict=False):
+            chosen = previous is not None and previous.preference == value
+            col.button(
+                label,
+                key=f"{prefix}-pref-{value}",
+                shortcut=key,
+                type="primary" if chosen else "secondary",
+                width="stretch",
+                on_click=on_answer,
+                args=(value, False),
+            )
+        if setup.allow_both_bad:
+            cols[-1].button(
+                "Both bad",
+                key=f"{prefix}-both-bad",
+                shortcut=BOTH_BAD_KEY[setup.preference_scale],
+                width="stretch",
+                on_click=on_answer,
+                args=(None, True),
+            )
+    else:
+        st.button(
+            "Submit scores",
+            key=f"{prefix}-submit",
+            shortcut="Ctrl+Enter",
+            type="primary",
+            on_click=on_answer,
+            args=(None, False),
+        )
+
+
+# --- the rate page -------------------------------------------------------------------------

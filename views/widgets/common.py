@@ -1,0 +1,132 @@
+"""What every page needs: the engine, the acting user, and error display."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from annotate.users import ensure_local_admin, user_for_login
+from db.engine import get_engine
+from db.errors import JudgeboardError
+from metrics.errors import StatisticsError
+from results.comparisons import comparison_detail
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user, as plain values (never an ORM object in session state)."""
+
+    id: int
+    handle: str
+    role: str
+    display_name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@st.cache_resource
+def engine() -> Engine:
+    return get_engine()
+
+
+def session() -> Session:
+    return Session(engine(), expire_on_commit=False)
+
+
+def auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError):
+        return False
+
+
+def current_user() -> Actor | None:
+    """The acting user: the local admin in local mode, the invited user in team mode.
+
+    Returns None when a signed-in user is not invited (or no one is signed in).
+    """
+    with session() as s:
+        if not auth_configured():
+            user = ensure_local_admin(s)
+        else:
+            if not st.user.get("is_logged_in", False):
+                return None
+            if st.user.get("email_verified") is False:  # the provider says it is unproven
+                return None
+            user = user_for_login(s, str(st.user.get("email", "")), st.user.get("name"))
+            if user is None:
+                return None
+        return Actor(user.id, user.handle, user.role, user.display_name or user.handle)
+
+
+def run_or_error(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """Call a domain function; show its error message instead of a traceback."""
+    try:
+        return fn(*args, **kwargs)
+    except (JudgeboardError, StatisticsError) as exc:
+        st.error(str(exc))
+        return None
+
+
+def require_actor(admin: bool = False) -> Actor:
+    """The acting user; stops the page for anyone who may not see it.
+
+    With ``[auth]`` the actor is derived from the sign-in on every run: an actor left in
+    session state is never trusted (it may be stale, e.g. after a deactivation).
+    """
+    stored = None if auth_configured() else st.session_state.get("actor")
+    actor = stored or current_user()
+    if actor is None:
+        st.error("Sign in first.")
+        st.stop()
+    if admin and not actor.is_admin:
+        st.error("This page is for admins.")
+        st.stop()
+    return actor
+
+
+def show_comparison(actor_id: int, comparison_id: int) -> None:
+    """The prompt, both outputs with their models, and every current vote on it."""
+    with session() as s:
+        detail = run_or_error(comparison_detail, s, actor_id, comparison_id)
+    if detail is None:
+        return
+    for message in detail.messages:
+        with st.chat_message(message.get("role", "user")):
+            st.markdown(message.get("content", ""))
+    a, b = st.columns(2)
+    with a.container(border=True):
+        st.markdown(f"**A: {detail.model_a}**")
+        st.markdown(detail.output_a)
+    with b.container(border=True):
+        st.markdown(f"**B: {detail.model_b}**")
+        st.markdown(detail.output_b)
+    if detail.votes:
+        st.dataframe(pd.DataFrame(detail.votes), hide_index=True, width="stretch")
+    else:
+        st.caption("No votes on this comparison yet.")
+
+
+def pick_comparison(actor_id: int, frame: pd.DataFrame, **dataframe_kwargs: Any) -> None:
+    """A table with a ``comparison_id`` column; selecting a row opens that comparison."""
+    picked = st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        **dataframe_kwargs,
+    )
+    rows = picked.selection.rows if picked else []
+    if rows:
+        show_comparison(actor_id, int(frame.iloc[rows[0]]["comparison_id"]))
