@@ -20,12 +20,12 @@ from scipy import special
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metrics.leaderboard import (  # noqa: E402
+from metrics.bradley_terry import (  # noqa: E402
     ELO_SCALE,
     bootstrap_bradley_terry,
     fit_bradley_terry,
-    pair_counts_from_codes,
 )
+from metrics.counts import pair_counts_from_codes  # noqa: E402
 
 N_VOTES = 1_000_000
 N_MODELS = 50
@@ -134,7 +134,8 @@ def figure_database(backend: str, workdir: Path) -> None:
 
     from annotate.users import ensure_local_admin
     from bench.seed import seed_campaign, temporary_database
-    from metrics.leaderboard import leaderboard, pair_counts_from_votes
+    from metrics.counts import pair_counts_from_votes
+    from metrics.leaderboard import leaderboard
     from results import leaderboards
     from results.votes import VoteFilter, votes_frame
 

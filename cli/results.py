@@ -114,7 +114,8 @@ def gate_cmd(
     source: Annotated[str, typer.Option(help="human, judge[:NAME] or ppi.")] = "human",
 ) -> None:
     """Exit 1 unless the lower CI bound of CANDIDATE's win rate over BASELINE clears the bar."""
-    from results.leaderboards import LeaderboardQuery, gate
+    from results.gate import gate
+    from results.leaderboards import LeaderboardQuery
 
     engine = _engine()
     kind, judge = parse_source(source)

@@ -11,7 +11,6 @@ as Krippendorff defines it. Bootstrap CIs resample pairable units with replaceme
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,22 +19,16 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from db.errors import InvalidInputError
 from metrics import _alpha_fast
 from metrics._alpha_fast import LEVELS, PatternTable
+from metrics.errors import StatisticsError
+from metrics.vocabulary import missing_to_none, preference_sign
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 KappaWeights = Literal["linear", "quadratic"] | None
 
 LONG_COLUMNS: tuple[str, ...] = ("unit", "rater", "value")
 
-WINNER_CODES: dict[str, float] = {"a": -1.0, "tie": 0.0, "b": 1.0}
-
-
-def _num(x: float) -> float | None:
-    """A JSON-safe float: NaN becomes None."""
-    x = float(x)
-    return None if math.isnan(x) else x
 
 
 @dataclass(frozen=True)
@@ -57,9 +50,9 @@ class AlphaResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "alpha": _num(self.alpha),
-            "ci_low": _num(self.ci_low),
-            "ci_high": _num(self.ci_high),
+            "alpha": missing_to_none(self.alpha),
+            "ci_low": missing_to_none(self.ci_low),
+            "ci_high": missing_to_none(self.ci_high),
             "level": self.level,
             "n_units": self.n_units,
             "n_pairable_values": self.n_pairable_values,
@@ -87,7 +80,7 @@ class PairwiseKappa:
             {
                 "rater_1": str(r1),
                 "rater_2": str(r2),
-                "kappa": _num(self.kappa.iat[i, j]),
+                "kappa": missing_to_none(self.kappa.iat[i, j]),
                 "n": int(self.n_shared.iat[i, j]),
             }
             for i, r1 in enumerate(raters)
@@ -103,14 +96,14 @@ class PairwiseKappa:
 def _check_long(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in LONG_COLUMNS if c not in frame.columns]
     if missing:
-        raise InvalidInputError(
+        raise StatisticsError(
             f"Agreement needs a long frame with columns {list(LONG_COLUMNS)}; missing {missing}. "
             "Build it with preference_long_frame() or scores_long_frame()."
         )
     try:
         values = pd.to_numeric(frame["value"]).to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError) as exc:
-        raise InvalidInputError(
+        raise StatisticsError(
             "Agreement values must be numeric (NaN for missing); code categories as numbers, "
             "e.g. winner a/tie/b as -1/0/1."
         ) from exc
@@ -118,7 +111,7 @@ def _check_long(frame: pd.DataFrame) -> pd.DataFrame:
     dupes = rated.duplicated(["unit", "rater"])
     if dupes.any():
         first = rated.loc[dupes].iloc[0]
-        raise InvalidInputError(
+        raise StatisticsError(
             f"Rater {first['rater']!r} rated unit {first['unit']!r} more than once; keep one "
             "value per rater and unit (drop re-shown rows with is_reshow, or aggregate first)."
         )
@@ -166,9 +159,9 @@ def preference_long_frame(
     if "both_bad" in frame.columns:
         pref = pref.mask(frame["both_bad"].fillna(False).astype(bool), 0.0)
     if scale == "winner":
-        pref = np.sign(pref)
+        pref = pd.Series(preference_sign(pref), index=pref.index)
     elif scale != "five_point":
-        raise InvalidInputError(
+        raise StatisticsError(
             f"Unknown preference scale {scale!r}; use 'winner' or 'five_point'."
         )
     out = pd.DataFrame(
@@ -218,9 +211,9 @@ def krippendorff_alpha(
     percentile CI.
     """
     if level not in LEVELS:
-        raise InvalidInputError(f"Unknown level {level!r}; use one of {list(LEVELS)}.")
+        raise StatisticsError(f"Unknown level {level!r}; use one of {list(LEVELS)}.")
     if not 0 < confidence < 1:
-        raise InvalidInputError(f"confidence must be between 0 and 1, got {confidence}.")
+        raise StatisticsError(f"confidence must be between 0 and 1, got {confidence}.")
     table = _table(_check_long(long_frame))
     point = _alpha_fast.alpha_point(table, level)
     low = high = float("nan")
@@ -287,7 +280,7 @@ def _disagreement_weights(values: np.ndarray, weights: KappaWeights) -> np.ndarr
         return np.abs(diff)
     if weights == "quadratic":
         return diff**2
-    raise InvalidInputError(
+    raise StatisticsError(
         f"Unknown kappa weights {weights!r}; use None, 'linear' or 'quadratic'."
     )
 
@@ -311,7 +304,7 @@ def cohen_kappa(a: Any, b: Any, weights: KappaWeights = None) -> float:
     """
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
-        raise InvalidInputError(
+        raise StatisticsError(
             f"cohen_kappa needs two aligned 1-D rating vectors, got shapes {x.shape} and {y.shape}."
         )
     both = ~(np.isnan(x) | np.isnan(y))
@@ -403,16 +396,16 @@ class AgreementReport:
         return {
             "krippendorff_alpha": {
                 key: {
-                    "alpha": _num(r.alpha),
-                    "ci_low": _num(r.ci_low),
-                    "ci_high": _num(r.ci_high),
+                    "alpha": missing_to_none(r.alpha),
+                    "ci_low": missing_to_none(r.ci_low),
+                    "ci_high": missing_to_none(r.ci_high),
                     "n_units": r.n_units,
                 }
                 for key, r in self.krippendorff_alpha.items()
             },
-            "percent_agreement": _num(self.percent_agreement),
+            "percent_agreement": missing_to_none(self.percent_agreement),
             "pairwise_cohen_kappa": self.pairwise_cohen_kappa.pairs(),
-            "fleiss_kappa": _num(self.fleiss_kappa),
+            "fleiss_kappa": missing_to_none(self.fleiss_kappa),
             "n_units": self.n_units,
             "n_raters": self.n_raters,
             "n_ratings": self.n_ratings,

@@ -35,14 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from metrics.leaderboard import (
-    DEFAULT_RIDGE,
-    PairCounts,
-    bt_newton,
-    json_value,
-    rank_bands,
-    to_elo,
-)
+from metrics.bradley_terry import DEFAULT_RIDGE, bt_newton, rank_bands, to_elo
+from metrics.counts import PairCounts
+from metrics.errors import StatisticsError
+from metrics.vocabulary import missing_to_none, score_of_a
 
 # ----------------------------------------------------------------------------- blend
 
@@ -60,9 +56,9 @@ def blend_counts(
     real size and the interval reflects both sources' sampling noise.
     """
     if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"weight must be in [0, 1], got {weight}.")
+        raise StatisticsError(f"weight must be in [0, 1], got {weight}.")
     if human.parts or judge.parts:
-        raise ValueError("Blend the original human and judge tables, not an earlier blend.")
+        raise StatisticsError("Blend the original human and judge tables, not an earlier blend.")
     h, jd = human.collapse(), judge.collapse()
     models = tuple(sorted(set(h.models) | set(jd.models)))
     m = len(models)
@@ -231,21 +227,15 @@ def _nanvar(a: np.ndarray, mask: np.ndarray, n: np.ndarray) -> np.ndarray:
         return np.where(n > 1, (dev * dev).sum(axis=-1) / (n - 1), np.nan)
 
 
-def _score_a(pref: np.ndarray) -> np.ndarray:
-    """1 if A won, 0 if B won, 0.5 for a tie, NaN if no verdict."""
-    p = np.asarray(pref, dtype=np.float64)
-    return np.where(np.isnan(p), np.nan, np.where(p < 0, 1.0, np.where(p > 0, 0.0, 0.5)))
-
-
 def _prepare(comparisons: pd.DataFrame) -> pd.DataFrame:
     need = {"model_a", "model_b", "judge_preference", "human_preference"}
     missing = need - set(comparisons.columns)
     if missing:
-        raise ValueError(f"PPI needs columns {sorted(need)}; missing {sorted(missing)}.")
+        raise StatisticsError(f"PPI needs columns {sorted(need)}; missing {sorted(missing)}.")
     c = comparisons.loc[comparisons["judge_preference"].notna()]
     return c.assign(
-        f=_score_a(c["judge_preference"].to_numpy(dtype=np.float64, na_value=np.nan)),
-        y=_score_a(c["human_preference"].to_numpy(dtype=np.float64, na_value=np.nan)),
+        f=score_of_a(c["judge_preference"].to_numpy(dtype=np.float64, na_value=np.nan)),
+        y=score_of_a(c["human_preference"].to_numpy(dtype=np.float64, na_value=np.nan)),
     )
 
 
@@ -327,7 +317,7 @@ class PPIRatings:
 
     def to_records(self) -> list[dict[str, Any]]:
         return [
-            {k: json_value(v) for k, v in row.items()}
+            {k: missing_to_none(v) for k, v in row.items()}
             for row in self.table.to_dict(orient="records")
         ]
 

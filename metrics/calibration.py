@@ -34,17 +34,15 @@ comparisons that judge rated, so the two sit side by side on the same items.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from db.errors import InvalidInputError
 from metrics.agreement import cohen_kappa, krippendorff_alpha
+from metrics.errors import StatisticsError
 from metrics.rater_quality import (
-    WINNERS,
     check_votes,
     first_showings,
     human_rows,
@@ -53,10 +51,10 @@ from metrics.rater_quality import (
     vote_winners,
     winner_counts,
 )
+from metrics.vocabulary import WINNER_CODES, WINNERS, missing_to_none
 
 InconsistentAs = Literal["tie", "drop"]
 
-WINNER_CODES: dict[str, float] = {"a": -1.0, "tie": 0.0, "b": 1.0}
 NO_CATEGORY = "(none)"
 
 MAJORITY_COLUMNS: tuple[str, ...] = (
@@ -93,15 +91,6 @@ DISAGREEMENT_COLUMNS: tuple[str, ...] = (
     "votes_b",
     "judge_consistent",
 )
-
-
-def _num(x: Any) -> Any:
-    """A JSON-safe scalar: numpy unwrapped, NaN -> None."""
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    return x
 
 
 def _mean(hits: Any) -> float:
@@ -150,7 +139,7 @@ def _resolve(rows: pd.DataFrame, inconsistent_as: InconsistentAs) -> pd.DataFram
     """Per (judge, comparison): the winner in each order and the resolved verdict (NA when
     dropped). ``rows`` are :func:`_judge_rows`."""
     if inconsistent_as not in ("tie", "drop"):
-        raise InvalidInputError(
+        raise StatisticsError(
             f"inconsistent_as must be 'tie' or 'drop', got {inconsistent_as!r}."
         )
     order = rows["shown_order"] if "shown_order" in rows.columns else pd.Series(index=rows.index)
@@ -187,7 +176,7 @@ def judge_verdicts(votes: pd.DataFrame, inconsistent_as: InconsistentAs = "tie")
     ``verdict_ab`` / ``verdict_ba`` are the winners in each shown order (NA if absent);
     ``consistent`` is whether they agree (None unless both are there). Comparisons dropped by
     ``inconsistent_as="drop"`` are left out. Join with :func:`human_majority` for
-    :mod:`metrics.blend` (codes in :data:`WINNER_CODES`).
+    :mod:`metrics.blend` (codes in :data:`metrics.vocabulary.WINNER_CODES`).
     """
     resolved = _resolve(_judge_rows(votes), inconsistent_as)
     return resolved[resolved["verdict"].notna().to_numpy(dtype=bool)].reset_index(drop=True)
@@ -256,9 +245,10 @@ class CalibrationFigures:
         out: dict[str, Any] = {}
         for f in fields(CalibrationFigures):
             value = getattr(self, f.name)
-            out[f.name] = (
-                {k: dict(v) for k, v in value.items()} if f.name == "confusion" else _num(value)
-            )
+            if f.name == "confusion":
+                out[f.name] = {k: dict(v) for k, v in value.items()}
+            else:
+                out[f.name] = missing_to_none(value)
         return out
 
 
@@ -283,7 +273,7 @@ class JudgeCalibration(CalibrationFigures):
             **super().to_dict(),
             "by_category": {k: v.to_dict() for k, v in self.by_category.items()},
             "disagreements": [
-                {k: _num(v) for k, v in rec.items()}
+                {k: missing_to_none(v) for k, v in rec.items()}
                 for rec in self.disagreements.to_dict(orient="records")
             ],
         }
@@ -310,18 +300,18 @@ class CalibrationReport:
         for j in self.judges:
             if j.judge == name:
                 return j
-        raise InvalidInputError(
+        raise StatisticsError(
             f"No judge {name!r} in this report; judges are {[j.judge for j in self.judges]}."
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "judges": [j.to_dict() for j in self.judges],
-            "human_ceiling": _num(self.human_ceiling),
+            "human_ceiling": missing_to_none(self.human_ceiling),
             "human_ceiling_n": self.human_ceiling_n,
-            "p_prefer_first_humans": _num(self.p_prefer_first_humans),
+            "p_prefer_first_humans": missing_to_none(self.p_prefer_first_humans),
             "first_n_humans": self.first_n_humans,
-            "p_prefer_longer_humans": _num(self.p_prefer_longer_humans),
+            "p_prefer_longer_humans": missing_to_none(self.p_prefer_longer_humans),
             "longer_n_humans": self.longer_n_humans,
             "n_comparisons": self.n_comparisons,
             "n_no_majority": self.n_no_majority,

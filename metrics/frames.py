@@ -12,9 +12,10 @@ prompt_id          int
 category           str or None
 split              str or None ("dev" / "test")
 model_a, model_b   str, the candidates in canonical order (A, B)
-rater              str, a stable rater key ("u:12" for a user, "j:3" for a judge version)
+rater              str, a stable rater key ("u:12" for a user, "j:3" for a judge version;
+                   metrics.vocabulary.user_key / judge_key)
 rater_kind         "human" or "llm"
-judge              str or None, judge name@version for LLM rows
+judge              str or None, judge name@version for LLM rows (vocabulary.judge_label)
 preference         float in {-2,-1,0,1,2}: negative = A better, positive = B better,
                    0 = tie, +-2 = "much better"; NaN = unscored (rubric-only or unparsed)
 both_bad           bool, a tie where both outputs are bad
@@ -64,13 +65,3 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "value",
 )
 
-
-def winner_code(preference: float) -> str:
-    """Collapse a 5-point preference to 'a', 'b' or 'tie' (NaN -> '')."""
-    if preference != preference:
-        return ""
-    if preference < 0:
-        return "a"
-    if preference > 0:
-        return "b"
-    return "tie"

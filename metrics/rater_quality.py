@@ -28,9 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from db.errors import InvalidInputError
-
-WINNERS: tuple[str, ...] = ("a", "tie", "b")
+from metrics.errors import StatisticsError
+from metrics.vocabulary import WINNERS, winner_codes
 
 QUALITY_COLUMNS: tuple[str, ...] = (
     "rater",
@@ -79,10 +78,10 @@ class QualityThresholds:
 
 
 def check_votes(votes: pd.DataFrame, needed: tuple[str, ...] = _NEEDED) -> None:
-    """Raise :class:`InvalidInputError` naming the columns a votes frame is missing."""
+    """Raise :class:`StatisticsError` naming the columns a votes frame is missing."""
     missing = [c for c in needed if c not in votes.columns]
     if missing:
-        raise InvalidInputError(
+        raise StatisticsError(
             f"The votes frame is missing columns {missing}; build it with the columns listed "
             "in metrics.frames.VOTE_COLUMNS."
         )
@@ -100,21 +99,10 @@ def _column(frame: pd.DataFrame, column: str, default: object = None) -> pd.Seri
     return pd.Series(default, index=frame.index, dtype=object)
 
 
-def winners_of(preference: object, both_bad: object = None) -> np.ndarray:
-    """3-way winners ("a" / "tie" / "b", None when unscored) of preferences in votes coding."""
-    pref = np.asarray(pd.to_numeric(pd.Series(preference)), dtype=float)
-    bad = np.zeros(len(pref), bool) if both_bad is None else np.asarray(both_bad, dtype=bool)
-    out = np.full(len(pref), None, dtype=object)
-    out[pref < 0] = "a"
-    out[pref > 0] = "b"
-    out[(pref == 0) | bad] = "tie"
-    return out
-
-
 def vote_winners(votes: pd.DataFrame) -> pd.Series:
     """The 3-way winner of each row; a ``both_bad`` row is a tie whatever its preference."""
     return pd.Series(
-        winners_of(votes["preference"], _flag(votes, "both_bad")), index=votes.index, dtype=object
+        winner_codes(votes["preference"], _flag(votes, "both_bad")), index=votes.index, dtype=object
     )
 
 
@@ -195,7 +183,7 @@ def _share(hit: pd.Series, by: pd.Series) -> pd.DataFrame:
 def _expected_hits(rows: pd.DataFrame, kind: str) -> pd.Series:
     """1/0 per scored check row of ``kind`` with an expected answer (same winner or not)."""
     check = rows[_column(rows, "check_kind").eq(kind).to_numpy(dtype=bool)]
-    expected = winners_of(_column(check, "expected_preference", np.nan))
+    expected = winner_codes(_column(check, "expected_preference", np.nan))
     ok = check["winner"].notna().to_numpy(dtype=bool) & pd.notna(expected)
     hit = check["winner"].to_numpy()[ok] == expected[ok]
     return pd.Series(hit.astype(float), index=check.index[ok])

@@ -15,6 +15,8 @@ import pandas as pd
 
 WINNER_CODES: dict[str, float] = {"a": -1.0, "tie": 0.0, "b": 1.0}
 """3-way winner code -> preference sign."""
+WINNERS: tuple[str, ...] = tuple(WINNER_CODES)
+"""The 3-way winner codes in order: 'a', 'tie', 'b'."""
 
 
 def preference_sign(preference: Any) -> np.ndarray:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from db.access import require_admin
 from db.errors import NotFoundError
 from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt, User
+from metrics.vocabulary import judge_label
 
 
 @dataclass(frozen=True)
@@ -23,9 +25,14 @@ class ComparisonDetail:
     votes: list[dict]
 
 
-def comparison_detail(session: Session, actor_id: int, comparison_id: int) -> ComparisonDetail:
+def comparison_detail(engine: Engine, comparison_id: int, *, actor_id: int) -> ComparisonDetail:
     """The prompt, both outputs with their models, and every current vote (admins only)."""
-    require_admin(session, actor_id)
+    with Session(engine) as session:
+        require_admin(session, actor_id)
+        return _detail(session, comparison_id)
+
+
+def _detail(session: Session, comparison_id: int) -> ComparisonDetail:
     comp = session.get(Comparison, comparison_id)
     if comp is None:
         raise NotFoundError(f"No comparison with id {comparison_id}: refresh the page.")
@@ -43,7 +50,7 @@ def comparison_detail(session: Session, actor_id: int, comparison_id: int) -> Co
     ).all()
     votes = [
         {
-            "rater": handle or f"{judge}@v{version}",
+            "rater": handle or judge_label(judge, version),
             "kind": j.rater_kind,
             "shown_order": j.shown_order,
             "preference": j.preference,

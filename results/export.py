@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import String, and_, case, cast, literal, select
+from sqlalchemy import and_, case, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
@@ -17,9 +17,10 @@ from db.access import admin_only
 from db.errors import InvalidInputError
 from db.joins import CandA, CandB, comparison_joins
 from db.models import Campaign, Comparison, Judge, Judgment, Prompt, User
+from metrics.vocabulary import missing_to_none, winner_codes
+from results.votes import judge_label_sql
 
 EXPORT_FORMATS = ("parquet", "csv", "jsonl")
-WINNER = {-2: "a", -1: "a", 0: "tie", 1: "b", 2: "b"}
 CHUNK_ROWS = 50_000
 
 
@@ -27,7 +28,7 @@ def _query(campaign_id: int):
     paired = aliased(Judgment)
     rater = case(
         (Judgment.user_id.is_not(None), User.handle),
-        else_=Judge.name + literal("@v") + cast(Judge.version, String),
+        else_=judge_label_sql(),
     )
     return (
         comparison_joins(
@@ -97,7 +98,7 @@ def _shape(rows: list, columns: list[str]) -> pd.DataFrame:
     for col in INT_COLUMNS:
         frame[col] = frame[col].astype("Int64")
     frame["both_bad"] = frame["both_bad"].astype(bool)
-    winner = frame["preference"].astype("float64").map(WINNER)
+    winner = pd.Series(winner_codes(frame["preference"].astype("float64")), index=frame.index)
     frame.insert(
         frame.columns.get_loc("both_bad"), "winner", winner.where(~frame["both_bad"], "both_bad")
     )
@@ -155,7 +156,4 @@ def export_judgments(
 
 
 def _plain(record: dict) -> dict:
-    return {
-        k: (None if v is pd.NA or (isinstance(v, float) and v != v) else v)
-        for k, v in record.items()
-    }
+    return {k: missing_to_none(v) for k, v in record.items()}

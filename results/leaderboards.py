@@ -15,27 +15,27 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
 
 from db.access import admin_only
 from db.errors import InvalidInputError, NotFoundError
+from db.joins import CandA, CandB, OutA, OutB
 from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
-from metrics.blend import blend_counts, ppi_bradley_terry, ppi_win_rate
-from metrics.leaderboard import (
-    PairCounts,
-    clustered_win_rate_interval,
-    json_value,
-    leaderboard,
-    pair_counts_from_aggregates,
-    win_rate_matrix,
+from metrics.blend import blend_counts, ppi_bradley_terry
+from metrics.counts import PairCounts, pair_counts_from_aggregates
+from metrics.leaderboard import LEADERBOARD_COLUMNS, leaderboard
+from metrics.vocabulary import judge_label, missing_to_none
+from metrics.win_rates import win_rate_matrix
+from results.votes import (
+    VoteFilter,
+    per_comparison_tallies,
+    preference_sign_sql,
+    scores_frame,
+    with_models,
 )
-from results.votes import VoteFilter, scores_frame
 
 SOURCES = ("human", "judge", "blend", "ppi")
-OutA, OutB = aliased(Output), aliased(Output)
-CandA, CandB = aliased(Candidate), aliased(Candidate)
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,17 @@ class LeaderboardQuery:
     length_control: bool = False
     seed: int = 0
 
+    def votes(self, *, rater_kind: str | None = None, judge_id: int | None = None) -> VoteFilter:
+        """The scored current votes this query ranks on, of one rater kind or one judge."""
+        return VoteFilter(
+            self.campaign_id,
+            rater_kind=rater_kind,
+            judge_id=judge_id,
+            category=self.category,
+            split=self.split,
+            scored_only=True,
+        )
+
 
 @dataclass
 class LeaderboardResult:
@@ -65,108 +76,12 @@ class LeaderboardResult:
 
     def records(self) -> list[dict[str, Any]]:
         return [
-            {k: json_value(v) for k, v in row.items()}
+            {k: missing_to_none(v) for k, v in row.items()}
             for row in self.table.to_dict(orient="records")
         ]
 
 
-def _sign(pref):
-    return case((pref < 0, -1), (pref > 0, 1), else_=0)
-
-
-def _scope(
-    query: Select,
-    q: LeaderboardQuery,
-    *,
-    rater_kind: str | None = None,
-    judge_id: int | None = None,
-):
-    query = query.where(
-        Judgment.campaign_id == q.campaign_id,
-        Judgment.is_current,
-        Judgment.preference.is_not(None),
-    )
-    if rater_kind:
-        query = query.where(Judgment.rater_kind == rater_kind)
-    if judge_id is not None:
-        query = query.where(Judgment.judge_id == judge_id)
-    if q.category or q.split:
-        prompts = select(Comparison.id).join(Prompt, Prompt.id == Comparison.prompt_id)
-        prompts = prompts.where(Comparison.campaign_id == q.campaign_id)
-        if q.category:
-            prompts = prompts.where(Prompt.category == q.category)
-        if q.split:
-            prompts = prompts.where(Prompt.split == q.split)
-        query = query.where(Judgment.comparison_id.in_(prompts))
-    return query
-
-
-def _with_models(per_comparison, *columns):
-    return (
-        select(CandA.name.label("model_a"), CandB.name.label("model_b"), *columns)
-        .select_from(per_comparison)
-        .join(Comparison, Comparison.id == per_comparison.c.comparison_id)
-        .join(OutA, OutA.id == Comparison.output_a_id)
-        .join(OutB, OutB.id == Comparison.output_b_id)
-        .join(CandA, CandA.id == OutA.candidate_id)
-        .join(CandB, CandB.id == OutB.candidate_id)
-        .where(Comparison.output_a_id != Comparison.output_b_id)
-    )
-
-
-def _per_comparison_counts(
-    q: LeaderboardQuery, *, rater_kind: str | None = None, judge_id: int | None = None
-):
-    """Subquery ``comparison_id, a_wins, ties, b_wins`` over the selected current votes."""
-    pref = Judgment.preference
-    return (
-        _scope(
-            select(
-                Judgment.comparison_id.label("comparison_id"),
-                func.sum(case((pref < 0, 1), else_=0)).label("a_wins"),
-                func.sum(case((pref == 0, 1), else_=0)).label("ties"),
-                func.sum(case((pref > 0, 1), else_=0)).label("b_wins"),
-            ),
-            q,
-            rater_kind=rater_kind,
-            judge_id=judge_id,
-        )
-        .group_by(Judgment.comparison_id)
-        .subquery()
-    )
-
-
-def head_to_head_clusters(
-    engine: Engine, q: LeaderboardQuery, candidate: str, baseline: str, **scope: Any
-) -> pd.DataFrame:
-    """``wins, ties, n`` of ``candidate`` against ``baseline``, one row per comparison."""
-    pc = _per_comparison_counts(q, **scope)
-    query = _with_models(pc, pc.c.a_wins, pc.c.ties, pc.c.b_wins).where(
-        or_(
-            (CandA.name == candidate) & (CandB.name == baseline),
-            (CandA.name == baseline) & (CandB.name == candidate),
-        )
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["model_a", "model_b", "a_wins", "ties", "b_wins"])
-    as_a = frame["model_a"] == candidate
-    return pd.DataFrame(
-        {
-            "wins": frame["a_wins"].where(as_a, frame["b_wins"]),
-            "ties": frame["ties"],
-            "n": frame["a_wins"] + frame["ties"] + frame["b_wins"],
-        }
-    ).astype("int64")
-
-
-def outcome_aggregates(
-    engine: Engine,
-    q: LeaderboardQuery,
-    *,
-    rater_kind: str | None = None,
-    judge_id: int | None = None,
-) -> pd.DataFrame:
+def outcome_aggregates(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     """``model_a, model_b, outcome, n``: votes grouped in SQL by candidate pair and outcome.
 
     Two levels: votes are first counted per comparison (the covering index
@@ -174,7 +89,7 @@ def outcome_aggregates(
     neither a sort nor a table read), then the ~100x fewer per-comparison rows are joined
     to their candidates and summed per pair.
     """
-    per_comparison = _per_comparison_counts(q, rater_kind=rater_kind, judge_id=judge_id)
+    per_comparison = per_comparison_tallies(replace(flt, scored_only=True))
     per_pair = (
         select(
             OutA.candidate_id.label("cand_a"),
@@ -203,17 +118,15 @@ def outcome_aggregates(
     return frame.astype({"outcome": "int64", "n": "int64"})
 
 
-def _length_aggregates(
-    engine: Engine, q: LeaderboardQuery, bins: int, **scope: Any
-) -> pd.DataFrame:
+def _length_aggregates(engine: Engine, flt: VoteFilter, bins: int) -> pd.DataFrame:
     x = (
         (func.length(OutA.content) - func.length(OutB.content))
         * 1.0
         / (func.length(OutA.content) + func.length(OutB.content) + 1)
     )
     bin_ = case((x >= 1, bins - 1), else_=func.floor((x + 1) / 2 * bins))
-    sign = _sign(Judgment.preference)
-    query = _scope(
+    sign = preference_sign_sql(Judgment.preference)
+    query = flt.apply(
         select(
             CandA.name,
             CandB.name,
@@ -227,9 +140,7 @@ def _length_aggregates(
         .join(OutB, OutB.id == Comparison.output_b_id)
         .join(CandA, CandA.id == OutA.candidate_id)
         .join(CandB, CandB.id == OutB.candidate_id)
-        .where(Comparison.output_a_id != Comparison.output_b_id),
-        q,
-        **scope,
+        .where(Comparison.output_a_id != Comparison.output_b_id)
     ).group_by(CandA.name, CandB.name, sign, bin_)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
@@ -242,25 +153,28 @@ def _length_aggregates(
 LENGTH_BINS = 16
 
 
-def _counts(engine: Engine, q: LeaderboardQuery, **scope: Any) -> PairCounts | None:
-    if q.length_control:
-        frame = _length_aggregates(engine, q, LENGTH_BINS, **scope)
+def _counts(engine: Engine, flt: VoteFilter, length_control: bool) -> PairCounts | None:
+    if length_control:
+        frame = _length_aggregates(engine, flt, LENGTH_BINS)
         if frame.empty:
             return None
         return pair_counts_from_aggregates(frame, length_bins=LENGTH_BINS)
-    frame = outcome_aggregates(engine, q, **scope)
+    frame = outcome_aggregates(engine, flt)
     return None if frame.empty else pair_counts_from_aggregates(frame)
 
 
 def judges_in_campaign(
-    engine: Engine, campaign_id: int, *, actor_id: int | None = None
+    engine: Engine, campaign_id: int, *, actor_id: int
 ) -> list[tuple[int, str, int]]:
     """(judge id, "name@vN", verdicts) for every judge version with verdicts, most first.
 
-    Pages pass ``actor_id`` (admins only); internal callers have already checked.
+    Admins only.
     """
-    if actor_id is not None:
-        admin_only(engine, actor_id)
+    admin_only(engine, actor_id)
+    return _judges_in_campaign(engine, campaign_id)
+
+
+def _judges_in_campaign(engine: Engine, campaign_id: int) -> list[tuple[int, str, int]]:
     with engine.connect() as conn:
         rows = conn.execute(
             select(Judge.id, Judge.name, Judge.version, func.count())
@@ -269,12 +183,15 @@ def judges_in_campaign(
             .group_by(Judge.id, Judge.name, Judge.version)
             .order_by(func.count().desc(), Judge.id)
         ).all()
-    return [(jid, f"{name}@v{version}", n) for jid, name, version, n in rows]
+    return [(jid, judge_label(name, version), n) for jid, name, version, n in rows]
 
 
 def resolve_judge(engine: Engine, campaign_id: int, judge: str | None) -> tuple[int, str]:
-    """A judge version by "name", "name@vN" or id; the busiest judge when None."""
-    judges = judges_in_campaign(engine, campaign_id)
+    """A judge version by "name", "name@vN" or id; the busiest judge when None.
+
+    For callers that have checked the actor (compute_leaderboard, the gate).
+    """
+    judges = _judges_in_campaign(engine, campaign_id)
     if not judges:
         raise NotFoundError(
             "No judge verdicts in this campaign yet: run a judge"
@@ -297,23 +214,21 @@ def ppi_frame(engine: Engine, q: LeaderboardQuery, judge_id: int) -> pd.DataFram
     A judge's two position-swapped verdicts that disagree resolve to a tie; a human
     majority that is split evenly is a tie too.
     """
-    sign = _sign(Judgment.preference)
+    sign = preference_sign_sql(Judgment.preference)
     judge_sum = func.sum(case((Judgment.judge_id == judge_id, sign), else_=0))
     judge_n = func.sum(case((Judgment.judge_id == judge_id, 1), else_=0))
     human_sum = func.sum(case((Judgment.rater_kind == "human", sign), else_=0))
     human_n = func.sum(case((Judgment.rater_kind == "human", 1), else_=0))
     per_comparison = (
-        _scope(
+        q.votes()
+        .apply(
             select(
                 Judgment.comparison_id,
                 judge_sum.label("judge_sum"),
                 judge_n.label("judge_n"),
                 human_sum.label("human_sum"),
                 human_n.label("human_n"),
-            ),
-            q,
-            rater_kind=None,
-            judge_id=None,
+            )
         )
         .where((Judgment.rater_kind == "human") | (Judgment.judge_id == judge_id))
         .where(~Judgment.is_reshow)
@@ -321,7 +236,7 @@ def ppi_frame(engine: Engine, q: LeaderboardQuery, judge_id: int) -> pd.DataFram
         .subquery()
     )
     pc = per_comparison.c
-    query = _with_models(per_comparison, pc.judge_sum, pc.judge_n, pc.human_sum, pc.human_n)
+    query = with_models(per_comparison, pc.judge_sum, pc.judge_n, pc.human_sum, pc.human_n)
     with engine.connect() as conn:
         frame = pd.DataFrame(
             conn.execute(query).all(),
@@ -401,10 +316,9 @@ def compute_leaderboard(engine: Engine, q: LeaderboardQuery, *, actor_id: int) -
     return result
 
 
-def _empty(q: LeaderboardQuery, note: str, judge_label: str | None = None) -> LeaderboardResult:
-    columns = ["model", "rating", "ci_low", "ci_high", "rank_low", "rank_high", "win_rate", "n"]
+def _empty(q: LeaderboardQuery, note: str, label: str | None = None) -> LeaderboardResult:
     return LeaderboardResult(
-        q, pd.DataFrame(columns=columns), pd.DataFrame(), judge_label, notes=[note]
+        q, pd.DataFrame(columns=list(LEADERBOARD_COLUMNS)), pd.DataFrame(), label, notes=[note]
     )
 
 
@@ -426,8 +340,16 @@ def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
         if q.source == "human"
         else None
     )
-    human = _counts(engine, q, rater_kind="human") if q.source in ("human", "blend") else None
-    judged = _counts(engine, q, judge_id=judge_id) if judge_id is not None else None
+    human = (
+        _counts(engine, q.votes(rater_kind="human"), q.length_control)
+        if q.source in ("human", "blend")
+        else None
+    )
+    judged = (
+        _counts(engine, q.votes(judge_id=judge_id), q.length_control)
+        if judge_id is not None
+        else None
+    )
     if q.source == "human":
         counts = human
     elif q.source == "judge":
@@ -483,7 +405,7 @@ def _compute_ppi(
             judge_label,
         )
     ppi = ppi_bradley_terry(frame, rounds=q.rounds, seed=q.seed, baseline=q.baseline)
-    human = _counts(engine, replace(q, length_control=False), rater_kind="human")
+    human = _counts(engine, q.votes(rater_kind="human"), length_control=False)
     matrix = win_rate_matrix(human).rate if human is not None else pd.DataFrame()
     notes = [
         f"PPI: the judge's verdicts on {ppi.n_total} comparisons, corrected by humans on"
@@ -521,66 +443,6 @@ def _width_note(ratio: float) -> str:
             " with the humans to sharpen the estimate, so it is given almost no weight."
         )
     return f"Its intervals are {ratio - 1:.0%} wider than human votes alone."
-
-
-@dataclass(frozen=True)
-class GateResult:
-    passed: bool
-    win_rate: float
-    ci_low: float
-    ci_high: float
-    n: int
-    message: str
-
-
-def gate(
-    engine: Engine,
-    q: LeaderboardQuery,
-    candidate: str,
-    baseline: str,
-    min_win_rate: float = 0.5,
-    *,
-    actor_id: int,
-) -> GateResult:
-    """Pass when the lower CI bound of ``candidate``'s win rate over ``baseline`` clears it.
-
-    Ties count half. Human and judge sources use a Wilson interval on the head-to-head
-    votes, widened for votes that share a comparison (several raters, or a judge's two
-    swapped verdicts; see :func:`clustered_win_rate_interval`); ``ppi`` uses the
-    prediction-powered interval, one unit per comparison.
-    """
-    admin_only(engine, actor_id)
-    if q.source == "ppi":
-        judge_id, _ = resolve_judge(engine, q.campaign_id, q.judge)
-        est = ppi_win_rate(ppi_frame(engine, q, judge_id), candidate, baseline)
-        rate, lo, hi, n = est.estimate, est.ci_low, est.ci_high, int(est.n_total)
-        clusters = n
-    else:
-        scope: dict[str, Any] = {"rater_kind": "human"}
-        if q.source == "judge":
-            scope = {"judge_id": resolve_judge(engine, q.campaign_id, q.judge)[0]}
-        elif q.source != "human":
-            raise InvalidInputError("The gate takes source human, judge or ppi.")
-        votes = head_to_head_clusters(engine, q, candidate, baseline, **scope)
-        n = int(votes["n"].sum())
-        if n == 0:
-            raise NotFoundError(
-                f"No {q.source} votes compare '{candidate}' with '{baseline}': check the names"
-                " (judgeboard leaderboard lists them) or collect votes first."
-            )
-        rate, lo, hi, _ = clustered_win_rate_interval(
-            votes["wins"].to_numpy(), votes["ties"].to_numpy(), votes["n"].to_numpy()
-        )
-        clusters = len(votes)
-    on_comparisons = f" votes on {clusters} comparisons" if clusters != n else ""
-    passed = bool(lo >= min_win_rate)
-    verdict = "PASS" if passed else "FAIL"
-    message = (
-        f"{verdict}: {candidate} beats {baseline} {rate:.1%} of the time"
-        f" (95% CI {lo:.1%} to {hi:.1%}, n={n}{on_comparisons}); the gate needs the lower bound"
-        f" >= {min_win_rate:.1%}."
-    )
-    return GateResult(passed, float(rate), float(lo), float(hi), int(n), message)
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

@@ -11,6 +11,7 @@ from db.access import admin_only
 from metrics.agreement import AgreementReport, agreement_report
 from metrics.calibration import CalibrationReport, calibration_report
 from metrics.rater_quality import QualityThresholds, rater_quality
+from metrics.vocabulary import missing_to_none
 from results.votes import VoteFilter, rater_names, scores_frame, votes_frame
 
 
@@ -22,7 +23,7 @@ class AgreementPage:
     def to_dict(self) -> dict:
         data = self.report.to_dict()
         data["raters"] = [
-            {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+            {k: missing_to_none(v) for k, v in row.items()}
             for row in self.raters.to_dict("records")
         ]
         return data

@@ -5,10 +5,11 @@ Every query filters and aggregates in SQL; only the rows a figure needs come bac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, String, and_, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Select, String, Subquery, case, cast, func, literal, select
 from sqlalchemy.engine import Engine
 
 from db.joins import CandA, CandB, OutA, OutB, comparison_joins
@@ -24,11 +25,15 @@ from db.models import (
     User,
 )
 from metrics.frames import SCORE_COLUMNS, VOTE_COLUMNS
+from metrics.vocabulary import judge_label
 
 
 @dataclass(frozen=True)
 class VoteFilter:
-    """Which judgments count: by rater kind, judge, category and split."""
+    """Which judgments count: by rater kind, judge, category and split.
+
+    ``scored_only`` keeps judgments with a preference (leaderboards count only those).
+    """
 
     campaign_id: int
     rater_kind: str | None = None
@@ -36,25 +41,62 @@ class VoteFilter:
     category: str | None = None
     split: str | None = None
     current_only: bool = True
+    scored_only: bool = False
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        """The WHERE clauses on ``Judgment``; they need no join.
+
+        Category and split go through a subquery on comparison ids, so aggregations can read
+        the covering index ``ix_judgments_campaign_kind`` alone.
+        """
+        out: list[ColumnElement[bool]] = [Judgment.campaign_id == self.campaign_id]
+        if self.current_only:
+            out.append(Judgment.is_current)
+        if self.scored_only:
+            out.append(Judgment.preference.is_not(None))
+        if self.rater_kind:
+            out.append(Judgment.rater_kind == self.rater_kind)
+        if self.judge_id is not None:
+            out.append(Judgment.judge_id == self.judge_id)
+        if self.category or self.split:
+            prompts = (
+                select(Comparison.id)
+                .join(Prompt, Prompt.id == Comparison.prompt_id)
+                .where(Comparison.campaign_id == self.campaign_id)
+            )
+            if self.category:
+                prompts = prompts.where(Prompt.category == self.category)
+            if self.split:
+                prompts = prompts.where(Prompt.split == self.split)
+            out.append(Judgment.comparison_id.in_(prompts))
+        return out
 
     def apply(self, query: Select) -> Select:
-        query = query.where(Judgment.campaign_id == self.campaign_id)
-        if self.current_only:
-            query = query.where(Judgment.is_current)
-        if self.rater_kind:
-            query = query.where(Judgment.rater_kind == self.rater_kind)
-        if self.judge_id is not None:
-            query = query.where(Judgment.judge_id == self.judge_id)
-        if self.category:
-            query = query.where(Prompt.category == self.category)
-        if self.split:
-            query = query.where(Prompt.split == self.split)
-        return query
+        return query.where(*self.clauses())
+
+
+def preference_sign_sql(preference: Any) -> ColumnElement[int]:
+    """SQL for ``metrics.vocabulary.sign`` of a preference: -1, 0 or +1 (NULL counts as 0)."""
+    return case((preference < 0, -1), (preference > 0, 1), else_=0)
+
+
+def outcome_tallies(preference: Any) -> tuple[ColumnElement[int], ...]:
+    """SQL sums of A wins, ties and B wins over the grouped rows (a NULL preference is none)."""
+    return (
+        func.sum(case((preference < 0, 1), else_=0)),
+        func.sum(case((preference == 0, 1), else_=0)),
+        func.sum(case((preference > 0, 1), else_=0)),
+    )
+
+
+def judge_label_sql() -> ColumnElement[str]:
+    """SQL for ``metrics.vocabulary.judge_label`` of the joined ``Judge``: ``name@vN``."""
+    return Judge.name + literal("@v") + cast(Judge.version, String)
 
 
 def votes_frame(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     """One row per judgment in the ``metrics.frames`` votes contract."""
-    judge_label = Judge.name + literal("@v") + cast(Judge.version, String)
+    label = judge_label_sql()
     query = comparison_joins(
         select(
             Judgment.comparison_id,
@@ -65,7 +107,7 @@ def votes_frame(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
             CandB.name.label("model_b"),
             Judgment.rater_key.label("rater"),
             Judgment.rater_kind,
-            case((Judgment.judge_id.is_(None), None), else_=judge_label).label("judge"),
+            case((Judgment.judge_id.is_(None), None), else_=label).label("judge"),
             Judgment.preference,
             Judgment.both_bad,
             Judgment.shown_order,
@@ -87,13 +129,13 @@ def votes_frame(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
 
 def scores_frame(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     """One row per rubric score in the ``metrics.frames`` scores contract."""
-    judge_label = Judge.name + literal("@v") + cast(Judge.version, String)
+    label = judge_label_sql()
     query = (
         select(
             Judgment.comparison_id,
             Judgment.rater_key.label("rater"),
             Judgment.rater_kind,
-            case((Judgment.judge_id.is_(None), None), else_=judge_label).label("judge"),
+            case((Judgment.judge_id.is_(None), None), else_=label).label("judge"),
             JudgmentScore.output_id,
             Candidate.name.label("model"),
             RubricCriterion.name.label("criterion"),
@@ -119,19 +161,20 @@ def outcome_counts(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     Each judgment counts once; a judge's two swapped verdicts on one comparison are two
     observations of the same pair, as every vote is.
     """
-    pref = Judgment.preference
+    wins_a, ties, wins_b = outcome_tallies(Judgment.preference)
     query = comparison_joins(
         select(
             CandA.name.label("model_a"),
             CandB.name.label("model_b"),
-            func.sum(case((pref < 0, 1), else_=0)).label("wins_a"),
-            func.sum(case((pref > 0, 1), else_=0)).label("wins_b"),
-            func.sum(case((pref == 0, 1), else_=0)).label("ties"),
+            wins_a.label("wins_a"),
+            wins_b.label("wins_b"),
+            ties.label("ties"),
         )
     )
     query = (
-        flt.apply(query)
-        .where(and_(pref.is_not(None), Comparison.output_a_id != Comparison.output_b_id))
+        replace(flt, scored_only=True)
+        .apply(query)
+        .where(Comparison.output_a_id != Comparison.output_b_id)
         .group_by(CandA.name, CandB.name)
     )
     with engine.connect() as conn:
@@ -156,5 +199,36 @@ def rater_names(engine: Engine, campaign_id: int) -> dict[str, str]:
             .distinct()
         ).all()
     names = {key: handle for key, handle in users}
-    names.update({key: f"{name}@v{version}" for key, name, version in judges})
+    names.update({key: judge_label(name, version) for key, name, version in judges})
     return names
+
+
+def with_models(per_comparison: Subquery, *columns: Any) -> Select:
+    """Per-comparison rows joined to their two candidates (``model_a``, ``model_b`` first)."""
+    return (
+        select(CandA.name.label("model_a"), CandB.name.label("model_b"), *columns)
+        .select_from(per_comparison)
+        .join(Comparison, Comparison.id == per_comparison.c.comparison_id)
+        .join(OutA, OutA.id == Comparison.output_a_id)
+        .join(OutB, OutB.id == Comparison.output_b_id)
+        .join(CandA, CandA.id == OutA.candidate_id)
+        .join(CandB, CandB.id == OutB.candidate_id)
+        .where(Comparison.output_a_id != Comparison.output_b_id)
+    )
+
+
+def per_comparison_tallies(flt: VoteFilter) -> Subquery:
+    """Subquery ``comparison_id, a_wins, ties, b_wins`` over the filtered votes."""
+    a_wins, ties, b_wins = outcome_tallies(Judgment.preference)
+    return (
+        flt.apply(
+            select(
+                Judgment.comparison_id.label("comparison_id"),
+                a_wins.label("a_wins"),
+                ties.label("ties"),
+                b_wins.label("b_wins"),
+            )
+        )
+        .group_by(Judgment.comparison_id)
+        .subquery()
+    )

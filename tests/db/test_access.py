@@ -8,7 +8,8 @@ from annotate.pairing import generate_comparisons
 from db.errors import PermissionDeniedError
 from results.comparisons import comparison_detail
 from results.export import export_judgments
-from results.leaderboards import LeaderboardQuery, compute_leaderboard, gate
+from results.gate import gate
+from results.leaderboards import LeaderboardQuery, compute_leaderboard
 from results.reports import campaign_agreement, campaign_calibration
 from tests import factory
 from tests.results.test_leaderboards import HUMAN
@@ -46,8 +47,8 @@ def test_raters_cannot_export_or_open_a_comparison(engine, setup, tmp_path) -> N
     with pytest.raises(PermissionDeniedError):
         export_judgments(engine, campaign_id, "csv", tmp_path / "x.csv", actor_id=rater_id)
     assert not (tmp_path / "x.csv").exists()
-    with factory.session(engine) as s, pytest.raises(PermissionDeniedError):
-        comparison_detail(s, rater_id, comparison_id)
+    with pytest.raises(PermissionDeniedError):
+        comparison_detail(engine, comparison_id, actor_id=rater_id)
 
 
 def test_a_deactivated_admin_is_refused_too(engine, setup) -> None:

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from statsmodels.stats import inter_rater
 
-from db.errors import InvalidInputError
 from metrics import _alpha_fast
 from metrics.agreement import (
     AgreementReport,
@@ -23,6 +22,7 @@ from metrics.agreement import (
     percent_agreement,
     preference_long_frame,
 )
+from metrics.errors import StatisticsError
 from metrics.frames import SCORE_COLUMNS, VOTE_COLUMNS
 from tests import factory
 
@@ -130,14 +130,14 @@ def test_alpha_is_nan_without_pairable_units():
 
 def test_alpha_rejects_two_values_from_one_rater_on_one_unit():
     frame = pd.DataFrame({"unit": [1, 1, 1], "rater": ["A", "A", "B"], "value": [1.0, 2.0, 1.0]})
-    with pytest.raises(InvalidInputError, match="more than once"):
+    with pytest.raises(StatisticsError, match="more than once"):
         krippendorff_alpha(frame)
 
 
 def test_alpha_rejects_unknown_level_and_missing_columns():
-    with pytest.raises(InvalidInputError, match="Unknown level"):
+    with pytest.raises(StatisticsError, match="Unknown level"):
         krippendorff_alpha(TWO_BY_FOUR, "cardinal")  # type: ignore[arg-type]
-    with pytest.raises(InvalidInputError, match="missing"):
+    with pytest.raises(StatisticsError, match="missing"):
         krippendorff_alpha(TWO_BY_FOUR.rename(columns={"value": "score"}))
 
 

@@ -14,7 +14,9 @@ from metrics.blend import (
     ppi_win_rate,
     ppi_win_rates,
 )
-from metrics.leaderboard import ELO_SCALE, leaderboard, pair_counts_from_codes
+from metrics.bradley_terry import ELO_SCALE
+from metrics.counts import pair_counts_from_codes
+from metrics.leaderboard import leaderboard
 
 
 def sources(seed: int = 0):

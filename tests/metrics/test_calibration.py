@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 from statsmodels.stats import inter_rater
 
-from db.errors import InvalidInputError
 from metrics.calibration import (
     DISAGREEMENT_COLUMNS,
     calibration_report,
     human_majority,
     judge_verdicts,
 )
+from metrics.errors import StatisticsError
 from metrics.frames import VOTE_COLUMNS
 from metrics.rater_quality import rater_quality
 from tests import factory
@@ -309,7 +309,7 @@ def test_a_report_without_judges_or_humans_says_what_to_do():
 
 
 def test_bad_input_names_the_fix():
-    with pytest.raises(InvalidInputError, match="'tie' or 'drop'"):
+    with pytest.raises(StatisticsError, match="'tie' or 'drop'"):
         calibration_report(_votes(), inconsistent_as="both")  # type: ignore[arg-type]
-    with pytest.raises(InvalidInputError, match="VOTE_COLUMNS"):
+    with pytest.raises(StatisticsError, match="VOTE_COLUMNS"):
         calibration_report(_votes().drop(columns="rater_kind"))

@@ -9,25 +9,23 @@ import pytest
 import statsmodels.api as sm
 from statsmodels.stats.proportion import proportion_confint
 
-from metrics.leaderboard import (
+from metrics.bradley_terry import (
     ELO_SCALE,
-    LEADERBOARD_COLUMNS,
-    PairCounts,
     bootstrap_bradley_terry,
     bt_newton,
-    clustered_win_rate_interval,
-    cost_latency,
     fit_bradley_terry,
-    leaderboard,
+    rank_bands,
+)
+from metrics.counts import (
+    PairCounts,
     length_bin,
-    model_win_rates,
     pair_counts_from_aggregates,
     pair_counts_from_codes,
     pair_counts_from_votes,
-    rank_bands,
-    rubric_means,
-    win_rate_matrix,
 )
+from metrics.errors import StatisticsError
+from metrics.leaderboard import LEADERBOARD_COLUMNS, cost_latency, leaderboard, rubric_means
+from metrics.win_rates import clustered_win_rate_interval, model_win_rates, win_rate_matrix
 
 
 def simulate(
@@ -190,7 +188,7 @@ def test_disconnected_models_need_a_ridge() -> None:
     c = PairCounts(
         ("a", "b", "c", "d"), *map(np.array, ([0, 2], [1, 3], [5.0, 5.0], [3.0, 3.0], [0.0, 0.0]))
     )
-    with pytest.raises(ValueError, match="ridge > 0"):
+    with pytest.raises(StatisticsError, match="ridge > 0"):
         fit_bradley_terry(c, ridge=0.0)
     board = leaderboard(c, rounds=20)
     assert board.n_components == 2
@@ -366,7 +364,7 @@ def test_length_control_stops_verbosity_buying_rank() -> None:
 
 def test_bootstrap_refuses_fractional_counts_without_parts() -> None:
     c = PairCounts(("x", "y"), *map(np.array, ([0], [1], [1.5], [2.0], [0.0])))
-    with pytest.raises(ValueError, match="blend_counts"):
+    with pytest.raises(StatisticsError, match="blend_counts"):
         bootstrap_bradley_terry(c, rounds=10)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from db.errors import InvalidInputError
+from metrics.errors import StatisticsError
 from metrics.frames import VOTE_COLUMNS
 from metrics.rater_quality import (
     QUALITY_COLUMNS,
@@ -144,7 +144,7 @@ def test_the_table_has_one_row_per_human_rater_and_stable_columns():
 def test_no_human_rows_give_an_empty_table_and_missing_columns_name_the_fix():
     empty = rater_quality(_frame([_row(1, "j:1", A, kind="llm")]))
     assert empty.empty and list(empty.columns) == list(QUALITY_COLUMNS)
-    with pytest.raises(InvalidInputError, match="missing columns \\['rater'\\]"):
+    with pytest.raises(StatisticsError, match="missing columns \\['rater'\\]"):
         rater_quality(_frame(_loo_rows()).drop(columns="rater"))
 
 

@@ -5,7 +5,7 @@ from sqlmodel import select
 
 from db.errors import InvalidInputError, NotFoundError
 from db.models import Comparison, Judge, Judgment
-from results.leaderboards import LeaderboardQuery, compute_leaderboard, gate, outcome_aggregates
+from results.leaderboards import LeaderboardQuery, compute_leaderboard, outcome_aggregates
 from results.votes import VoteFilter, votes_frame
 from tests import factory
 
@@ -89,40 +89,6 @@ def test_a_new_vote_invalidates_the_cache(engine, campaign_id) -> None:
     assert after is not before and after.n_votes == 31
 
 
-def test_gate_passes_a_clear_winner_and_fails_a_close_call(engine, campaign_id) -> None:
-    q = LeaderboardQuery(campaign_id)
-    clear = gate(engine, q, "strong", "weak", 0.5, actor_id=factory.admin_id(engine))
-    assert clear.passed and clear.ci_low >= 0.5 and clear.n == 10
-    close = gate(
-        engine, q, "mid", "weak", 0.5, actor_id=factory.admin_id(engine)
-    )  # 7 of 10: Wilson lower bound ~0.40
-    assert not close.passed and "FAIL" in close.message
-    reverse = gate(engine, q, "weak", "strong", 0.5, actor_id=factory.admin_id(engine))
-    assert reverse.win_rate == pytest.approx(0.05)
-
-
-def test_gate_counts_a_judges_two_swapped_verdicts_as_one_comparison(engine, campaign_id) -> None:
-    q = LeaderboardQuery(campaign_id, source="judge")
-    result = gate(engine, q, "mid", "weak", 0.8, actor_id=factory.admin_id(engine))
-    # 20 verdicts, all for mid, on 10 comparisons: Wilson on 10 (lower bound 0.72), not 20
-    assert result.win_rate == 1.0 and result.n == 20
-    assert result.ci_low == pytest.approx(0.7225, abs=1e-4)
-    assert not result.passed
-    assert "n=20 votes on 10 comparisons" in result.message
-
-
-def test_gate_on_unknown_models_names_the_fix(engine, campaign_id) -> None:
-    with pytest.raises(NotFoundError, match="No human votes compare"):
-        gate(
-            engine,
-            LeaderboardQuery(campaign_id),
-            "strong",
-            "nobody",
-            0.5,
-            actor_id=factory.admin_id(engine),
-        )
-
-
 def test_unknown_source_is_refused(engine, campaign_id) -> None:
     with pytest.raises(InvalidInputError, match="human, judge, blend, ppi"):
         _board(engine, campaign_id, source="vibes")
@@ -163,19 +129,18 @@ def test_sql_aggregation_matches_counting_every_vote(engine, campaign_id) -> Non
         s.commit()
         judge_id = s.exec(select(Judge.id).where(Judge.name == "voted-judge")).one()
     cases = [
-        (LeaderboardQuery(campaign_id), {"rater_kind": "human"}, VoteFilter(campaign_id, "human")),
+        (LeaderboardQuery(campaign_id).votes(rater_kind="human"), VoteFilter(campaign_id, "human")),
         (
-            LeaderboardQuery(campaign_id),
-            {"judge_id": judge_id},
+            LeaderboardQuery(campaign_id).votes(judge_id=judge_id),
             VoteFilter(campaign_id, judge_id=judge_id),
         ),
         (
-            LeaderboardQuery(campaign_id, category="coding"),
-            {"rater_kind": "human"},
+            LeaderboardQuery(campaign_id, category="coding").votes(rater_kind="human"),
             VoteFilter(campaign_id, "human", category="coding"),
         ),
     ]
-    for query, scope, flt in cases:
+    for scoped, flt in cases:
         expected = _python_counts(engine, flt)
         assert expected
-        assert _sql_counts(outcome_aggregates(engine, query, **scope)) == expected
+        assert _sql_counts(outcome_aggregates(engine, scoped)) == expected
+        assert _sql_counts(outcome_aggregates(engine, flt)) == expected

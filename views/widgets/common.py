@@ -97,8 +97,7 @@ def require_actor(admin: bool = False) -> Actor:
 
 def show_comparison(actor_id: int, comparison_id: int) -> None:
     """The prompt, both outputs with their models, and every current vote on it."""
-    with session() as s:
-        detail = run_or_error(comparison_detail, s, actor_id, comparison_id)
+    detail = run_or_error(comparison_detail, engine(), comparison_id, actor_id=actor_id)
     if detail is None:
         return
     for message in detail.messages:

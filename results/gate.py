@@ -1,0 +1,102 @@
+"""The release gate: does a candidate beat a baseline, by the lower bound of its interval?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import or_
+from sqlalchemy.engine import Engine
+
+from db.access import admin_only
+from db.errors import InvalidInputError, NotFoundError
+from db.joins import CandA, CandB
+from metrics.blend import ppi_win_rate
+from metrics.win_rates import clustered_win_rate_interval
+from results.leaderboards import LeaderboardQuery, ppi_frame, resolve_judge
+from results.votes import VoteFilter, per_comparison_tallies, with_models
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    win_rate: float
+    ci_low: float
+    ci_high: float
+    n: int
+    message: str
+
+
+def gate(
+    engine: Engine,
+    q: LeaderboardQuery,
+    candidate: str,
+    baseline: str,
+    min_win_rate: float = 0.5,
+    *,
+    actor_id: int,
+) -> GateResult:
+    """Pass when the lower CI bound of ``candidate``'s win rate over ``baseline`` clears it.
+
+    Ties count half. Human and judge sources use a Wilson interval on the head-to-head
+    votes, widened for votes that share a comparison (several raters, or a judge's two
+    swapped verdicts; see :func:`metrics.win_rates.clustered_win_rate_interval`); ``ppi`` uses the
+    prediction-powered interval, one unit per comparison.
+    """
+    admin_only(engine, actor_id)
+    if q.source == "ppi":
+        judge_id, _ = resolve_judge(engine, q.campaign_id, q.judge)
+        est = ppi_win_rate(ppi_frame(engine, q, judge_id), candidate, baseline)
+        rate, lo, hi, n = est.estimate, est.ci_low, est.ci_high, int(est.n_total)
+        clusters = n
+    else:
+        if q.source == "human":
+            flt = q.votes(rater_kind="human")
+        elif q.source == "judge":
+            flt = q.votes(judge_id=resolve_judge(engine, q.campaign_id, q.judge)[0])
+        else:
+            raise InvalidInputError("The gate takes source human, judge or ppi.")
+        votes = head_to_head_clusters(engine, flt, candidate, baseline)
+        n = int(votes["n"].sum())
+        if n == 0:
+            raise NotFoundError(
+                f"No {q.source} votes compare '{candidate}' with '{baseline}': check the names"
+                " (judgeboard leaderboard lists them) or collect votes first."
+            )
+        rate, lo, hi, _ = clustered_win_rate_interval(
+            votes["wins"].to_numpy(), votes["ties"].to_numpy(), votes["n"].to_numpy()
+        )
+        clusters = len(votes)
+    on_comparisons = f" votes on {clusters} comparisons" if clusters != n else ""
+    passed = bool(lo >= min_win_rate)
+    verdict = "PASS" if passed else "FAIL"
+    message = (
+        f"{verdict}: {candidate} beats {baseline} {rate:.1%} of the time"
+        f" (95% CI {lo:.1%} to {hi:.1%}, n={n}{on_comparisons}); the gate needs the lower bound"
+        f" >= {min_win_rate:.1%}."
+    )
+    return GateResult(passed, float(rate), float(lo), float(hi), int(n), message)
+
+
+def head_to_head_clusters(
+    engine: Engine, flt: VoteFilter, candidate: str, baseline: str
+) -> pd.DataFrame:
+    """``wins, ties, n`` of ``candidate`` against ``baseline``, one row per comparison."""
+    pc = per_comparison_tallies(flt)
+    query = with_models(pc, pc.c.a_wins, pc.c.ties, pc.c.b_wins).where(
+        or_(
+            (CandA.name == candidate) & (CandB.name == baseline),
+            (CandA.name == baseline) & (CandB.name == candidate),
+        )
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["model_a", "model_b", "a_wins", "ties", "b_wins"])
+    as_a = frame["model_a"] == candidate
+    return pd.DataFrame(
+        {
+            "wins": frame["a_wins"].where(as_a, frame["b_wins"]),
+            "ties": frame["ties"],
+            "n": frame["a_wins"] + frame["ties"] + frame["b_wins"],
+        }
+    ).astype("int64")
