@@ -106,7 +106,7 @@ def _shape(rows: list, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def iter_judgment_chunks(engine: Engine, campaign_id: int) -> Iterator[pd.DataFrame]:
+def _judgment_chunks(engine: Engine, campaign_id: int) -> Iterator[pd.DataFrame]:
     """Judgments in chunks, so a million-row export never sits in memory whole.
 
     Yields at least one (possibly empty) frame, so writers always learn the columns.
@@ -131,7 +131,7 @@ def export_judgments(
     admin_only(engine, actor_id)
     if fmt not in EXPORT_FORMATS:
         raise InvalidInputError(f"Export format '{fmt}' is not one of {', '.join(EXPORT_FORMATS)}.")
-    chunks = iter_judgment_chunks(engine, campaign_id)
+    chunks = _judgment_chunks(engine, campaign_id)
     n = 0
     if fmt == "parquet":
         writer: pq.ParquetWriter | None = None

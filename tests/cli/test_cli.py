@@ -85,6 +85,22 @@ def test_unknown_campaign_exits_1_and_says_how_to_create_it(cli_db) -> None:
     assert "judgeboard import outputs" in result.output
 
 
+def _unknown_baseline(campaign: str, *extra: str) -> list[str]:
+    result = runner.invoke(
+        app, ["leaderboard", "-c", campaign, "--baseline", "typo", "--rounds", "20", *extra]
+    )
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result.output.strip().splitlines()
+
+
+@pytest.mark.parametrize("extra", [[], ["--length-control"]])
+def test_unknown_baseline_is_one_line_naming_the_models_not_a_traceback(voted, extra) -> None:
+    assert _unknown_baseline(voted, *extra) == [
+        "Error: Baseline 'typo' has no comparisons; pick one of ['mid', 'strong', 'weak']."
+    ]
+
+
 def _arena_votes(path) -> None:
     """Three humans and one LLM judge on 12 questions: m1 usually beats m2, m2 beats m3."""
     rows = []
@@ -124,6 +140,13 @@ def test_imported_votes_give_every_leaderboard_source(imported, source) -> None:
     rows = json.loads(result.stdout)
     assert {r["model"] for r in rows} == {"m1", "m2", "m3"}
     assert all(r["ci_low"] <= r["rating"] <= r["ci_high"] for r in rows)
+
+
+@pytest.mark.parametrize("source", ["judge", "blend", "ppi"])
+def test_unknown_baseline_on_judge_sources_is_one_line_too(imported, source) -> None:
+    assert _unknown_baseline(imported, "--source", source) == [
+        "Error: Baseline 'typo' has no comparisons; pick one of ['m1', 'm2', 'm3']."
+    ]
 
 
 def test_agreement_json_carries_the_pipeline_keys(imported) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from metrics.frames import VOTE_COLUMNS
+from metrics.vocabulary import judge_key, user_key
 from results.votes import VoteFilter, outcome_counts, rater_names, votes_frame
 from tests import factory
 
@@ -28,7 +29,7 @@ def test_votes_frame_follows_the_metrics_contract(engine) -> None:
     frame = votes_frame(engine, VoteFilter(campaign_id))
     assert tuple(frame.columns) == VOTE_COLUMNS
     assert len(frame) == 6  # 5 human rows, one superseded, + 2 judge rows
-    alice_first = frame[(frame.rater == f"u:{alice_id}") & (frame.preference == -1)].iloc[0]
+    alice_first = frame[(frame.rater == user_key(alice_id)) & (frame.preference == -1)].iloc[0]
     assert (alice_first.model_a, alice_first.model_b) == ("m1", "m2")
     assert alice_first.shown_order == "ba"
     assert alice_first.time_on_task_ms == 4000
@@ -61,5 +62,5 @@ def test_category_filter_keeps_only_that_category(engine) -> None:
 def test_rater_names_resolve_users_and_judge_versions(engine) -> None:
     campaign_id, alice_id, judge_id = _campaign_with_votes(engine)
     names = rater_names(engine, campaign_id)
-    assert names[f"u:{alice_id}"] == "alice@x.org"
-    assert names[f"j:{judge_id}"] == "gpt-judge@v1"
+    assert names[user_key(alice_id)] == "alice@x.org"
+    assert names[judge_key(judge_id)] == "gpt-judge@v1"
