@@ -188,7 +188,7 @@ def pair_counts_from_codes(
     names = tuple(str(x) for x in range(models)) if isinstance(models, int) else tuple(models)
     a = np.asarray(a)
     b = np.asarray(b)
-    sign = np.sign(np.asarray(outcome, dtype=np.float64))
+    sign = preference_sign(outcome)
     if (len_a is None) != (len_b is None):
         raise StatisticsError("Pass both len_a and len_b, or neither.")
     if len_a is None:

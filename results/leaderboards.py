@@ -22,10 +22,11 @@ from db.access import admin_only
 from db.errors import InvalidInputError, NotFoundError
 from db.joins import CandA, CandB, OutA, OutB
 from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
+from metrics import vocabulary
 from metrics.blend import blend_counts, ppi_bradley_terry
 from metrics.counts import PairCounts, pair_counts_from_aggregates
 from metrics.leaderboard import LEADERBOARD_COLUMNS, leaderboard
-from metrics.vocabulary import judge_label, missing_to_none
+from metrics.vocabulary import missing_to_none
 from metrics.win_rates import win_rate_matrix
 from results.votes import (
     VoteFilter,
@@ -183,7 +184,7 @@ def _judges_in_campaign(engine: Engine, campaign_id: int) -> list[tuple[int, str
             .group_by(Judge.id, Judge.name, Judge.version)
             .order_by(func.count().desc(), Judge.id)
         ).all()
-    return [(jid, judge_label(name, version), n) for jid, name, version, n in rows]
+    return [(jid, vocabulary.judge_label(name, version), n) for jid, name, version, n in rows]
 
 
 def resolve_judge(engine: Engine, campaign_id: int, judge: str | None) -> tuple[int, str]:
