@@ -15,9 +15,8 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlmodel import Session
 
-from cli.support import domain_errors, err, out
+from cli.support import campaign_id_of, domain_errors, err, local_actor, out
 from cli.support import engine as _engine
 from db.errors import InvalidInputError
 
@@ -81,9 +80,8 @@ def add(
         swap_policy=swap,
         inconsistent_as=inconsistent_as,
     )
-    with Session(_engine(), expire_on_commit=False) as s:
-        judge = save_judge(s, name, spec)
-        s.commit()
+    engine = _engine()
+    judge = save_judge(engine, name, spec, actor_id=local_actor(engine))
     out.print(
         f"Judge '{judge.name}' v{judge.version} (id {judge.id}, config {judge.content_hash[:12]})"
     )
@@ -95,24 +93,22 @@ def list_cmd(
     all_versions: Annotated[bool, typer.Option("--all-versions", help="Every version.")] = False,
 ) -> None:
     """List judges (latest version of each unless --all-versions)."""
-    from annotate.users import ensure_local_admin
     from judges.config import list_judges
 
     table = Table(
         "id", "judge", "version", "provider", "model", "base URL", "kind", "swap", "config"
     )
-    with Session(_engine()) as s:
-        admin = ensure_local_admin(s).id
-        for j in list_judges(s, actor_id=admin, all_versions=all_versions):
-            table.add_row(
-                str(j.id), j.name, str(j.version), j.provider, j.model, j.base_url or "",
-                j.template_kind, j.swap_policy, j.content_hash[:12],
-            )  # fmt: skip
+    engine = _engine()
+    for j in list_judges(engine, actor_id=local_actor(engine), all_versions=all_versions):
+        table.add_row(
+            str(j.id), j.name, str(j.version), j.provider, j.model, j.base_url or "",
+            j.template_kind, j.swap_policy, j.content_hash[:12],
+        )  # fmt: skip
     out.print(table)
 
 
 def _options(concurrency: int, rpm: float | None, max_attempts: int, timeout: float):
-    from judges.runner import RunOptions
+    from judges.runs import RunOptions
 
     if concurrency < 1:
         raise InvalidInputError("--concurrency must be at least 1.")
@@ -122,11 +118,11 @@ def _options(concurrency: int, rpm: float | None, max_attempts: int, timeout: fl
 
 
 def _run_with_bar(run_id: int, options, quiet: bool) -> Any:
-    from judges.runner import run_blocking, run_status
+    from judges.runs import run_status
+    from judges.worker import run_blocking
 
     engine = _engine()
-    with Session(engine) as s:
-        total = run_status(s, run_id).n_tasks
+    total = run_status(engine, run_id).n_tasks
     if quiet:
         return run_blocking(engine, run_id, options)
     bar = Progress(
@@ -180,21 +176,20 @@ def run_cmd(
     quiet: Quiet = False,
 ) -> None:
     """Run a judge on a campaign, or resume a run; safe to interrupt and resume."""
-    from annotate.campaigns import get_campaign
     from judges.config import get_judge
-    from judges.runner import create_run, resume_run
+    from judges.runs import create_run, resume_run
 
     options = _options(concurrency, rpm, max_attempts, timeout)
     engine = _engine()
-    with Session(engine, expire_on_commit=False) as s:
-        if resume is not None:
-            run_id = resume_run(s, resume).id
-        else:
-            if not campaign or not judge:
-                raise InvalidInputError("Give --campaign and --judge, or --resume RUN_ID.")
-            c = get_campaign(s, campaign)
-            j = get_judge(s, judge)
-            run_id = create_run(s, j.id, c.id, rerun=rerun, limit=limit).id
+    actor = local_actor(engine)
+    if resume is not None:
+        run_id = resume_run(engine, resume, actor_id=actor).id
+    else:
+        if not campaign or not judge:
+            raise InvalidInputError("Give --campaign and --judge, or --resume RUN_ID.")
+        cid = campaign_id_of(engine, campaign)
+        j = get_judge(engine, judge)
+        run_id = create_run(engine, j.id, cid, actor_id=actor, rerun=rerun, limit=limit).id
     err.print(f"Run {run_id}: resume with 'judgeboard judge run --resume {run_id}'.")
     children = [
         subprocess.Popen(
@@ -211,10 +206,9 @@ def run_cmd(
 
 
 def _finish(run_id: int, result: Any) -> None:
-    from judges.runner import run_status
+    from judges.runs import run_status
 
-    with Session(_engine()) as s:
-        final = run_status(s, run_id)
+    final = run_status(_engine(), run_id)
     out.print(final.summary() if final.status != result.status else result.summary())
     if final.status == "failed":
         raise typer.Exit(1)
@@ -239,10 +233,10 @@ def work_cmd(
 @domain_errors
 def cancel_cmd(run_id: Annotated[int, typer.Argument()]) -> None:
     """Ask a run's workers to stop after their current batch; resume it later."""
-    from judges.runner import request_cancel
+    from judges.runs import request_cancel
 
-    with Session(_engine(), expire_on_commit=False) as s:
-        run = request_cancel(s, run_id)
+    engine = _engine()
+    run = request_cancel(engine, run_id, actor_id=local_actor(engine))
     out.print(f"Run {run_id}: {'cancel requested' if run.status == 'running' else run.status}.")
 
 
@@ -252,18 +246,16 @@ def runs_cmd(
     campaign: Annotated[str | None, typer.Option("--campaign", "-c")] = None,
 ) -> None:
     """List judge runs with progress, tokens and cost."""
-    from annotate.campaigns import get_campaign
-    from annotate.users import ensure_local_admin
-    from judges.runner import list_runs
+    from judges.runs import list_runs
 
     table = Table("run", "status", "done", "failed", "tasks", "tokens in", "tokens out", "cost $")
-    with Session(_engine()) as s:
-        cid = get_campaign(s, campaign).id if campaign else None
-        for r in list_runs(s, cid, actor_id=ensure_local_admin(s).id):
-            table.add_row(
-                str(r.run_id), r.status, str(r.n_done), str(r.n_failed), str(r.n_tasks),
-                f"{r.tokens_in:,}", f"{r.tokens_out:,}", f"{r.cost_usd:.4f}",
-            )  # fmt: skip
+    engine = _engine()
+    cid = campaign_id_of(engine, campaign) if campaign else None
+    for r in list_runs(engine, cid, actor_id=local_actor(engine)):
+        table.add_row(
+            str(r.run_id), r.status, str(r.n_done), str(r.n_failed), str(r.n_tasks),
+            f"{r.tokens_in:,}", f"{r.tokens_out:,}", f"{r.cost_usd:.4f}",
+        )  # fmt: skip
     out.print(table)
 
 
@@ -275,14 +267,12 @@ def preview_cmd(
     order: Annotated[str, typer.Option(help="Shown order: ab or ba.")] = "ab",
 ) -> None:
     """Print the prompt a judge would send for the campaign's first comparison."""
-    from annotate.campaigns import get_campaign
     from judges.config import get_judge, spec_of
     from judges.preview import preview_prompt
 
-    with Session(_engine()) as s:
-        p = preview_prompt(
-            s, spec_of(get_judge(s, judge)), get_campaign(s, campaign).id, None, order
-        )
+    engine = _engine()
+    spec = spec_of(get_judge(engine, judge))
+    p = preview_prompt(engine, spec, campaign_id_of(engine, campaign), None, order)
     out.print(f"POST {p.url}  (comparison {p.comparison_id}, shown {p.shown_order})")
     for prompt in p.prompts:
         out.print(prompt, markup=False, highlight=False)
@@ -296,13 +286,11 @@ def dry_run_cmd(
     n: Annotated[int, typer.Option(help="Comparisons to try.")] = 3,
 ) -> None:
     """Judge a few comparisons and show raw replies and parsed verdicts; stores no verdicts."""
-    from annotate.campaigns import get_campaign
     from judges.config import get_judge, spec_of
     from judges.preview import dry_run_blocking
 
     engine = _engine()
-    with Session(engine) as s:
-        spec, cid = spec_of(get_judge(s, judge)), get_campaign(s, campaign).id
+    spec, cid = spec_of(get_judge(engine, judge)), campaign_id_of(engine, campaign)
     for row in dry_run_blocking(engine, spec, cid, n=n):
         head = f"comparison {row.comparison_id}" + (f" [{row.criterion}]" if row.criterion else "")
         verdict = row.error or f"verdict {row.shown_verdict} ({row.parsed_how})"

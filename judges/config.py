@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from db.access import require_admin
+from db.engine import write_session
 from db.errors import InvalidInputError, NotFoundError
 from db.models import Judge
 from judges.templates import (
@@ -174,12 +176,21 @@ def spec_of(judge: Judge) -> JudgeSpec:
     )
 
 
-def save_judge(session: Session, name: str, spec: JudgeSpec) -> Judge:
-    """Save ``spec`` as the next version of judge ``name`` (flushes, does not commit).
+def save_judge(engine: Engine, name: str, spec: JudgeSpec, *, actor_id: int) -> Judge:
+    """Save ``spec`` as the next version of judge ``name`` (admins only; commits).
 
     An identical config under the same name returns the existing version; an identical
     config under another name is refused, since one content hash identifies one judge.
     """
+    with write_session(engine) as session:
+        require_admin(session, actor_id)
+        judge = _save_judge(session, name, spec)
+        session.commit()
+        return judge
+
+
+def _save_judge(session: Session, name: str, spec: JudgeSpec) -> Judge:
+    """``save_judge`` inside the caller's transaction (flushes, does not commit)."""
     name = name.strip()
     if not name:
         raise InvalidInputError("A judge needs a name, e.g. 'gpt4o-pairwise'.")
@@ -213,18 +224,27 @@ def save_judge(session: Session, name: str, spec: JudgeSpec) -> Judge:
     return judge
 
 
-def edit_judge(session: Session, name: str, **changes: Any) -> Judge:
+def edit_judge(engine: Engine, name: str, *, actor_id: int, **changes: Any) -> Judge:
     """A new version of ``name``'s latest config with ``changes`` (JudgeSpec field names)."""
-    base = spec_of(get_judge(session, name))
-    params = changes.pop("params", None)
-    fields = {**base.__dict__, **changes}
-    if params is not None:
-        fields["params"] = {**base.params, **params}
-    return save_judge(session, name, JudgeSpec(**fields))
+    with write_session(engine) as session:
+        require_admin(session, actor_id)
+        base = spec_of(_get_judge(session, name))
+        params = changes.pop("params", None)
+        fields = {**base.__dict__, **changes}
+        if params is not None:
+            fields["params"] = {**base.params, **params}
+        judge = _save_judge(session, name, JudgeSpec(**fields))
+        session.commit()
+        return judge
 
 
-def get_judge(session: Session, name: str, version: int | None = None) -> Judge:
+def get_judge(engine: Engine, name: str, version: int | None = None) -> Judge:
     """A judge by name (latest version unless given), or by "name@version" / numeric id."""
+    with Session(engine, expire_on_commit=False) as session:
+        return _get_judge(session, name, version)
+
+
+def _get_judge(session: Session, name: str, version: int | None = None) -> Judge:
     if version is None and "@" in name:
         name, _, v = name.rpartition("@")
         version = int(v.lstrip("v")) if v.lstrip("v").isdigit() else None
@@ -244,13 +264,14 @@ def get_judge(session: Session, name: str, version: int | None = None) -> Judge:
     return judge
 
 
-def list_judges(session: Session, *, actor_id: int, all_versions: bool = False) -> list[Judge]:
+def list_judges(engine: Engine, *, actor_id: int, all_versions: bool = False) -> list[Judge]:
     """Judges ordered by name then version; only the latest version of each by default.
 
     Admins only: judge configs are not for raters' eyes.
     """
-    require_admin(session, actor_id)
-    judges = list(session.exec(select(Judge).order_by(Judge.name, Judge.version)).all())
+    with Session(engine, expire_on_commit=False) as session:
+        require_admin(session, actor_id)
+        judges = list(session.exec(select(Judge).order_by(Judge.name, Judge.version)).all())
     if all_versions:
         return judges
     latest: dict[str, Judge] = {}

@@ -17,10 +17,10 @@ from db.errors import InvalidInputError
 from db.models import Comparison, ResponseCache, utcnow
 from db.upsert import insert_ignore
 from judges.config import JudgeSpec
-from judges.http import make_http_client
 from judges.parsing import parse_pairwise, parse_score, to_canonical
 from judges.prompts import PlannedRequest, load_contents, load_context, plan_requests
 from judges.providers import RetryableError, parse_reply, resolve_api_key, send
+from judges.worker import http_client
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _plans(
 
 
 def preview_prompt(
-    session: Session,
+    engine: Engine,
     spec: JudgeSpec,
     campaign_id: int,
     comparison_id: int | None = None,
@@ -89,8 +89,9 @@ def preview_prompt(
     Validates the spec (so the page shows template errors as you type).
     """
     n = spec.normalized()
-    cid = comparison_id or _comparisons(session, n, campaign_id, 1)[0]
-    plans = _plans(session, n, campaign_id, cid, shown_order, None)
+    with Session(engine) as session:
+        cid = comparison_id or _comparisons(session, n, campaign_id, 1)[0]
+        plans = _plans(session, n, campaign_id, cid, shown_order, None)
     body = json.loads(plans[0].request.body) if plans else {}
     return PromptPreview(
         comparison_id=cid,
@@ -191,7 +192,7 @@ def dry_run_blocking(
     """``dry_run`` with its own event loop and client (for the page and the CLI)."""
 
     async def main() -> list[DryRunRow]:
-        async with make_http_client(max(1, n)) as client:
+        async with http_client(max(1, n)) as client:
             return await dry_run(engine, spec, campaign_id, client, n=n, secrets=secrets)
 
     return asyncio.run(main())

@@ -1,39 +1,26 @@
 """Token prices per model (USD per 1M tokens) and run cost.
 
-The shipped table is a starting point, not a source of truth: providers change prices.
-Point ``JUDGEBOARD_PRICES_FILE`` at a JSON file ``{"model": [input, output], ...}`` to
-override or extend it. A model matches its own entry or the longest entry that prefixes it
-("gpt-4o-mini-2024-07-18" is priced as "gpt-4o-mini").
+Prices come from the ``genai-prices`` package (Pydantic's maintained price data, matched by
+model name, so "gpt-4o-mini-2024-07-18" is priced as "gpt-4o-mini"). Point
+``JUDGEBOARD_PRICES_FILE`` at a JSON file ``{"model": [input, output], ...}`` to override or
+extend it: an override wins, matching its own entry or the longest entry that prefixes the
+model. A model neither knows costs 0 with a note saying so.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from genai_prices import Usage, calc_price
+
 from db.errors import InvalidInputError
 
-# USD per 1M tokens: (input, output). Public list prices as of early 2025.
-DEFAULT_PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "gpt-4-turbo": (10.00, 30.00),
-    "gpt-3.5-turbo": (0.50, 1.50),
-    "o3-mini": (1.10, 4.40),
-    "claude-3-5-sonnet": (3.00, 15.00),
-    "claude-3-7-sonnet": (3.00, 15.00),
-    "claude-sonnet-4": (3.00, 15.00),
-    "claude-3-5-haiku": (0.80, 4.00),
-    "claude-3-haiku": (0.25, 1.25),
-    "claude-3-opus": (15.00, 75.00),
-    "claude-opus-4": (15.00, 75.00),
-}
+_UNIT = 1_000  # tokens priced per lookup: small enough to stay in a model's first tier
 
 
 @dataclass(frozen=True)
@@ -43,11 +30,11 @@ class Cost:
 
 
 def load_prices(path: str | Path | None = None) -> dict[str, tuple[float, float]]:
-    """The default table, overridden by ``path`` or ``$JUDGEBOARD_PRICES_FILE`` if set."""
-    prices = dict(DEFAULT_PRICES)
+    """The overrides from ``path`` or ``$JUDGEBOARD_PRICES_FILE`` (empty when neither is set)."""
     path = path or os.environ.get("JUDGEBOARD_PRICES_FILE")
     if not path:
-        return prices
+        return {}
+    prices: dict[str, tuple[float, float]] = {}
     try:
         extra = json.loads(Path(path).read_text(encoding="utf-8"))
         for model, pair in extra.items():
@@ -60,11 +47,28 @@ def load_prices(path: str | Path | None = None) -> dict[str, tuple[float, float]
     return prices
 
 
-def price_for(model: str, prices: Mapping[str, tuple[float, float]]) -> tuple[float, float] | None:
-    if model in prices:
-        return prices[model]
-    matches = [m for m in prices if model.startswith(m)]
-    return prices[max(matches, key=len)] if matches else None
+@functools.lru_cache(maxsize=256)
+def catalogue_price(model: str) -> tuple[float, float] | None:
+    """USD per 1M tokens (input, output) from genai-prices, or None for an unknown model."""
+    try:
+        calc = calc_price(Usage(input_tokens=_UNIT, output_tokens=_UNIT), model)
+    except LookupError:
+        return None
+    scale = 1_000_000 / _UNIT
+    return float(calc.input_price) * scale, float(calc.output_price) * scale
+
+
+def price_for(
+    model: str, overrides: Mapping[str, tuple[float, float]] | None = None
+) -> tuple[float, float] | None:
+    """USD per 1M tokens for ``model``: an override first, then genai-prices."""
+    table = overrides or {}
+    if model in table:
+        return table[model]
+    matches = [m for m in table if model.startswith(m)]
+    if matches:
+        return table[max(matches, key=len)]
+    return catalogue_price(model)
 
 
 def cost_of(
@@ -73,7 +77,10 @@ def cost_of(
     tokens_out: int,
     prices: Mapping[str, tuple[float, float]] | None = None,
 ) -> Cost:
-    """USD for the given tokens; an unknown model costs 0 with a note saying so."""
+    """USD for the given tokens; an unknown model costs 0 with a note saying so.
+
+    ``prices`` are overrides (default: the ``JUDGEBOARD_PRICES_FILE`` ones).
+    """
     table = load_prices() if prices is None else prices
     price = price_for(model, table)
     if price is None:

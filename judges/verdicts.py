@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from db.access import require_admin
@@ -13,10 +14,7 @@ from db.errors import InvalidInputError
 from db.joins import CandA, CandB, comparison_joins
 from db.models import Judge, Judgment, Prompt
 from judges.config import INCONSISTENT_AS
-
-
-def _sign(x: int) -> int:
-    return (x > 0) - (x < 0)
+from metrics.vocabulary import judge_key, sign
 
 
 @dataclass(frozen=True)
@@ -49,20 +47,27 @@ def resolve_pair(
         )
     if pref_ab is None or pref_ba is None:
         return (pref_ab if pref_ab is not None else pref_ba), None
-    if _sign(pref_ab) != _sign(pref_ba):
+    if sign(pref_ab) != sign(pref_ba):
         return (0 if inconsistent_as == "tie" else None), False
     if pref_ab == 0:
         return 0, True
-    return _sign(pref_ab) * min(abs(pref_ab), abs(pref_ba)), True
+    return sign(pref_ab) * min(abs(pref_ab), abs(pref_ba)), True
 
 
 def resolve_judge_verdicts(
-    session: Session, judge_id: int, campaign_id: int, inconsistent_as: str | None = None
+    engine: Engine, judge_id: int, campaign_id: int, inconsistent_as: str | None = None
 ) -> list[ResolvedVerdict]:
     """One resolved verdict per comparison the judge has judged (current judgments only).
 
     ``inconsistent_as`` defaults to the judge's own setting.
     """
+    with Session(engine) as session:
+        return _resolve_judge_verdicts(session, judge_id, campaign_id, inconsistent_as)
+
+
+def _resolve_judge_verdicts(
+    session: Session, judge_id: int, campaign_id: int, inconsistent_as: str | None
+) -> list[ResolvedVerdict]:
     judge = session.get(Judge, judge_id)
     if judge is None:
         raise InvalidInputError(f"No judge with id {judge_id}.")
@@ -71,7 +76,7 @@ def resolve_judge_verdicts(
         select(Judgment.comparison_id, Judgment.shown_order, Judgment.preference)
         .where(
             Judgment.campaign_id == campaign_id,
-            Judgment.rater_key == f"j:{judge_id}",
+            Judgment.rater_key == judge_key(judge_id),
             Judgment.is_current,
         )
         .order_by(Judgment.comparison_id)
@@ -102,17 +107,18 @@ class ConsistencySummary:
         return self.n_consistent / judged if judged else None
 
 
-def position_consistency(session: Session, judge_id: int, campaign_id: int) -> ConsistencySummary:
+def position_consistency(engine: Engine, judge_id: int, campaign_id: int) -> ConsistencySummary:
     """How often the judge names the same winner in both shown orders."""
-    verdicts = resolve_judge_verdicts(session, judge_id, campaign_id)
-    unscored = session.exec(
-        select(func.count()).where(
-            Judgment.campaign_id == campaign_id,
-            Judgment.rater_key == f"j:{judge_id}",
-            Judgment.is_current,
-            Judgment.preference.is_(None),
-        )
-    ).one()
+    with Session(engine) as session:
+        verdicts = _resolve_judge_verdicts(session, judge_id, campaign_id, None)
+        unscored = session.exec(
+            select(func.count()).where(
+                Judgment.campaign_id == campaign_id,
+                Judgment.rater_key == judge_key(judge_id),
+                Judgment.is_current,
+                Judgment.preference.is_(None),
+            )
+        ).one()
     return ConsistencySummary(
         n_comparisons=len(verdicts),
         n_consistent=sum(1 for v in verdicts if v.consistent is True),
@@ -122,7 +128,7 @@ def position_consistency(session: Session, judge_id: int, campaign_id: int) -> C
 
 
 def browse_verdicts(
-    session: Session,
+    engine: Engine,
     campaign_id: int,
     judge_id: int | None = None,
     *,
@@ -135,7 +141,6 @@ def browse_verdicts(
 
     Admins only: it names the candidates.
     """
-    require_admin(session, actor_id)
     query = (
         comparison_joins(
             select(
@@ -165,7 +170,9 @@ def browse_verdicts(
         query = query.where(Judgment.judge_id == judge_id)
     if only_unscored:
         query = query.where(Judgment.preference.is_(None))
-    rows = session.exec(query.order_by(Judgment.id.desc()).offset(offset).limit(limit)).all()
+    with Session(engine) as session:
+        require_admin(session, actor_id)
+        rows = session.exec(query.order_by(Judgment.id.desc()).offset(offset).limit(limit)).all()
     keys = (
         "judgment_id", "comparison_id", "prompt", "model_a", "model_b", "judge", "version",
         "shown_order", "preference", "both_bad", "rationale", "raw_reply", "source",

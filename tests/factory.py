@@ -140,9 +140,10 @@ def judge_config(
     **spec: Any,
 ) -> Judge:
     """A real, versioned judge config (content-hashed) pointing at ``base_url``."""
-    from judges.config import JudgeSpec, save_judge
+    from judges.config import JudgeSpec, _save_judge
 
-    return save_judge(s, name, JudgeSpec(provider=provider, model=model, base_url=base_url, **spec))
+    spec_ = JudgeSpec(provider=provider, model=model, base_url=base_url, **spec)
+    return _save_judge(s, name, spec_)
 
 
 def rubric_items(s: Session, outputs: dict[Any, Output]) -> list[Comparison]:

@@ -19,17 +19,17 @@ from judges.config import (
     spec_of,
 )
 from judges.preview import dry_run_blocking, preview_prompt
-from judges.runner import (
+from judges.runs import (
     FINISHED,
     RunOptions,
     create_run,
     list_runs,
     request_cancel,
     resume_run,
-    start_in_background,
 )
 from judges.templates import TEMPLATE_KINDS, builtin_template
 from judges.verdicts import browse_verdicts, position_consistency
+from judges.worker import start_in_background
 from views.widgets.common import engine, require_actor, run_or_error, session
 
 actor = require_actor(admin=True)
@@ -46,7 +46,7 @@ def _secrets() -> dict[str, str]:
 
 with session() as s:
     campaigns = {c.name: c.id for c in list_campaigns(s)}
-    judges = list_judges(s, actor_id=actor.id, all_versions=True)
+judges = list_judges(engine(), actor_id=actor.id, all_versions=True)
 if not campaigns:
     st.info("No campaigns yet: import outputs on the **Import** page first.")
     st.stop()
@@ -115,8 +115,7 @@ with define:
 
     st.subheader("Preview on a real comparison")
     order = st.radio("Shown order", ["ab", "ba"], horizontal=True)
-    with session() as s:
-        preview = run_or_error(preview_prompt, s, spec, campaign_id, None, order)
+    preview = run_or_error(preview_prompt, engine(), spec, campaign_id, None, order)
     if preview is not None:
         st.caption(f"POST {preview.url} · comparison {preview.comparison_id}")
         for prompt in preview.prompts:
@@ -124,13 +123,9 @@ with define:
 
     b1, b2 = st.columns(2)
     if b1.button("Save judge", type="primary", disabled=not name.strip()):
-        with session() as s:
-            saved = run_or_error(save_judge, s, name, spec)
-            if saved is not None:
-                s.commit()
-                st.success(
-                    f"Saved '{saved.name}' v{saved.version} (config {saved.content_hash[:12]})."
-                )
+        saved = run_or_error(save_judge, engine(), name, spec, actor_id=actor.id)
+        if saved is not None:
+            st.success(f"Saved '{saved.name}' v{saved.version} (config {saved.content_hash[:12]}).")
     if b2.button("Dry run on 3 comparisons"):
         with st.spinner("Asking the judge..."):
             rows = run_or_error(
@@ -152,10 +147,10 @@ with runs_tab:
             rpm = r2.number_input("Requests per minute (0: no limit)", 0, 100000, 0)
             limit = r3.number_input("Only the first N comparisons (0: all)", 0, 10**7, 0)
             if st.form_submit_button("Start run", type="primary"):
-                with session() as s:
-                    run = run_or_error(
-                        create_run, s, latest[judge_label], campaign_id, limit=int(limit) or None
-                    )
+                run = run_or_error(
+                    create_run, engine(), latest[judge_label], campaign_id,
+                    actor_id=actor.id, limit=int(limit) or None,
+                )  # fmt: skip
                 if run is not None:
                     st.session_state["judge_run_options"] = {
                         "concurrency": int(concurrency), "rpm": float(rpm) or None,
@@ -168,8 +163,7 @@ with runs_tab:
 
     @st.fragment(run_every=1.0)
     def show_runs() -> None:
-        with session() as s:
-            runs = list_runs(s, campaign_id, actor_id=actor.id)
+        runs = list_runs(engine(), campaign_id, actor_id=actor.id)
         if not runs:
             st.caption("No runs on this campaign yet.")
             return
@@ -179,14 +173,12 @@ with runs_tab:
             if r.error:
                 cols[0].caption(r.error)
             if r.status not in FINISHED and cols[1].button("Cancel", key=f"cancel{r.run_id}"):
-                with session() as s:
-                    run_or_error(request_cancel, s, r.run_id)
+                run_or_error(request_cancel, engine(), r.run_id, actor_id=actor.id)
             if r.status in ("cancelled", "failed", "running") and cols[2].button(
                 "Resume", key=f"resume{r.run_id}",
                 help="Continue only what is missing; a crashed worker's tasks are picked up.",
             ):  # fmt: skip
-                with session() as s:
-                    resumed = run_or_error(resume_run, s, r.run_id)
+                resumed = run_or_error(resume_run, engine(), r.run_id, actor_id=actor.id)
                 if resumed is not None:
                     options = st.session_state.get("judge_run_options", {})
                     start_in_background(
@@ -199,11 +191,10 @@ with verdicts_tab:
     by_label = {"all judges": None, **{f"{j.name} v{j.version}": j.id for j in judges}}
     chosen = by_label[st.selectbox("Judge", list(by_label))]
     only_unscored = st.toggle("Only unscored (unparseable) replies")
-    with session() as s:
-        rows = browse_verdicts(
-            s, campaign_id, chosen, actor_id=actor.id, only_unscored=only_unscored
-        )
-        consistency = position_consistency(s, chosen, campaign_id) if chosen else None
+    rows = browse_verdicts(
+        engine(), campaign_id, chosen, actor_id=actor.id, only_unscored=only_unscored
+    )
+    consistency = position_consistency(engine(), chosen, campaign_id) if chosen else None
     if consistency is not None and consistency.n_comparisons:
         m1, m2, m3 = st.columns(3)
         rate = consistency.consistency

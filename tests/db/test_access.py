@@ -59,15 +59,14 @@ def test_a_deactivated_admin_is_refused_too(engine, setup) -> None:
 
 def test_raters_cannot_read_judge_configs_runs_or_verdicts(engine, setup) -> None:
     from judges.config import list_judges
-    from judges.runner import list_runs
+    from judges.runs import list_runs
     from judges.verdicts import browse_verdicts
 
     campaign_id, _, rater_id, _ = setup
-    with factory.session(engine) as s:
-        for call in (
-            lambda: list_judges(s, actor_id=rater_id),
-            lambda: list_runs(s, campaign_id, actor_id=rater_id),
-            lambda: browse_verdicts(s, campaign_id, actor_id=rater_id),
-        ):
-            with pytest.raises(PermissionDeniedError, match="Only admins"):
-                call()
+    for call in (
+        lambda: list_judges(engine, actor_id=rater_id),
+        lambda: list_runs(engine, campaign_id, actor_id=rater_id),
+        lambda: browse_verdicts(engine, campaign_id, actor_id=rater_id),
+    ):
+        with pytest.raises(PermissionDeniedError, match="Only admins"):
+            call()

@@ -10,7 +10,7 @@ import pytest
 from db.errors import InvalidInputError
 from judges.config import JudgeSpec, config_hash
 from judges.parsing import parse_pairwise, parse_score, to_canonical
-from judges.pricing import cost_of
+from judges.pricing import cost_of, load_prices
 from judges.providers import (
     ProviderError,
     build_request,
@@ -266,5 +266,49 @@ def test_costs_use_the_price_table_and_unknown_models_cost_zero_with_a_note() ->
     assert unknown.usd == 0 and "No price for model 'llama3:8b'" in unknown.note
 
 
+def test_prices_come_from_genai_prices_without_an_override(monkeypatch) -> None:
+    monkeypatch.delenv("JUDGEBOARD_PRICES_FILE", raising=False)
+    assert load_prices() == {}
+    # Published list prices: gpt-4o-mini $0.15 / $0.60, claude-3-5-haiku $0.80 / $4 per 1M.
+    assert cost_of("gpt-4o-mini-2024-07-18", 1_000_000, 0).usd == pytest.approx(0.15)
+    assert cost_of("gpt-4o-mini", 0, 1_000_000).usd == pytest.approx(0.60)
+    assert cost_of("claude-3-5-haiku", 10**6, 10**6).usd == pytest.approx(4.80)
+    assert cost_of("gpt-4o-mini", 1, 1).note is None
+    unknown = cost_of("fake-judge", 10**6, 10**6)
+    assert unknown.usd == 0 and "No price for model 'fake-judge'" in unknown.note
+    assert "JUDGEBOARD_PRICES_FILE" in unknown.note
+
+
+def test_a_price_file_overrides_and_extends_genai_prices(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"gpt-4o-mini": [1.0, 2.0], "fake-judge": [3, 4]}))
+    monkeypatch.setenv("JUDGEBOARD_PRICES_FILE", str(path))
+    assert load_prices() == {"gpt-4o-mini": (1.0, 2.0), "fake-judge": (3.0, 4.0)}
+    # The override wins over the catalogue, for the model and the models it prefixes.
+    assert cost_of("gpt-4o-mini-2024-07-18", 10**6, 10**6).usd == pytest.approx(3.0)
+    assert cost_of("fake-judge", 10**6, 0).usd == pytest.approx(3.0)
+    assert cost_of("gpt-4o", 10**6, 0).usd == pytest.approx(2.5)  # not overridden
+    path.write_text("{not json")
+    with pytest.raises(InvalidInputError, match="Price file .* is not readable JSON"):
+        load_prices()
+
+
 def test_redact_removes_the_key_from_messages() -> None:
     assert redact("bad key sk-secret-123 given", "sk-secret-123") == "bad key [redacted] given"
+
+
+def test_runs_use_a_stock_httpx_client_that_honours_the_environment(monkeypatch) -> None:
+    from judges.runs import RunOptions
+    from judges.worker import make_client
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    client = make_client(RunOptions(concurrency=64))
+    try:
+        assert type(client) is httpx.AsyncClient and client.trust_env
+        pool = client._transport._pool  # httpcore's pool, sized from the concurrency
+        assert pool._max_connections == 64 and pool._max_keepalive_connections == 64
+        assert any("https" in str(pattern.pattern) for pattern in client._mounts)
+    finally:
+        import asyncio
+
+        asyncio.run(client.aclose())

@@ -18,7 +18,8 @@ from sqlmodel import select
 
 from db.engine import make_engine
 from db.models import JudgeTask, Judgment, metadata
-from judges.runner import RunOptions, resume_run, run_blocking
+from judges.runs import RunOptions, create_run, resume_run
+from judges.worker import run_blocking
 from tests import factory
 from tests.llm_fixtures import ROOT
 
@@ -92,7 +93,7 @@ def test_a_run_killed_with_sigkill_resumes_with_exactly_one_verdict_per_task(
                 select(JudgeTask).where(JudgeTask.run_id == run_id, JudgeTask.status == "done")
             ).all()
         }
-        resume_run(s, run_id)
+    resume_run(engine, run_id, actor_id=factory.admin_id(engine))
     server.configure(latency_ms=0)
     result = run_blocking(engine, run_id, RunOptions(concurrency=8))
     assert (result.status, result.n_done, result.n_failed) == ("done", 60, 0)
@@ -117,10 +118,7 @@ def test_two_worker_processes_split_a_run_on_postgresql_without_duplicates(
     # other one has imported everything and joins.
     server.configure(latency_ms=10, script=[{"delay_ms": 1500}] * 4)
     campaign_id, judge_id = _campaign(engine, server, n_prompts=20)  # 60 comparisons
-    with factory.session(engine) as s:
-        from judges.runner import create_run
-
-        run_id = create_run(s, judge_id, campaign_id).id
+    run_id = create_run(engine, judge_id, campaign_id, actor_id=factory.admin_id(engine)).id
     workers = [_cli(url, "work", str(run_id), "--concurrency", "4", "--quiet") for _ in range(2)]
     for w in workers:
         _out, err = w.communicate(timeout=60)
@@ -149,10 +147,8 @@ def test_the_api_key_never_reaches_the_database_exports_or_logs(
     campaign_id, judge_id = _campaign(engine, server, n_prompts=2, api_key_env="JB_LEAK_KEY")
     caplog.set_level(logging.DEBUG)
     # A run in this process (all loggers at DEBUG, httpx included) ...
-    from judges.runner import create_run
-
-    with factory.session(engine) as s:
-        run_id = create_run(s, judge_id, campaign_id, limit=1).id
+    admin = factory.admin_id(engine)
+    run_id = create_run(engine, judge_id, campaign_id, actor_id=admin, limit=1).id
     assert run_blocking(engine, run_id, RunOptions(concurrency=2)).status == "done"
     # ... and one through the CLI in a child process.
     child = _cli(url, "run", "-c", "c1", "-j", "local-judge", "--concurrency", "2")

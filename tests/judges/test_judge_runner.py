@@ -17,14 +17,9 @@ from db.errors import InvalidInputError
 from db.models import JudgeRun, JudgeTask, Judgment, JudgmentScore, ResponseCache, utcnow
 from judges.config import JudgeSpec, edit_judge, get_judge, list_judges, save_judge
 from judges.preview import dry_run_blocking, preview_prompt
-from judges.runner import (
-    RunOptions,
-    create_run,
-    request_cancel,
-    resume_run,
-    run_blocking,
-)
+from judges.runs import RunOptions, create_run, request_cancel, resume_run
 from judges.verdicts import browse_verdicts, position_consistency, resolve_judge_verdicts
+from judges.worker import run_blocking
 from tests import factory
 
 FAST = RunOptions(concurrency=8, backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=2.0)
@@ -41,8 +36,7 @@ def _setup(engine, server, n_prompts: int = 2, name: str = "local-judge", **spec
 
 
 def _start(engine, judge_id: int, campaign_id: int, **kwargs) -> int:
-    with factory.session(engine) as s:
-        return create_run(s, judge_id, campaign_id, **kwargs).id
+    return create_run(engine, judge_id, campaign_id, actor_id=factory.admin_id(engine), **kwargs).id
 
 
 def _judgments(engine, **where) -> list[Judgment]:
@@ -81,17 +75,16 @@ def test_a_position_biased_judge_is_inconsistent_and_resolves_by_policy(engine, 
     server.configure(policy="first")
     campaign_id, judge_id, n = _setup(engine, server)
     run_blocking(engine, _start(engine, judge_id, campaign_id), FAST)
-    with factory.session(engine) as s:
-        resolved = resolve_judge_verdicts(s, judge_id, campaign_id)
-        assert len(resolved) == n
-        assert {(v.pref_ab, v.pref_ba, v.preference, v.consistent) for v in resolved} == {
-            (-1, 1, 0, False)
-        }
-        assert {
-            v.preference for v in resolve_judge_verdicts(s, judge_id, campaign_id, "unscored")
-        } == {None}
-        summary = position_consistency(s, judge_id, campaign_id)
-        assert (summary.n_inconsistent, summary.n_consistent, summary.consistency) == (n, 0, 0.0)
+    resolved = resolve_judge_verdicts(engine, judge_id, campaign_id)
+    assert len(resolved) == n
+    assert {(v.pref_ab, v.pref_ba, v.preference, v.consistent) for v in resolved} == {
+        (-1, 1, 0, False)
+    }
+    assert {
+        v.preference for v in resolve_judge_verdicts(engine, judge_id, campaign_id, "unscored")
+    } == {None}
+    summary = position_consistency(engine, judge_id, campaign_id)
+    assert (summary.n_inconsistent, summary.n_consistent, summary.consistency) == (n, 0, 0.0)
 
 
 def test_an_unparseable_reply_is_stored_unscored_with_its_raw_text(engine, server) -> None:
@@ -104,10 +97,9 @@ def test_an_unparseable_reply_is_stored_unscored_with_its_raw_text(engine, serve
     assert all(r.preference is None for r in rows)
     assert {r.raw_reply for r in rows} == {"I would rather not say which one is better."}
     admin = factory.admin_id(engine)
-    with factory.session(engine) as s:
-        assert position_consistency(s, judge_id, campaign_id).n_unscored_judgments == 2 * n
-        shown = browse_verdicts(s, campaign_id, judge_id, actor_id=admin, only_unscored=True)
-        assert len(shown) == 2 * n and shown[-1]["model_a"] == "m1"
+    assert position_consistency(engine, judge_id, campaign_id).n_unscored_judgments == 2 * n
+    shown = browse_verdicts(engine, campaign_id, judge_id, actor_id=admin, only_unscored=True)
+    assert len(shown) == 2 * n and shown[-1]["model_a"] == "m1"
 
 
 def test_retries_survive_429_500_timeouts_and_malformed_bodies(sqlite_engine, server) -> None:
@@ -121,8 +113,7 @@ def test_retries_survive_429_500_timeouts_and_malformed_bodies(sqlite_engine, se
         ]
     )
     campaign_id, judge_id, _n = _setup(engine, server, n_prompts=1, swap_policy="ab")
-    with factory.session(engine) as s:
-        run = create_run(s, judge_id, campaign_id, limit=1)
+    run = create_run(engine, judge_id, campaign_id, actor_id=factory.admin_id(engine), limit=1)
     options = RunOptions(concurrency=1, backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=0.5)
     result = run_blocking(engine, run.id, options)
     assert (result.status, result.n_done, result.n_failed) == ("done", 1, 0)
@@ -149,8 +140,7 @@ def test_exhausted_retries_fail_the_task_and_resume_retries_it(engine, server) -
         assert all("gave up after 2 attempts: HTTP 500" in e for e in errors)
     assert _judgments(engine) == []
     server.configure(rate_500=0.0)
-    with factory.session(engine) as s:
-        resume_run(s, run_id)
+    resume_run(engine, run_id, actor_id=factory.admin_id(engine))
     result = run_blocking(engine, run_id, options)
     assert (result.status, result.n_done, result.n_failed, result.error) == ("done", n, 0, None)
     assert len(_judgments(engine)) == n
@@ -171,8 +161,7 @@ def test_a_rejected_key_fails_the_run_with_the_fix_and_no_key_in_the_message(
         statuses = set(s.exec(select(JudgeTask.status).where(JudgeTask.run_id == run_id)).all())
     assert statuses == {"pending"}  # nothing lost: fix the key and resume
     monkeypatch.setenv("JB_TEST_KEY", "sk-right")
-    with factory.session(engine) as s:
-        resume_run(s, run_id)
+    resume_run(engine, run_id, actor_id=factory.admin_id(engine))
     assert run_blocking(engine, run_id, FAST).n_done == 2 * n
 
 
@@ -217,11 +206,11 @@ def test_cancel_stops_between_batches_and_resume_finishes_without_duplicates(
     campaign_id, judge_id, n = _setup(engine, server, n_prompts=6)
     run_id = _start(engine, judge_id, campaign_id)
     options = RunOptions(concurrency=2, batch_size=2, flush_every=1, flush_interval_s=0.01)
+    admin = factory.admin_id(engine)
 
     def cancel_on_first_progress(p) -> None:
         if p.n_done and p.status == "running":
-            with factory.session(engine) as s:
-                request_cancel(s, run_id)
+            request_cancel(engine, run_id, actor_id=admin)
 
     result = run_blocking(engine, run_id, options, progress=cancel_on_first_progress)
     assert result.status == "cancelled"
@@ -235,7 +224,7 @@ def test_cancel_stops_between_batches_and_resume_finishes_without_duplicates(
             ).one()
             == 0
         )
-        resume_run(s, run_id)
+    resume_run(engine, run_id, actor_id=admin)
     final = run_blocking(engine, run_id, FAST)
     assert (final.status, final.n_done) == ("done", 2 * n)
     rows = _judgments(engine)
@@ -331,20 +320,18 @@ def test_claims_of_a_dead_local_worker_are_released_at_start(engine, server) -> 
 
 def test_runs_only_add_missing_tasks_and_refuse_a_second_open_run(engine, server) -> None:
     campaign_id, judge_id, n = _setup(engine, server)
-    with factory.session(engine) as s:
-        run = create_run(s, judge_id, campaign_id, limit=1)
-        assert run.n_tasks == 2
-        with pytest.raises(InvalidInputError, match=f"resume it .*--resume {run.id}"):
-            create_run(s, judge_id, campaign_id)
+    admin = factory.admin_id(engine)
+    run = create_run(engine, judge_id, campaign_id, actor_id=admin, limit=1)
+    assert run.n_tasks == 2
+    with pytest.raises(InvalidInputError, match=f"resume it .*--resume {run.id}"):
+        create_run(engine, judge_id, campaign_id, actor_id=admin)
     run_blocking(engine, run.id, FAST)
-    with factory.session(engine) as s:
-        rest = create_run(s, judge_id, campaign_id)
-        assert rest.n_tasks == 2 * (n - 1)
+    rest = create_run(engine, judge_id, campaign_id, actor_id=admin)
+    assert rest.n_tasks == 2 * (n - 1)
     run_blocking(engine, rest.id, FAST)
     assert len(_judgments(engine)) == 2 * n
-    with factory.session(engine) as s:
-        empty = create_run(s, judge_id, campaign_id)
-        assert (empty.n_tasks, empty.status) == (0, "done")
+    empty = create_run(engine, judge_id, campaign_id, actor_id=admin)
+    assert (empty.n_tasks, empty.status) == (0, "done")
 
 
 def test_requests_per_minute_limit_spaces_requests(sqlite_engine, server) -> None:
@@ -378,10 +365,9 @@ def test_progress_reports_grow_to_the_total_and_costs_follow_the_price_table(
 
 def test_preview_and_dry_run_use_real_comparisons_and_warm_the_cache(engine, server) -> None:
     campaign_id, judge_id, n = _setup(engine, server)
-    with factory.session(engine) as s:
-        spec = JudgeSpec(provider="openai", model="fake-judge", base_url=server.openai_base)
-        ab = preview_prompt(s, spec, campaign_id)
-        ba = preview_prompt(s, spec, campaign_id, ab.comparison_id, "ba")
+    spec = JudgeSpec(provider="openai", model="fake-judge", base_url=server.openai_base)
+    ab = preview_prompt(engine, spec, campaign_id)
+    ba = preview_prompt(engine, spec, campaign_id, ab.comparison_id, "ba")
     assert "m1 answer 0" in ab.prompts[0] and "m22 answer 0" in ab.prompts[0]
     assert ab.prompts[0].index("m1 answer") < ab.prompts[0].index("m22 answer")
     assert ba.prompts[0].index("m22 answer") < ba.prompts[0].index("m1 answer")
@@ -395,28 +381,26 @@ def test_preview_and_dry_run_use_real_comparisons_and_warm_the_cache(engine, ser
 
 def test_judge_configs_are_versioned_by_content_hash(engine) -> None:
     admin = factory.admin_id(engine)
-    with factory.session(engine) as s:
-        spec = JudgeSpec(provider="openai", model="gpt-4o-mini")
-        v1 = save_judge(s, "gpt", spec)
-        assert save_judge(s, "gpt", spec).id == v1.id  # identical: no new version
-        v2 = edit_judge(s, "gpt", params={"temperature": 0.7})
-        assert (v2.name, v2.version) == ("gpt", 2) and v2.content_hash != v1.content_hash
-        assert v2.params["temperature"] == 0.7 and v1.params["temperature"] == 0
-        with pytest.raises(InvalidInputError, match="'gpt' v1 already has exactly this config"):
-            save_judge(s, "other", spec)
-        assert get_judge(s, "gpt").id == v2.id
-        assert get_judge(s, "gpt@1").id == v1.id == get_judge(s, "gpt", 1).id
-        assert [(j.name, j.version) for j in list_judges(s, actor_id=admin)] == [("gpt", 2)]
-        assert len(list_judges(s, actor_id=admin, all_versions=True)) == 2
-        s.commit()
+    spec = JudgeSpec(provider="openai", model="gpt-4o-mini")
+    v1 = save_judge(engine, "gpt", spec, actor_id=admin)
+    assert save_judge(engine, "gpt", spec, actor_id=admin).id == v1.id  # identical: no new version
+    v2 = edit_judge(engine, "gpt", actor_id=admin, params={"temperature": 0.7})
+    assert (v2.name, v2.version) == ("gpt", 2) and v2.content_hash != v1.content_hash
+    assert v2.params["temperature"] == 0.7 and v1.params["temperature"] == 0
+    with pytest.raises(InvalidInputError, match="'gpt' v1 already has exactly this config"):
+        save_judge(engine, "other", spec, actor_id=admin)
+    assert get_judge(engine, "gpt").id == v2.id
+    assert get_judge(engine, "gpt@1").id == v1.id == get_judge(engine, "gpt", 1).id
+    assert [(j.name, j.version) for j in list_judges(engine, actor_id=admin)] == [("gpt", 2)]
+    assert len(list_judges(engine, actor_id=admin, all_versions=True)) == 2
 
 
 def test_verdicts_point_at_the_judge_version_that_produced_them(engine, server) -> None:
     campaign_id, v1_id, n = _setup(engine, server, n_prompts=1, swap_policy="ab")
     run_blocking(engine, _start(engine, v1_id, campaign_id), FAST)
-    with factory.session(engine) as s:
-        v2 = edit_judge(s, "local-judge", params={"temperature": 0.3})
-        s.commit()
+    v2 = edit_judge(
+        engine, "local-judge", actor_id=factory.admin_id(engine), params={"temperature": 0.3}
+    )
     run_blocking(engine, _start(engine, v2.id, campaign_id), FAST)
     assert {r.judge_id for r in _judgments(engine)} == {v1_id, v2.id}
     assert len(_judgments(engine, judge_id=v2.id)) == n
@@ -430,7 +414,7 @@ def test_unknown_price_adds_a_note_to_the_summary(engine, server) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
 def test_dead_pid_helper_recognises_live_and_dead_processes() -> None:
-    from judges.runner import _claim_is_dead
+    from judges.worker import _claim_is_dead
 
     assert not _claim_is_dead(f"{socket.gethostname()}:{os.getpid()}:x")
     assert not _claim_is_dead("another-host:1:x")

@@ -262,7 +262,8 @@ def test_xss_payloads_are_inert_on_every_page(hostile_site, path, heading, drawn
 def test_an_api_key_never_reaches_the_database_exports_or_logs(
     tmp_path: Path, llm, caplog, capfd
 ) -> None:
-    from judges.runner import RunOptions, create_run, run_blocking
+    from judges.runs import RunOptions, create_run
+    from judges.worker import run_blocking
 
     llm.reset()
     key = f"sk-sec-{uuid.uuid4().hex}"
@@ -280,8 +281,7 @@ def test_an_api_key_never_reaches_the_database_exports_or_logs(
         campaign_id, judge_id = data["campaign"].id, judge.id
     caplog.set_level(logging.DEBUG)
     options = RunOptions(concurrency=2)
-    with factory.session(engine) as s:
-        wrong = create_run(s, judge_id, campaign_id).id
+    wrong = create_run(engine, judge_id, campaign_id, actor_id=factory.admin_id(engine)).id
 
     def run(run_id: int, secret: str) -> str:  # in a thread: Playwright's loop runs in this one
         with ThreadPoolExecutor(1) as pool:
@@ -291,8 +291,7 @@ def test_an_api_key_never_reaches_the_database_exports_or_logs(
             )
 
     assert run(wrong, key[::-1]) == "failed"
-    with factory.session(engine) as s:
-        good = create_run(s, judge_id, campaign_id).id
+    good = create_run(engine, judge_id, campaign_id, actor_id=factory.admin_id(engine)).id
     assert run(good, key) == "done"
     assert llm.stats()["auth_seen"].get("with_key")
     admin = factory.admin_id(engine)
