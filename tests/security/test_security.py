@@ -20,8 +20,8 @@ from sqlalchemy import inspect
 from sqlmodel import select
 
 from annotate import team
+from annotate.items import Answer
 from annotate.pairing import generate_comparisons
-from annotate.queue import Answer
 from annotate.users import LOCAL_ADMIN_HANDLE, ensure_local_admin, user_for_login
 from db.engine import make_engine
 from db.models import Campaign, Candidate, Judge, Judgment, Output, Prompt, User, metadata
