@@ -160,7 +160,7 @@ def seed(engine: Engine) -> int:
             + ["assignment_id", "shown_order", "preference", "both_bad", "time_on_task_ms"]
             + ["is_reshow", "version", "is_current", "source", "created_at"],
             (
-                (i + 1, 1, c, f"u:{r}", "human", r, i + 1, order, (i % 3) - 1, False, 4000)
+                (i + 1, 1, c, user_key(r), "human", r, i + 1, order, (i % 3) - 1, False, 4000)
                 + (False, 1, True, "app", stamp)
                 for i, (c, r, order) in enumerate(votes)
             ),
