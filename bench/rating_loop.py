@@ -267,7 +267,7 @@ def rate_page_runs(url: str) -> float:
     """Median ms of the rate page's whole script run through AppTest (lease already held)."""
     from tests.page_timing import median_script_run_ms
 
-    return median_script_run_ms(ROOT / "pages" / "rate.py", url)
+    return median_script_run_ms(ROOT / "views" / "rate.py", url)
 
 
 def pg_engine() -> tuple[Engine, str]:
