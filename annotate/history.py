@@ -15,21 +15,21 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from annotate.queue import (
-    Answer,
+from annotate.items import Answer, RateItem, RatingSetup
+from annotate.queue_sql import (
     J,
-    RateItem,
-    RatingSetup,
-    answer_of,
     is_postgres,
-    rater_key,
-    rating_setup,
+    lock_comparison,
+    read_answer,
+    read_setup_of,
+    store_judgment,
     writing,
 )
-from annotate.submission import lock_comparison, store_judgment, validate_answer
+from annotate.submission import validate_answer
 from db.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from db.joins import CandA, CandB, comparison_joins
 from db.models import Campaign, Comparison, Judgment, Output, Prompt, User, utcnow
+from metrics.vocabulary import user_key
 
 PREFERENCE_WORDS = {
     -2: "A much better",
@@ -80,7 +80,7 @@ def _prompt_text(messages: list[dict[str, str]]) -> str:
 
 
 def my_judgments(
-    session: Session, rater_id: int, campaign_id: int | None = None, *, limit: int = 500
+    engine: Engine, rater_id: int, campaign_id: int | None = None, *, limit: int = 500
 ) -> list[HistoryRow]:
     """This rater's current judgments, newest first (one row per item they answered)."""
     query = (
@@ -94,14 +94,16 @@ def my_judgments(
                 CandB.name,
             ).join(Campaign, Campaign.id == Judgment.campaign_id)
         )
-        .where(Judgment.rater_key == rater_key(rater_id), Judgment.is_current)
+        .where(Judgment.rater_key == user_key(rater_id), Judgment.is_current)
         .order_by(Judgment.created_at.desc(), Judgment.id.desc())
         .limit(limit)
     )
     if campaign_id is not None:
         query = query.where(Judgment.campaign_id == campaign_id)
+    with Session(engine) as session:
+        found = session.execute(query).all()
     rows = []
-    for j, name, blind, messages, name_a, name_b in session.execute(query).all():
+    for j, name, blind, messages, name_a, name_b in found:
         sign = 1 if j.shown_order == "ab" else -1
         shown = Answer(
             preference=None if j.preference is None else sign * j.preference,
@@ -128,7 +130,7 @@ def _own_current(conn: Any, rater_id: int, judgment_id: int) -> Mapping[str, Any
     j = conn.execute(select(J).where(J.c.id == judgment_id)).mappings().first()
     if j is None:
         raise NotFoundError(f"No judgment with id {judgment_id}: reload My history.")
-    if j["rater_key"] != rater_key(rater_id):
+    if j["rater_key"] != user_key(rater_id):
         raise PermissionDeniedError("You can only revise your own judgments.")
     if not j["is_current"]:
         raise InvalidInputError(
@@ -137,27 +139,30 @@ def _own_current(conn: Any, rater_id: int, judgment_id: int) -> Mapping[str, Any
     return j
 
 
-def revisable(session: Session, rater_id: int, judgment_id: int) -> Revisable:
+def revisable(engine: Engine, rater_id: int, judgment_id: int) -> Revisable:
     """The item behind one of this rater's judgments, in the order they saw it."""
-    j = _own_current(session, rater_id, judgment_id)
-    comparison = session.get(Comparison, j["comparison_id"])
-    prompt = session.get(Prompt, comparison.prompt_id)
-    out_a = session.get(Output, comparison.output_a_id)
-    out_b = session.get(Output, comparison.output_b_id)
-    left, right = (out_a, out_b) if j["shown_order"] == "ab" else (out_b, out_a)
-    item = RateItem(
-        assignment_id=j["assignment_id"] or 0,
-        messages=tuple(dict(m) for m in prompt.messages),
-        response_a=left.content,
-        response_b=right.content,
-        turns_a=tuple(left.turns) if left.turns else None,
-        turns_b=tuple(right.turns) if right.turns else None,
-        single=out_a.id == out_b.id,
-        shown_at=j["created_at"],
-        expires_at=j["created_at"],
-    )
-    answer = answer_of(session, j["id"], j["shown_order"])
-    return Revisable(j["id"], rating_setup(session, j["campaign_id"]), item, answer)
+    with Session(engine) as session:
+        j = _own_current(session, rater_id, judgment_id)
+        comparison = session.get(Comparison, j["comparison_id"])
+        prompt = session.get(Prompt, comparison.prompt_id)
+        out_a = session.get(Output, comparison.output_a_id)
+        out_b = session.get(Output, comparison.output_b_id)
+        left, right = (out_a, out_b) if j["shown_order"] == "ab" else (out_b, out_a)
+        item = RateItem(
+            assignment_id=j["assignment_id"] or 0,
+            messages=tuple(dict(m) for m in prompt.messages),
+            response_a=left.content,
+            response_b=right.content,
+            turns_a=tuple(left.turns) if left.turns else None,
+            turns_b=tuple(right.turns) if right.turns else None,
+            single=out_a.id == out_b.id,
+            shown_at=j["created_at"],
+            expires_at=j["created_at"],
+        )
+        conn = session.connection()
+        answer = read_answer(conn, j["id"], j["shown_order"])
+        setup = read_setup_of(conn, j["campaign_id"])
+    return Revisable(j["id"], setup, item, answer)
 
 
 def revise(
@@ -180,7 +185,7 @@ def revise(
         if is_postgres(conn):
             # Re-read under the lock: a revision from another tab may have won.
             j = _own_current(conn, rater_id, judgment_id)
-        setup = rating_setup(conn, j["campaign_id"])
+        setup = read_setup_of(conn, j["campaign_id"])
         validate_answer(setup, answer, comparison["output_a_id"] == comparison["output_b_id"])
         conn.execute(update(J).where(J.c.id == j["id"]).values(is_current=False))
         return store_judgment(

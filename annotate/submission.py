@@ -12,27 +12,26 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from annotate.queue import (
+from annotate.items import Answer, RatingSetup
+from annotate.queue_sql import (
     CP,
     FINISHED,
-    JS,
     A,
-    Answer,
     C,
     J,
-    RatingSetup,
     U,
     is_postgres,
-    rater_key,
+    read_setup,
     release_leases,
-    setup_from_row,
+    store_judgment,
     writing,
 )
 from db.errors import InvalidInputError, JudgeboardError, NotFoundError, PermissionDeniedError
 from db.models import utcnow
+from metrics.vocabulary import user_key
 
 
 class LeaseLostError(JudgeboardError):
@@ -50,8 +49,6 @@ Q_ASSIGNMENT = (
 )
 """An assignment, its campaign's columns (prefixed ``cp__``) and whether its rater is still
 active: one round trip."""
-Q_COMPARISON = select(C).where(C.c.id == bindparam("comp"))
-Q_COMPARISON_LOCK = Q_COMPARISON.with_for_update()
 Q_COMPARISON_OF = select(C).join(A, A.c.comparison_id == C.c.id).where(A.c.id == bindparam("aid"))
 Q_COMPARISON_OF_LOCK = Q_COMPARISON_OF.with_for_update(of=C)
 Q_ACTIVE_LEASES = (
@@ -63,12 +60,6 @@ Q_ACTIVE_LEASES = (
         A.c.expires_at > bindparam("now"),
     )
 )
-Q_NEXT_VERSION = select(func.coalesce(func.max(J.c.version), 0) + 1).where(
-    J.c.comparison_id == bindparam("comp"),
-    J.c.rater_key == bindparam("rkey"),
-    J.c.shown_order == bindparam("order"),
-)
-Q_INSERT_JUDGMENT = insert(J).returning(J.c.id)
 Q_N_DONE = update(C).where(C.c.id == bindparam("comp")).values(n_done=C.c.n_done + bindparam("d"))
 Q_FINISH = (
     update(A)
@@ -131,12 +122,6 @@ def validate_answer(setup: RatingSetup, answer: Answer, single: bool) -> None:
             )
 
 
-def lock_comparison(conn: Connection, comparison_id: int) -> Mapping[str, Any]:
-    """A comparison row, locked until commit on PostgreSQL (SQLite already holds the lock)."""
-    query = Q_COMPARISON_LOCK if is_postgres(conn) else Q_COMPARISON
-    return conn.execute(query, {"comp": comparison_id}).mappings().one()
-
-
 def _lock_assignment(
     conn: Connection, rater_id: int, assignment_id: int
 ) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
@@ -162,71 +147,6 @@ def _lock_assignment(
             " campaign."
         )
     return a, comparison
-
-
-def store_judgment(
-    conn: Connection,
-    *,
-    comparison: Mapping[str, Any],
-    rater_id: int,
-    shown_order: str,
-    answer: Answer,
-    assignment_id: int | None,
-    is_reshow: bool,
-    time_on_task_ms: int | None,
-    now: datetime,
-) -> int:
-    """Insert a judgment (next free version) and its scores in canonical terms; its id."""
-    key = rater_key(rater_id)
-    version = conn.execute(
-        Q_NEXT_VERSION, {"comp": comparison["id"], "rkey": key, "order": shown_order}
-    ).scalar_one()
-    sign = 1 if shown_order == "ab" else -1
-    preference = 0 if answer.both_bad else answer.preference
-    judgment_id = conn.execute(
-        Q_INSERT_JUDGMENT,
-        {
-            "campaign_id": comparison["campaign_id"],
-            "comparison_id": comparison["id"],
-            "rater_key": key,
-            "rater_kind": "human",
-            "user_id": rater_id,
-            "judge_id": None,
-            "judge_run_id": None,
-            "assignment_id": assignment_id,
-            "shown_order": shown_order,
-            "preference": None if preference is None else sign * preference,
-            "both_bad": answer.both_bad,
-            "rationale": (answer.rationale or "").strip() or None,
-            "raw_reply": None,
-            "time_on_task_ms": time_on_task_ms,
-            "is_reshow": is_reshow,
-            "version": version,
-            "is_current": True,
-            "source": "app",
-            "tokens_in": None,
-            "tokens_out": None,
-            "created_at": now,
-        },
-    ).scalar_one()
-    output_of = (
-        {"A": comparison["output_a_id"], "B": comparison["output_b_id"]}
-        if shown_order == "ab"
-        else {"A": comparison["output_b_id"], "B": comparison["output_a_id"]}
-    )
-    scores = [
-        {
-            "judgment_id": judgment_id,
-            "output_id": output_of[side],
-            "criterion_id": criterion_id,
-            "value": float(value),
-        }
-        for side, values in answer.scores.items()
-        for criterion_id, value in values.items()
-    ]
-    if scores:
-        conn.execute(insert(JS), scores)
-    return judgment_id
 
 
 def _campaign_row(a: Mapping[str, Any]) -> dict[str, Any]:
@@ -264,7 +184,7 @@ def submit(
                 f"This item was already {a['status']}: change it on the My history page."
             )
         campaign = _campaign_row(a)
-        setup = setup_from_row(conn, campaign)
+        setup = read_setup(conn, campaign)
         validate_answer(setup, answer, comparison["output_a_id"] == comparison["output_b_id"])
         if (
             a["expires_at"] <= now
@@ -382,7 +302,7 @@ def undo_last(
                 update(J)
                 .where(
                     J.c.comparison_id == a["comparison_id"],
-                    J.c.rater_key == rater_key(rater_id),
+                    J.c.rater_key == user_key(rater_id),
                     J.c.assignment_id == a["id"],
                     J.c.is_current,
                 )

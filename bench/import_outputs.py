@@ -147,12 +147,17 @@ def naive_import(engine, path: Path, campaign: str) -> int:
 
 def child(mode: str, target: str, path: str) -> None:
     """Run one import in this process; print rows, seconds and the import's peak RSS."""
+    from sqlmodel import Session
+
+    from annotate.users import ensure_local_admin
     from ingest.outputs import import_outputs
 
     engine = _engine(target)
+    with Session(engine) as s:
+        actor_id = ensure_local_admin(s).id
     started, cpu = time.perf_counter(), time.process_time()
     if mode == "fast":
-        rows = import_outputs(engine, Path(path), "bench").outputs_added
+        rows = import_outputs(engine, Path(path), "bench", actor_id=actor_id).outputs_added
     else:
         rows = naive_import(engine, Path(path), "bench")
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -32,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
-from annotate.queue import A, Answer, C, J, next_item  # noqa: E402
+from annotate.items import Answer  # noqa: E402
+from annotate.queue import next_item  # noqa: E402
+from annotate.queue_sql import A, C, J  # noqa: E402
 from annotate.submission import submit  # noqa: E402
 from bench.seed import bulk_load, load_campaign_basics  # noqa: E402
 from db.engine import (  # noqa: E402
@@ -43,6 +45,7 @@ from db.engine import (  # noqa: E402
     make_engine,
 )
 from db.models import metadata  # noqa: E402
+from metrics.vocabulary import user_key  # noqa: E402
 
 N_PROMPTS = 10_000
 N_MODELS = 5  # 10 pairs per prompt -> 100,000 comparisons
@@ -157,7 +160,7 @@ def seed(engine: Engine) -> int:
             + ["assignment_id", "shown_order", "preference", "both_bad", "time_on_task_ms"]
             + ["is_reshow", "version", "is_current", "source", "created_at"],
             (
-                (i + 1, 1, c, f"u:{r}", "human", r, i + 1, order, (i % 3) - 1, False, 4000)
+                (i + 1, 1, c, user_key(r), "human", r, i + 1, order, (i % 3) - 1, False, 4000)
                 + (False, 1, True, "app", stamp)
                 for i, (c, r, order) in enumerate(votes)
             ),
@@ -226,7 +229,7 @@ def naive_next(engine: Engine, rater_id: int, campaign_id: int = 1) -> int | Non
             conn.execute(select(A.c.comparison_id).where(A.c.rater_id == rater_id)).scalars()
         )
         seen |= set(
-            conn.execute(select(J.c.comparison_id).where(J.c.rater_key == f"u:{rater_id}"))
+            conn.execute(select(J.c.comparison_id).where(J.c.rater_key == user_key(rater_id)))
             .scalars()
             .all()
         )
@@ -264,7 +267,7 @@ def rate_page_runs(url: str) -> float:
     """Median ms of the rate page's whole script run through AppTest (lease already held)."""
     from tests.page_timing import median_script_run_ms
 
-    return median_script_run_ms(ROOT / "pages" / "rate.py", url)
+    return median_script_run_ms(ROOT / "views" / "rate.py", url)
 
 
 def pg_engine() -> tuple[Engine, str]:

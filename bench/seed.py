@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from db.engine import is_sqlite
+from metrics.vocabulary import user_key
 
 STAMP = "2026-01-01 00:00:00.000000"
 
@@ -218,7 +219,7 @@ def seed_campaign(
                     i + 1,
                     1,
                     int(comp[i]) + 1,
-                    f"u:{int(rater[i])}",
+                    user_key(int(rater[i])),
                     "human",
                     int(rater[i]),
                     order[i],

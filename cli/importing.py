@@ -10,6 +10,7 @@ import typer
 from cli.support import (
     CampaignOpt,
     domain_errors,
+    local_actor,
     out,
     pair_outputs,
     row_progress,
@@ -38,7 +39,9 @@ def import_outputs_cmd(
     engine = _engine()
     progress, update = row_progress(f"Importing {file.name}")
     with progress:
-        result = import_outputs(engine, file, campaign, progress=update)
+        result = import_outputs(
+            engine, file, campaign, actor_id=local_actor(engine), progress=update
+        )
     out.print(result.summary())
     if pair:
         pair_outputs(engine, campaign, pair, baseline, k, seed)
@@ -55,5 +58,6 @@ def import_votes_cmd(
 
     progress, update = row_progress(f"Importing {file.name}")
     with progress:
-        result = import_votes(_engine(), file, campaign, progress=update)
+        engine = _engine()
+        result = import_votes(engine, file, campaign, actor_id=local_actor(engine), progress=update)
     out.print(result.summary())

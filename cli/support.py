@@ -49,7 +49,7 @@ def require_format(fmt: str, allowed: tuple[str, ...]) -> None:
         raise InvalidInputError(f"Format '{fmt}' is not one of {', '.join(allowed)}.")
 
 
-def local_actor(engine) -> int:
+def local_actor(engine: Engine) -> int:
     """The CLI runs with the database's credentials, so it acts as the local admin."""
     from annotate.users import ensure_local_admin
 
@@ -69,12 +69,17 @@ def row_progress(label: str) -> tuple[Progress, Callable[[int], None]]:
     return progress, update
 
 
-def pair_outputs(engine, campaign: str, strategy: str, baseline, k, seed) -> None:
-    from annotate.campaigns import get_campaign
+def pair_outputs(
+    engine: Engine,
+    campaign: str,
+    strategy: str,
+    baseline: str | None,
+    k: int | None,
+    seed: int,
+) -> None:
     from annotate.pairing import generate_comparisons
 
-    with Session(engine) as s:
-        campaign_id = get_campaign(s, campaign).id
+    campaign_id = campaign_id_of(engine, campaign)
     out.print(
         generate_comparisons(
             engine,
@@ -88,7 +93,7 @@ def pair_outputs(engine, campaign: str, strategy: str, baseline, k, seed) -> Non
     )
 
 
-def campaign_id_of(engine, name: str) -> int:
+def campaign_id_of(engine: Engine, name: str) -> int:
     from annotate.campaigns import get_campaign
 
     with Session(engine) as s:

@@ -79,7 +79,7 @@ def load_demo(engine: Engine, *, with_sample_votes: bool = True) -> DemoResult:
         )
         s.commit()
         campaign_id = campaign.id
-    imported = import_outputs(engine, DEMO_DIR / "outputs.jsonl", name)
+    imported = import_outputs(engine, DEMO_DIR / "outputs.jsonl", name, actor_id=actor_id)
     pairing = spec.get("pairing", {})
     paired = generate_comparisons(
         engine,
@@ -92,7 +92,7 @@ def load_demo(engine: Engine, *, with_sample_votes: bool = True) -> DemoResult:
     )
     _mark_gold(engine, campaign_id, spec.get("gold", []))
     if with_sample_votes:
-        import_votes(engine, DEMO_DIR / "sample_votes.jsonl", name)
+        import_votes(engine, DEMO_DIR / "sample_votes.jsonl", name, actor_id=actor_id)
     return DemoResult(name, True, imported.outputs_added, paired.comparisons_total)
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from annotate.campaigns import get_or_create_campaign
+from db.access import admin_only
 from db.engine import write_session
 from db.errors import ImportFileError
 from db.models import Campaign
@@ -360,16 +361,18 @@ def import_outputs(
     source: Path | BinaryIO,
     campaign: str,
     *,
+    actor_id: int,
     filename: str | None = None,
     fmt: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> OutputImportResult:
-    """Import model outputs from a file into ``campaign`` (created if missing).
+    """Import model outputs from a file into ``campaign`` (created if missing); admins only.
 
     ``fmt`` is one of jsonl, json, csv, parquet (default: from the file name's extension);
     ``filename`` names a stream in messages; ``progress(rows_read)`` is called per batch.
     Raises ImportFileError naming the file, line and field; nothing is written then.
     """
+    admin_only(engine, actor_id)
     started = time.perf_counter()
     with rd.open_source(source, filename) as src:
         container = rd.detect_container(src, fmt)

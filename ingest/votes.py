@@ -27,6 +27,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from annotate.campaigns import get_or_create_campaign
+from db.access import admin_only
 from db.engine import write_session
 from db.errors import ImportFileError
 from db.models import Campaign, Comparison, Judge, Judgment, Output, User, utcnow
@@ -39,6 +40,7 @@ from ingest.bulk import (
     outputs_insert,
     to_json,
 )
+from metrics.vocabulary import judge_key, user_key
 
 BATCH_VOTES = 2000
 _CHUNK = 500
@@ -284,7 +286,7 @@ class _VoteImport:
             self.result.human_raters_added += added
             self.result.raters_existing += len(rows) - added
             for h in humans:
-                self.rater_ids[("human", h)] = (f"u:{ids[h]}", ids[h])
+                self.rater_ids[("human", h)] = (user_key(ids[h]), ids[h])
         judges = sorted(r for k, r in new if k == "llm")
         if judges:
             hashes = {_imported_judge_hash(j): j for j in judges}
@@ -299,7 +301,7 @@ class _VoteImport:
                     self.result.judge_raters_added += 1
                 else:
                     self.result.raters_existing += 1
-                self.rater_ids[("llm", j)] = (f"j:{existing[h]}", existing[h])
+                self.rater_ids[("llm", j)] = (judge_key(existing[h]), existing[h])
 
     def _create_judge(self, rater: str, content_hash: str, now: datetime) -> int:
         """An imported judge; takes the next version if a configured judge has the name."""
@@ -547,13 +549,16 @@ def import_votes(
     source: Path | BinaryIO,
     campaign: str,
     *,
+    actor_id: int,
     filename: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> VoteImportResult:
-    """Import votes from a JSONL file into ``campaign`` (created if missing), all or nothing.
+    """Import votes from a JSONL file into ``campaign`` (created if missing), all or nothing;
+    admins only.
 
     Raises ImportFileError naming the file, line and field of every problem (up to 20).
     """
+    admin_only(engine, actor_id)
     started = time.perf_counter()
     with rd.open_source(source, filename) as src:
         suffix = Path(src.name).suffix.lower()

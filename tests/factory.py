@@ -395,7 +395,8 @@ RATER_EMAIL = "ana@acme.io"
 
 def rate_items(engine: Engine, rater_id: int, campaign_id: int, n: int, answer: Any = None) -> int:
     """Answer up to ``n`` items through the real queue, as a rater would; returns how many."""
-    from annotate.queue import Answer, next_item
+    from annotate.items import Answer
+    from annotate.queue import next_item
     from annotate.submission import submit
 
     done = 0

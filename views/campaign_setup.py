@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
@@ -18,6 +16,7 @@ from annotate.campaign_setup import (
 )
 from annotate.campaigns import list_campaigns
 from db.models import MODES, SCALES
+from metrics.vocabulary import missing_to_none
 from views.widgets.common import engine, require_actor, run_or_error, session
 
 NEW = 0
@@ -154,9 +153,7 @@ def _criteria(frame: pd.DataFrame) -> list[CriterionEdit]:
                 description=str(row.get("description") or ""),
                 scale=str(row.get("scale") or "likert5"),
                 categories=tuple(cats) or None,
-                id=None
-                if cid is None or (isinstance(cid, float) and math.isnan(cid))
-                else int(cid),
+                id=None if missing_to_none(cid) is None else int(cid),
             )
         )
     return out

@@ -6,18 +6,17 @@ import pandas as pd
 import streamlit as st
 
 from annotate.history import HistoryRow, my_judgments, revisable, revise
-from annotate.queue import RateItem, RatingSetup
+from annotate.items import RateItem, RatingSetup
 from db.errors import JudgeboardError
 from views.widgets.answer import answer_form, collected_answer
-from views.widgets.common import engine, require_actor, run_or_error, session
+from views.widgets.common import engine, require_actor, run_or_error
 
 PICK = "history_pick"
 
 st.title("My history")
 actor = require_actor()
 
-with session() as s:
-    rows: list[HistoryRow] = my_judgments(s, actor.id)
+rows: list[HistoryRow] = my_judgments(engine(), actor.id)
 if not rows:
     st.info("You have not rated anything yet: answers you give on the Rate page show up here.")
     st.stop()
@@ -56,8 +55,7 @@ picked = st.selectbox(
     key=PICK,
 )
 
-with session() as s:
-    target = run_or_error(revisable, s, actor.id, picked)
+target = run_or_error(revisable, engine(), actor.id, picked)
 if target is None:
     st.stop()
 

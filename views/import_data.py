@@ -43,7 +43,13 @@ if st.button("Import", type="primary", disabled=not (upload and campaign)):
 
     importer = import_outputs if kind == "outputs" else import_votes
     result = run_or_error(
-        importer, engine(), upload, campaign, filename=upload.name, progress=progress
+        importer,
+        engine(),
+        upload,
+        campaign,
+        actor_id=actor.id,
+        filename=upload.name,
+        progress=progress,
     )
     bar.empty()
     if result is not None:

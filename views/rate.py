@@ -10,18 +10,12 @@ from typing import Any
 
 import streamlit as st
 
-from annotate.queue import (
-    RateItem,
-    RatingSetup,
-    next_item,
-    progress,
-    rateable_campaigns,
-    rating_setup,
-)
+from annotate.items import RateItem, RatingSetup
+from annotate.queue import next_item, progress, rateable_campaigns, rating_setup
 from annotate.submission import flag, skip, submit, undo_last
 from db.errors import JudgeboardError
 from views.widgets.answer import BOTH_BAD_KEY, PREFERENCES, answer_form, collected_answer
-from views.widgets.common import engine, require_actor, session
+from views.widgets.common import engine, require_actor
 
 FLASH = "rate_flash"
 
@@ -86,8 +80,7 @@ def rating_panel(rater_id: int, setup: RatingSetup) -> None:
     except JudgeboardError as exc:
         st.error(str(exc))
         return
-    with session() as s:
-        done = progress(s, rater_id, campaign_id)
+    done = progress(engine(), rater_id, campaign_id)
     st.progress(done.fraction, text=f"{done.done} of {done.target} done")
     if item is None:
         st.success(
@@ -140,15 +133,13 @@ def rating_panel(rater_id: int, setup: RatingSetup) -> None:
 def main() -> None:
     st.title("Rate")
     actor = require_actor()
-    with session() as s:
-        choices = rateable_campaigns(s, actor.id)
+    choices = rateable_campaigns(engine(), actor.id)
     if not choices:
         st.info("No campaign is open to you yet. An admin can add you on Campaign setup.")
         st.stop()
     names = {c.id: c.name for c in choices}
     campaign_id = st.selectbox("Campaign", list(names), format_func=names.get, key="rate_campaign")
-    with session() as s:
-        setup = rating_setup(s, campaign_id)
+    setup = rating_setup(engine(), campaign_id)
     with st.expander("Instructions", expanded=False, icon=":material/menu_book:"):
         st.markdown(setup.instructions or "_No instructions for this campaign._")
     rating_panel(actor.id, setup)

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from annotate.history import my_judgments, revisable, revise
-from annotate.queue import Answer, next_item
+from annotate.items import Answer
+from annotate.queue import next_item
 from annotate.submission import submit, undo_last
 from db.errors import InvalidInputError, PermissionDeniedError
 from db.models import Assignment, Campaign, Comparison, Judgment
@@ -35,14 +36,14 @@ def _judgments(engine) -> list[Judgment]:
 def test_history_shows_answers_as_seen_and_hides_models_when_blind(engine) -> None:
     cid, r1, r2 = _rated(engine)
     with factory.session(engine) as s:
-        rows = my_judgments(s, r1)
+        rows = my_judgments(engine, r1)
         assert [r.verdict for r in rows] == ["A better", "A better"]  # in the rater's terms
         assert {r.model_a for r in rows} == {None} and {r.model_b for r in rows} == {None}
         assert rows[0].prompt.startswith("Question")
-        assert my_judgments(s, r2) == []
+        assert my_judgments(engine, r2) == []
         s.get(Campaign, cid).blind = False
         s.commit()
-        rows = my_judgments(s, r1)
+        rows = my_judgments(engine, r1)
     assert {r.model_a for r in rows} | {r.model_b for r in rows} <= set(factory.SECRET_MODELS)
     assert all(r.model_a != r.model_b for r in rows)
 
@@ -51,7 +52,7 @@ def test_revision_adds_a_version_and_keeps_the_old_row(engine) -> None:
     cid, r1, _ = _rated(engine, n=1)
     (original,) = _judgments(engine)
     with factory.session(engine) as s:
-        target = revisable(s, r1, original.id)
+        target = revisable(engine, r1, original.id)
         n_done = s.get(Comparison, original.comparison_id).n_done
     assert target.answer == Answer(-1, rationale="first")
     assert target.item.response_a != target.item.response_b
@@ -64,7 +65,7 @@ def test_revision_adds_a_version_and_keeps_the_old_row(engine) -> None:
     assert new.time_on_task_ms == old.time_on_task_ms
     with factory.session(engine) as s:
         assert s.get(Comparison, original.comparison_id).n_done == n_done  # still one rating
-        assert [r.verdict for r in my_judgments(s, r1)] == ["B better"]
+        assert [r.verdict for r in my_judgments(engine, r1)] == ["B better"]
     with pytest.raises(InvalidInputError, match="already revised"):
         revise(engine, r1, original.id, Answer(0))
 

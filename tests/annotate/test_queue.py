@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from annotate.queue import Answer, next_item, progress, rateable_campaigns
+from annotate.items import Answer
+from annotate.queue import next_item, progress, rateable_campaigns
 from annotate.submission import skip, submit
 from db.errors import PermissionDeniedError
 from db.models import Assignment, Campaign, Comparison, Output, utcnow
@@ -148,7 +149,7 @@ def test_rater_quota_ends_the_queue_and_sets_the_progress_target(engine) -> None
         submit(engine, r1, item.assignment_id, Answer(preference=1))
     assert next_item(engine, r1, cid) is None
     with factory.session(engine) as s:
-        p = progress(s, r1, cid)
+        p = progress(engine, r1, cid)
     assert (p.done, p.target, p.fraction) == (2, 2, 1.0)
 
 
@@ -157,8 +158,8 @@ def test_only_allowed_raters_may_rate(engine) -> None:
     with factory.session(engine) as s:
         s.get(Campaign, cid).allowed_raters = [r1]
         s.commit()
-        assert [c.id for c in rateable_campaigns(s, r1)] == [cid]
-        assert rateable_campaigns(s, r2) == []
+        assert [c.id for c in rateable_campaigns(engine, r1)] == [cid]
+        assert rateable_campaigns(engine, r2) == []
     assert next_item(engine, r1, cid) is not None
     with pytest.raises(PermissionDeniedError, match="ask an admin"):
         next_item(engine, r2, cid)

@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from annotate.queue import Answer, next_item
+from annotate.items import Answer
+from annotate.queue import next_item
 from annotate.submission import submit
 from db.models import Assignment, Comparison, Judgment
 from tests import factory

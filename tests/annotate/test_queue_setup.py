@@ -18,7 +18,8 @@ from annotate.campaign_setup import (
     save_campaign,
     set_check,
 )
-from annotate.queue import Answer, next_item, rateable_campaigns
+from annotate.items import Answer
+from annotate.queue import next_item, rateable_campaigns
 from annotate.submission import submit
 from db.errors import InvalidInputError, PermissionDeniedError
 from db.models import Assignment, Campaign, Comparison, JudgmentScore, RubricCriterion
@@ -142,13 +143,13 @@ def test_allowed_raters_limit_who_sees_the_campaign(engine: Engine) -> None:
     admin = factory.admin_id(engine)
     cid = save_campaign(engine, _settings(allowed_raters=(r1.id,)), actor_id=admin)
     with factory.session(engine) as s:
-        assert [c.id for c in rateable_campaigns(s, r1.id)] == [cid]
-        assert rateable_campaigns(s, r2.id) == []
+        assert [c.id for c in rateable_campaigns(engine, r1.id)] == [cid]
+        assert rateable_campaigns(engine, r2.id) == []
     with factory.session(engine) as s:
         form = load_campaign_form(s, cid, actor_id=admin)
     save_campaign(engine, replace(form.settings, allowed_raters=None), cid, actor_id=admin)
     with factory.session(engine) as s:
-        assert [c.id for c in rateable_campaigns(s, r2.id)] == [cid]
+        assert [c.id for c in rateable_campaigns(engine, r2.id)] == [cid]
 
 
 def test_marked_gold_items_reach_raters_as_gold(engine: Engine) -> None:

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from annotate.campaigns import CriterionSpec
-from annotate.queue import Answer, next_item
+from annotate.items import Answer
+from annotate.queue import next_item
 from annotate.submission import LeaseLostError, flag, skip, submit, undo_last
 from db.errors import InvalidInputError, PermissionDeniedError
 from db.models import (

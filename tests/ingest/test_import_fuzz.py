@@ -168,6 +168,7 @@ def populated(engine):
 
 
 def _assert_rejected(engine, call, line, field, phrase, unit="line") -> ImportFileError:
+    factory.admin_id(engine)  # the acting admin exists before counting
     before = factory.table_counts(engine)
     with pytest.raises(ImportFileError) as info:
         call()
@@ -186,7 +187,11 @@ def test_bad_outputs_file(populated, tmp_path: Path, case) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     err = _assert_rejected(
-        populated, lambda: import_outputs(populated, path, "new"), line, field, phrase
+        populated,
+        lambda: import_outputs(populated, path, "new", actor_id=factory.admin_id(populated)),
+        line,
+        field,
+        phrase,
     )
     assert str(path) in str(err)
 
@@ -195,7 +200,11 @@ def test_bad_rows_into_an_existing_campaign_roll_back_the_good_ones(populated, t
     rows = factory.output_rows(3) + [GOOD | {"latency_ms": "fast"}]
     path = factory.write_jsonl(tmp_path / "o.jsonl", rows)
     _assert_rejected(
-        populated, lambda: import_outputs(populated, path, "existing"), 7, "latency_ms", "fast"
+        populated,
+        lambda: import_outputs(populated, path, "existing", actor_id=factory.admin_id(populated)),
+        7,
+        "latency_ms",
+        "fast",
     )
 
 
@@ -207,14 +216,25 @@ def test_an_error_after_a_written_batch_rolls_everything_back(
     monkeypatch.setattr(importers, "BATCH_ROWS", 2)
     rows = factory.output_rows(3) + [GOOD | {"tokens": 1.5}]
     path = factory.write_jsonl(tmp_path / "o.jsonl", rows)
-    _assert_rejected(populated, lambda: import_outputs(populated, path, "new"), 7, "tokens", "1.5")
+    _assert_rejected(
+        populated,
+        lambda: import_outputs(populated, path, "new", actor_id=factory.admin_id(populated)),
+        7,
+        "tokens",
+        "1.5",
+    )
 
 
 def test_parquet_errors_name_the_row(populated, tmp_path: Path) -> None:
     rows = [GOOD, GOOD | {"model": "m2", "output": None}]
     path = factory.write_parquet(tmp_path / "o.parquet", rows)
     err = _assert_rejected(
-        populated, lambda: import_outputs(populated, path, "new"), 2, "output", "missing", "row"
+        populated,
+        lambda: import_outputs(populated, path, "new", actor_id=factory.admin_id(populated)),
+        2,
+        "output",
+        "missing",
+        "row",
     )
     assert f"{path}, row 2: field 'output'" in str(err)
 
@@ -223,7 +243,7 @@ def test_several_problems_are_listed_together(sqlite_engine, tmp_path: Path) -> 
     rows = [GOOD | {"prompt_id": f"p{i}", "tokens": "many"} for i in range(3)]
     path = factory.write_jsonl(tmp_path / "o.jsonl", rows)
     with pytest.raises(ImportFileError) as info:
-        import_outputs(sqlite_engine, path, "c")
+        import_outputs(sqlite_engine, path, "c", actor_id=factory.admin_id(sqlite_engine))
     msg = str(info.value)
     assert "3 problems found; nothing was imported" in msg
     assert all(f"line {n}, field 'tokens'" in msg for n in (1, 2, 3))
@@ -233,7 +253,7 @@ def test_collection_stops_at_twenty_problems(sqlite_engine, tmp_path: Path) -> N
     path = tmp_path / "o.jsonl"
     path.write_bytes(b"{oops\n" * 1000)
     with pytest.raises(ImportFileError) as info:
-        import_outputs(sqlite_engine, path, "c")
+        import_outputs(sqlite_engine, path, "c", actor_id=factory.admin_id(sqlite_engine))
     assert "The first 20 problems" in str(info.value)
     assert "line 20:" in str(info.value) and "line 21:" not in str(info.value)
 
@@ -243,7 +263,11 @@ def test_stream_errors_use_the_given_filename(sqlite_engine) -> None:
 
     with pytest.raises(ImportFileError, match=r"^upload\.jsonl, line 1: field 'model'"):
         import_outputs(
-            sqlite_engine, io.BytesIO(_jl(GOOD | {"model": ""})), "c", filename="upload.jsonl"
+            sqlite_engine,
+            io.BytesIO(_jl(GOOD | {"model": ""})),
+            "c",
+            filename="upload.jsonl",
+            actor_id=factory.admin_id(sqlite_engine),
         )
 
 
@@ -280,7 +304,13 @@ def test_bad_votes_file(populated, tmp_path: Path, case) -> None:
     content, line, field, phrase = case
     path = tmp_path / "votes.jsonl"
     path.write_bytes(content)
-    _assert_rejected(populated, lambda: import_votes(populated, path, "new"), line, field, phrase)
+    _assert_rejected(
+        populated,
+        lambda: import_votes(populated, path, "new", actor_id=factory.admin_id(populated)),
+        line,
+        field,
+        phrase,
+    )
 
 
 def test_a_ten_megabyte_output_is_stored_exactly(engine, tmp_path: Path) -> None:
@@ -290,8 +320,10 @@ def test_a_ten_megabyte_output_is_stored_exactly(engine, tmp_path: Path) -> None
     as_list = tmp_path / "big.json"
     as_list.write_text(json.dumps([r | {"model": r["model"] + "-list"} for r in rows]), "utf-8")
 
-    assert import_outputs(engine, jsonl, "c").outputs_added == 2
-    assert import_outputs(engine, as_list, "c").outputs_added == 2
+    assert import_outputs(engine, jsonl, "c", actor_id=factory.admin_id(engine)).outputs_added == 2
+    assert (
+        import_outputs(engine, as_list, "c", actor_id=factory.admin_id(engine)).outputs_added == 2
+    )
     with factory.session(engine) as s:
         contents = {o.content for o in s.exec(select(Output))}
     assert big in contents and len(contents) == 2
@@ -306,7 +338,7 @@ def test_csv_with_embedded_newlines_quotes_and_commas(engine, tmp_path: Path) ->
     ]
     path = factory.write_csv(tmp_path / "tricky.csv", rows)
 
-    result = import_outputs(engine, path, "c")
+    result = import_outputs(engine, path, "c", actor_id=factory.admin_id(engine))
 
     assert result.outputs_added == 2
     with factory.session(engine) as s:
@@ -315,20 +347,26 @@ def test_csv_with_embedded_newlines_quotes_and_commas(engine, tmp_path: Path) ->
 
 
 def test_json_list_in_tiny_chunks_keeps_line_numbers(sqlite_engine, tmp_path, monkeypatch) -> None:
-    from annotate import import_readers
+    from ingest import readers as import_readers
 
     monkeypatch.setattr(import_readers, "_CHUNK_CHARS", 7)
     rows = [{"instruction": f"Q{i} ✓", "output": "x" * i, "generator": "g"} for i in range(30)]
     path = tmp_path / "alpaca.json"
     path.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
-    assert import_outputs(sqlite_engine, path, "ok").outputs_added == 30
+    assert (
+        import_outputs(
+            sqlite_engine, path, "ok", actor_id=factory.admin_id(sqlite_engine)
+        ).outputs_added
+        == 30
+    )
 
     rows[17]["generator"] = 5  # element 17 starts on line 2 + 5 * 17 = 87
     text = json.dumps(rows, indent=1, ensure_ascii=False)
     path.write_text(text[:-40], encoding="utf-8")  # cut off inside the last element
+    factory.admin_id(sqlite_engine)  # the acting admin exists before counting
     before = factory.table_counts(sqlite_engine)
     with pytest.raises(ImportFileError) as info:
-        import_outputs(sqlite_engine, path, "bad")
+        import_outputs(sqlite_engine, path, "bad", actor_id=factory.admin_id(sqlite_engine))
     assert (info.value.line, info.value.field) == (87, "generator")
     assert "2 problems found" in str(info.value) and "malformed JSON" in str(info.value)
     assert factory.table_counts(sqlite_engine) == before

@@ -38,7 +38,7 @@ def test_jsonl_with_text_prompts(engine, tmp_path: Path) -> None:
     rows[0] |= {"reference": "Answer 0.", "metadata": {"temperature": 0.7, "seed": 1}}
     path = factory.write_jsonl(tmp_path / "outputs.jsonl", rows)
 
-    result = import_outputs(engine, path, "eval-1")
+    result = import_outputs(engine, path, "eval-1", actor_id=factory.admin_id(engine))
 
     assert (result.rows_read, result.outputs_added, result.prompts_added) == (6, 6, 3)
     assert (result.candidates_added, result.outputs_existing, result.campaign_created) == (
@@ -74,7 +74,12 @@ def test_jsonl_with_message_list_prompts_and_integer_ids(engine, tmp_path: Path)
         {"prompt_id": 7, "prompt": conversation, "model": m, "output": f"{m}: 7"}
         for m in ("a", "b")
     ]
-    result = import_outputs(engine, factory.write_jsonl(tmp_path / "o.ndjson", rows), "c")
+    result = import_outputs(
+        engine,
+        factory.write_jsonl(tmp_path / "o.ndjson", rows),
+        "c",
+        actor_id=factory.admin_id(engine),
+    )
     assert result.outputs_added == 2
     prompts, outputs = stored(engine, "c")
     assert list(prompts) == ["7"]
@@ -84,10 +89,11 @@ def test_jsonl_with_message_list_prompts_and_integer_ids(engine, tmp_path: Path)
 
 def test_import_twice_changes_nothing(engine, tmp_path: Path) -> None:
     path = factory.write_jsonl(tmp_path / "o.jsonl", factory.output_rows(4, ("m1", "m2", "m3")))
-    import_outputs(engine, path, "c")
+    import_outputs(engine, path, "c", actor_id=factory.admin_id(engine))
+    factory.admin_id(engine)  # the acting admin exists before counting
     before = factory.table_counts(engine)
 
-    again = import_outputs(engine, path, "c")
+    again = import_outputs(engine, path, "c", actor_id=factory.admin_id(engine))
 
     assert factory.table_counts(engine) == before
     assert (again.outputs_added, again.prompts_added, again.candidates_added) == (0, 0, 0)
@@ -103,13 +109,28 @@ def test_import_twice_changes_nothing(engine, tmp_path: Path) -> None:
 def test_adds_only_new_outputs_and_shares_candidates_across_campaigns(
     engine, tmp_path: Path
 ) -> None:
-    import_outputs(engine, factory.write_jsonl(tmp_path / "a.jsonl", factory.output_rows(2)), "c")
+    import_outputs(
+        engine,
+        factory.write_jsonl(tmp_path / "a.jsonl", factory.output_rows(2)),
+        "c",
+        actor_id=factory.admin_id(engine),
+    )
     more = factory.output_rows(3, ("m1", "m2", "m3"))
-    result = import_outputs(engine, factory.write_jsonl(tmp_path / "b.jsonl", more), "c")
+    result = import_outputs(
+        engine,
+        factory.write_jsonl(tmp_path / "b.jsonl", more),
+        "c",
+        actor_id=factory.admin_id(engine),
+    )
     assert (result.outputs_added, result.outputs_existing) == (5, 4)
     assert (result.prompts_added, result.candidates_added) == (1, 1)
 
-    other = import_outputs(engine, factory.write_jsonl(tmp_path / "c.jsonl", more), "other")
+    other = import_outputs(
+        engine,
+        factory.write_jsonl(tmp_path / "c.jsonl", more),
+        "other",
+        actor_id=factory.admin_id(engine),
+    )
     assert (other.outputs_added, other.prompts_added, other.candidates_added) == (9, 3, 0)
 
 
@@ -130,7 +151,7 @@ def test_csv_with_message_list_prompts_numbers_and_metadata(engine, tmp_path: Pa
     ]
     path = factory.write_csv(tmp_path / "outputs.csv", rows)
 
-    result = import_outputs(engine, path, "c")
+    result = import_outputs(engine, path, "c", actor_id=factory.admin_id(engine))
 
     assert (result.format, result.outputs_added) == ("csv", 2)
     prompts, outputs = stored(engine, "c")
@@ -156,7 +177,7 @@ def test_parquet(engine, tmp_path: Path) -> None:
     ]
     path = factory.write_parquet(tmp_path / "outputs.parquet", rows)
 
-    result = import_outputs(engine, path, "c")
+    result = import_outputs(engine, path, "c", actor_id=factory.admin_id(engine))
 
     assert (result.format, result.outputs_added, result.prompts_added) == ("parquet", 6, 3)
     prompts, outputs = stored(engine, "c")
@@ -183,7 +204,7 @@ def test_alpaca_eval_json_list(engine, tmp_path: Path) -> None:
     path = tmp_path / "alpaca_eval.json"
     path.write_text(json.dumps(rows, indent=2), encoding="utf-8")
 
-    result = import_outputs(engine, path, "alpaca")
+    result = import_outputs(engine, path, "alpaca", actor_id=factory.admin_id(engine))
 
     assert (result.format, result.shape, result.outputs_added) == ("json", "alpaca-eval", 2)
     prompts, outputs = stored(engine, "alpaca")
@@ -195,7 +216,7 @@ def test_alpaca_eval_json_list(engine, tmp_path: Path) -> None:
     for r in rows:
         r["generator"] = "claude-y"
     path.write_text(json.dumps(rows), encoding="utf-8")
-    again = import_outputs(engine, path, "alpaca")
+    again = import_outputs(engine, path, "alpaca", actor_id=factory.admin_id(engine))
     assert (again.prompts_added, again.prompts_existing, again.outputs_added) == (0, 2, 2)
 
 
@@ -214,7 +235,12 @@ def test_mt_bench_model_answers(engine, tmp_path: Path) -> None:
     known = [
         {"prompt_id": 81, "prompt": "Compose a travel blog post.", "model": "ref", "output": "..."}
     ]
-    import_outputs(engine, factory.write_jsonl(tmp_path / "known.jsonl", known), "mt")
+    import_outputs(
+        engine,
+        factory.write_jsonl(tmp_path / "known.jsonl", known),
+        "mt",
+        actor_id=factory.admin_id(engine),
+    )
     answers = [
         _mt_bench_answer(81, "vicuna-13b", ["Post about Hawaii.", "Rewritten with A words."]),
         _mt_bench_answer(82, "vicuna-13b", ["Draft email.", "Shorter draft."]),
@@ -222,7 +248,7 @@ def test_mt_bench_model_answers(engine, tmp_path: Path) -> None:
     ]
     path = factory.write_jsonl(tmp_path / "model_answer.jsonl", answers)
 
-    result = import_outputs(engine, path, "mt")
+    result = import_outputs(engine, path, "mt", actor_id=factory.admin_id(engine))
 
     assert (result.shape, result.outputs_added) == ("mt-bench", 3)
     assert (result.prompts_added, result.prompts_existing) == (1, 1)
@@ -244,7 +270,12 @@ def test_stream_with_filename_reports_progress(engine, monkeypatch) -> None:
     seen: list[int] = []
 
     result = import_outputs(
-        engine, io.BytesIO(data), "c", filename="upload.jsonl", progress=seen.append
+        engine,
+        io.BytesIO(data),
+        "c",
+        filename="upload.jsonl",
+        progress=seen.append,
+        actor_id=factory.admin_id(engine),
     )
 
     assert result.outputs_added == 10 and result.source == "upload.jsonl"
@@ -254,13 +285,23 @@ def test_stream_with_filename_reports_progress(engine, monkeypatch) -> None:
 def test_explicit_format_overrides_the_extension(sqlite_engine, tmp_path: Path) -> None:
     path = factory.write_jsonl(tmp_path / "outputs.txt", factory.output_rows(1))
     with pytest.raises(ImportFileError, match="supported are .jsonl, .ndjson, .json"):
-        import_outputs(sqlite_engine, path, "c")
-    assert import_outputs(sqlite_engine, path, "c", fmt="jsonl").outputs_added == 2
+        import_outputs(sqlite_engine, path, "c", actor_id=factory.admin_id(sqlite_engine))
+    assert (
+        import_outputs(
+            sqlite_engine, path, "c", fmt="jsonl", actor_id=factory.admin_id(sqlite_engine)
+        ).outputs_added
+        == 2
+    )
 
 
 def test_ignored_fields_are_reported(sqlite_engine, tmp_path: Path) -> None:
     rows = [r | {"temperature": 0.2} for r in factory.output_rows(1)]
-    result = import_outputs(sqlite_engine, factory.write_jsonl(tmp_path / "o.jsonl", rows), "c")
+    result = import_outputs(
+        sqlite_engine,
+        factory.write_jsonl(tmp_path / "o.jsonl", rows),
+        "c",
+        actor_id=factory.admin_id(sqlite_engine),
+    )
     assert result.ignored_fields == ["temperature"]
     assert "Ignored fields: temperature" in result.summary()
 
@@ -275,7 +316,7 @@ def test_a_file_parsed_in_a_second_process_imports_the_same(
     sqlite_engine, tmp_path, parse_in_a_second_process
 ) -> None:
     path = factory.write_jsonl(tmp_path / "big.jsonl", factory.output_rows(30, ("m1", "m2")))
-    result = import_outputs(sqlite_engine, path, "c")
+    result = import_outputs(sqlite_engine, path, "c", actor_id=factory.admin_id(sqlite_engine))
     assert (result.rows_read, result.outputs_added, result.prompts_added) == (60, 60, 30)
     assert factory.table_counts(sqlite_engine)["outputs"] == 60
 
@@ -286,7 +327,8 @@ def test_a_bad_line_found_by_the_parsing_process_writes_nothing(
     rows = factory.output_rows(30, ("m1", "m2"))
     rows[41]["latency_ms"] = "fast"
     path = factory.write_jsonl(tmp_path / "bad.jsonl", rows)
+    factory.admin_id(sqlite_engine)  # the acting admin exists before counting
     before = factory.table_counts(sqlite_engine)
     with pytest.raises(ImportFileError, match=r"bad.jsonl, line 42: field 'latency_ms'"):
-        import_outputs(sqlite_engine, path, "c")
+        import_outputs(sqlite_engine, path, "c", actor_id=factory.admin_id(sqlite_engine))
     assert factory.table_counts(sqlite_engine) == before

@@ -30,14 +30,14 @@ def test_votes_with_outputs_and_human_raters(engine, tmp_path: Path) -> None:
     votes += factory.vote_rows(n_questions=1, judge="author_1", winner="tie")
     path = factory.write_jsonl(tmp_path / "votes.jsonl", votes)
 
-    result = import_votes(engine, path, "arena")
+    result = import_votes(engine, path, "arena", actor_id=factory.admin_id(engine))
 
     assert (result.rows_read, result.judgments_added, result.comparisons_added) == (3, 3, 2)
     assert (result.human_raters_added, result.judge_raters_added, result.raters_added) == (2, 0, 2)
     assert (result.prompts_added, result.candidates_added, result.outputs_added) == (2, 2, 4)
     assert "3 votes" in result.summary()
     with factory.session(engine) as s:
-        users = {u.handle: u for u in s.exec(select(User))}
+        users = {u.handle: u for u in s.exec(select(User).where(User.role != "admin"))}
         prompt = s.exec(select(Prompt).where(Prompt.external_id == "0")).one()
     assert set(users) == {"author_0", "author_1"}
     assert all(u.imported and u.role == "rater" for u in users.values())
@@ -58,7 +58,10 @@ def test_votes_with_outputs_and_human_raters(engine, tmp_path: Path) -> None:
 def test_all_winner_values_in_both_shown_orders(engine, tmp_path: Path) -> None:
     # Outputs exist already with m1 before m2, so m1's output is canonical A.
     import_outputs(
-        engine, factory.write_jsonl(tmp_path / "o.jsonl", factory.output_rows(8)), "arena"
+        engine,
+        factory.write_jsonl(tmp_path / "o.jsonl", factory.output_rows(8)),
+        "arena",
+        actor_id=factory.admin_id(engine),
     )
     winners = ["model_a", "model_b", "tie", "tie (bothbad)"]
     votes = []
@@ -73,7 +76,12 @@ def test_all_winner_values_in_both_shown_orders(engine, tmp_path: Path) -> None:
                 "judge": "r1",
             }
         )
-    result = import_votes(engine, factory.write_jsonl(tmp_path / "v.jsonl", votes), "arena")
+    result = import_votes(
+        engine,
+        factory.write_jsonl(tmp_path / "v.jsonl", votes),
+        "arena",
+        actor_id=factory.admin_id(engine),
+    )
 
     assert (result.judgments_added, result.outputs_added, result.prompts_added) == (8, 0, 0)
     got = [(j.shown_order, j.preference, j.both_bad) for j, *_ in _judgments(engine)]
@@ -123,7 +131,12 @@ def test_conversations_multi_turn_and_llm_judges(engine, tmp_path: Path) -> None
             "conversation_b": conv("gpt-4"),
         },
     ]
-    result = import_votes(engine, factory.write_jsonl(tmp_path / "mt.jsonl", votes), "mt")
+    result = import_votes(
+        engine,
+        factory.write_jsonl(tmp_path / "mt.jsonl", votes),
+        "mt",
+        actor_id=factory.admin_id(engine),
+    )
 
     assert (result.judge_raters_added, result.human_raters_added, result.comparisons_added) == (
         1,
@@ -165,10 +178,11 @@ def test_import_twice_changes_nothing(engine, tmp_path: Path) -> None:
     votes = factory.vote_rows(3, (("m1", "m2"), ("m2", "m3")))
     votes += factory.vote_rows(1, judge="gpt-j", rater_kind="llm")
     path = factory.write_jsonl(tmp_path / "v.jsonl", votes)
-    import_votes(engine, path, "arena")
+    import_votes(engine, path, "arena", actor_id=factory.admin_id(engine))
+    factory.admin_id(engine)  # the acting admin exists before counting
     before = factory.table_counts(engine)
 
-    again = import_votes(engine, path, "arena")
+    again = import_votes(engine, path, "arena", actor_id=factory.admin_id(engine))
 
     assert factory.table_counts(engine) == before
     assert (again.judgments_added, again.judgments_existing) == (0, 7)
@@ -179,15 +193,16 @@ def test_a_second_vote_by_the_same_rater_is_a_revision(engine, tmp_path: Path) -
     votes = factory.vote_rows(1) + factory.vote_rows(1, winner="model_b")
     path = factory.write_jsonl(tmp_path / "v.jsonl", votes)
 
-    result = import_votes(engine, path, "arena")
+    result = import_votes(engine, path, "arena", actor_id=factory.admin_id(engine))
 
     assert (result.judgments_added, result.revisions) == (2, 1)
     (first, comp, _, _), (second, _, _, _) = _judgments(engine)
     assert (first.version, first.is_current, first.preference) == (1, False, -1)
     assert (second.version, second.is_current, second.preference) == (2, True, 1)
     assert comp.n_done == 1
+    factory.admin_id(engine)  # the acting admin exists before counting
     before = factory.table_counts(engine)
-    import_votes(engine, path, "arena")
+    import_votes(engine, path, "arena", actor_id=factory.admin_id(engine))
     assert factory.table_counts(engine) == before
 
 
@@ -197,7 +212,12 @@ def test_votes_reuse_existing_raters_and_judges(engine, tmp_path: Path) -> None:
         factory.judge(s, name="gpt-j", model="gpt-j")  # a configured judge with that name
         s.commit()
     votes = factory.vote_rows(1) + factory.vote_rows(1, judge="gpt-j", rater_kind="llm")
-    result = import_votes(engine, factory.write_jsonl(tmp_path / "v.jsonl", votes), "arena")
+    result = import_votes(
+        engine,
+        factory.write_jsonl(tmp_path / "v.jsonl", votes),
+        "arena",
+        actor_id=factory.admin_id(engine),
+    )
     assert (result.human_raters_added, result.judge_raters_added) == (0, 1)
     with factory.session(engine) as s:
         imported = s.exec(select(Judge).where(Judge.imported)).one()
@@ -208,7 +228,12 @@ def test_a_vote_without_prompt_text_gets_a_placeholder_prompt(engine, tmp_path: 
     vote = factory.vote_rows(1)[0]
     del vote["prompt"]
     vote |= {"question_id": 95, "turn": 2}
-    result = import_votes(engine, factory.write_jsonl(tmp_path / "v.jsonl", [vote]), "mt")
+    result = import_votes(
+        engine,
+        factory.write_jsonl(tmp_path / "v.jsonl", [vote]),
+        "mt",
+        actor_id=factory.admin_id(engine),
+    )
     assert (result.prompts_added, result.outputs_added) == (1, 2)
     with factory.session(engine) as s:
         prompt = s.exec(select(Prompt)).one()

@@ -20,8 +20,8 @@ from sqlalchemy import inspect
 from sqlmodel import select
 
 from annotate import team
+from annotate.items import Answer
 from annotate.pairing import generate_comparisons
-from annotate.queue import Answer
 from annotate.users import LOCAL_ADMIN_HANDLE, ensure_local_admin, user_for_login
 from db.engine import make_engine
 from db.models import Campaign, Candidate, Judge, Judgment, Output, Prompt, User, metadata
@@ -37,7 +37,7 @@ from tests.browser import ROOT, app_server, chromium
 def test_an_imported_rater_id_that_is_an_email_grants_no_sign_in(engine, tmp_path) -> None:
     """Importing someone's votes must not let that address in: only an invite does."""
     votes = factory.write_jsonl(tmp_path / "v.jsonl", factory.vote_rows(judge="mallory@x.org"))
-    import_votes(engine, votes, "imported")
+    import_votes(engine, votes, "imported", actor_id=factory.admin_id(engine))
     admin = factory.admin_id(engine)
     with factory.session(engine) as s:
         assert user_for_login(s, "mallory@x.org") is None
@@ -84,7 +84,12 @@ def test_sql_metacharacters_in_every_output_field_are_stored_verbatim(engine, tm
         }
         for i, text in enumerate(SQL)
     ]
-    result = import_outputs(engine, factory.write_jsonl(tmp_path / "o.jsonl", rows), SQL[0])
+    result = import_outputs(
+        engine,
+        factory.write_jsonl(tmp_path / "o.jsonl", rows),
+        SQL[0],
+        actor_id=factory.admin_id(engine),
+    )
     assert result.outputs_added == len(SQL)
     _all_tables_exist(engine)
     with factory.session(engine) as s:
@@ -118,7 +123,12 @@ def test_sql_metacharacters_in_every_vote_field_are_stored_verbatim(engine, tmp_
         for i, text in enumerate(SQL)
         for kind in ("human", "llm")
     ]
-    result = import_votes(engine, factory.write_jsonl(tmp_path / "v.jsonl", rows), SQL[1])
+    result = import_votes(
+        engine,
+        factory.write_jsonl(tmp_path / "v.jsonl", rows),
+        SQL[1],
+        actor_id=factory.admin_id(engine),
+    )
     assert result.judgments_added == 2 * len(SQL)
     _all_tables_exist(engine)
     with factory.session(engine) as s:
@@ -185,7 +195,12 @@ def hostile_site(tmp_path_factory) -> Iterator[Any]:
         for i, payload in enumerate(XSS)
         for m in (0, 1)
     ]
-    import_outputs(engine, factory.write_jsonl(tmp / "o.jsonl", outputs), HOSTILE_CAMPAIGN)
+    import_outputs(
+        engine,
+        factory.write_jsonl(tmp / "o.jsonl", outputs),
+        HOSTILE_CAMPAIGN,
+        actor_id=factory.admin_id(engine),
+    )
     with factory.session(engine) as s:
         campaign_id = s.exec(select(Campaign.id)).one()
     generate_comparisons(engine, campaign_id, "all_pairs", actor_id=me)
@@ -202,7 +217,12 @@ def hostile_site(tmp_path_factory) -> Iterator[Any]:
         {**row, "judge": f"judge {XSS[4]}", "rater_kind": "llm", "winner": "model_b"}
         for row in votes[:6]
     ]
-    import_votes(engine, factory.write_jsonl(tmp / "v.jsonl", votes + judge_votes), HOSTILE_VOTES)
+    import_votes(
+        engine,
+        factory.write_jsonl(tmp / "v.jsonl", votes + judge_votes),
+        HOSTILE_VOTES,
+        actor_id=factory.admin_id(engine),
+    )
     engine.dispose()
     with app_server(url, tmp) as server, chromium() as browser:
         yield server, browser

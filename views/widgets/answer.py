@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from annotate.queue import Answer, CriterionView, RateItem, RatingSetup
+from annotate.items import Answer, CriterionView, RateItem, RatingSetup
 
 PREFERENCES = {
     "3way": [(-1, "A is better", "1"), (0, "Tie", "2"), (1, "B is better", "3")],

@@ -1,0 +1,162 @@
+"""What the rate and history pages see: frozen values, and how they are built from rows.
+
+Positions only ("Response A" is whatever was shown on the left), never candidates. The
+builders are pure; ``annotate.queue_sql`` reads the rows inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# --- values ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CriterionView:
+    id: int
+    name: str
+    description: str
+    scale: str
+    categories: tuple[str, ...] | None = None
+
+    def options(self) -> list[float]:
+        """The values a score may take (categories are stored as their index)."""
+        if self.scale == "binary":
+            return [0.0, 1.0]
+        if self.scale == "likert5":
+            return [float(v) for v in range(1, 6)]
+        if self.scale == "likert10":
+            return [float(v) for v in range(1, 11)]
+        return [float(i) for i in range(len(self.categories or ()))]
+
+    def label(self, value: float) -> str:
+        if self.scale == "binary":
+            return "Yes" if value else "No"
+        if self.scale == "categories" and self.categories:
+            return self.categories[int(value)]
+        return str(int(value))
+
+
+@dataclass(frozen=True)
+class RatingSetup:
+    """What the rate page needs to know about a campaign (no candidate names)."""
+
+    campaign_id: int
+    name: str
+    instructions: str
+    mode: str
+    preference_scale: str
+    allow_both_bad: bool
+    criteria: tuple[CriterionView, ...]
+
+    @property
+    def wants_preference(self) -> bool:
+        return self.mode in ("pairwise", "both")
+
+    @property
+    def wants_scores(self) -> bool:
+        return self.mode in ("rubric", "both") and bool(self.criteria)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A rater's answer in the terms they saw it: "A" is the left/first response.
+
+    ``preference`` is -2..2 (negative: Response A better); ``scores`` maps "A"/"B" to
+    {criterion id: value}.
+    """
+
+    preference: int | None = None
+    both_bad: bool = False
+    scores: dict[str, dict[int, float]] = field(default_factory=dict)
+    rationale: str | None = None
+
+
+@dataclass(frozen=True)
+class RateItem:
+    """One leased item as the rater sees it: positions, never candidates."""
+
+    assignment_id: int
+    messages: tuple[dict[str, str], ...]
+    response_a: str
+    response_b: str
+    turns_a: tuple[str, ...] | None
+    turns_b: tuple[str, ...] | None
+    single: bool
+    shown_at: datetime
+    expires_at: datetime
+    previous: Answer | None = None
+    """The answer given before an undo, to pre-fill the form."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    target: int
+
+    @property
+    def fraction(self) -> float:
+        return min(self.done / self.target, 1.0) if self.target else 1.0
+
+
+@dataclass(frozen=True)
+class CampaignChoice:
+    id: int
+    name: str
+
+
+# --- built from rows -----------------------------------------------------------
+
+
+def setup_from_rows(campaign: Mapping[str, Any], criteria: Iterable[Any]) -> RatingSetup:
+    """A campaign row and its rubric rows (``Q_CRITERIA``) as the rate page shows them."""
+    return RatingSetup(
+        campaign_id=campaign["id"],
+        name=campaign["name"],
+        instructions=campaign["instructions"],
+        mode=campaign["mode"],
+        preference_scale=campaign["preference_scale"],
+        allow_both_bad=campaign["allow_both_bad"],
+        criteria=tuple(
+            CriterionView(
+                c.id, c.name, c.description, c.scale, tuple(c.categories) if c.categories else None
+            )
+            for c in criteria
+        ),
+    )
+
+
+def answer_from_rows(judgment: Any, scores: Iterable[Any], shown_order: str) -> Answer:
+    """A stored judgment (preference, both_bad, rationale, output_a_id, output_b_id) and its
+    (output_id, criterion_id, value) scores, back in the terms the rater saw (A = left)."""
+    sign = 1 if shown_order == "ab" else -1
+    left = judgment.output_a_id if shown_order == "ab" else judgment.output_b_id
+    by_side: dict[str, dict[int, float]] = {}
+    for output_id, criterion_id, value in scores:
+        by_side.setdefault("A" if output_id == left else "B", {})[criterion_id] = value
+    return Answer(
+        preference=None if judgment.preference is None else sign * judgment.preference,
+        both_bad=judgment.both_bad,
+        scores=by_side,
+        rationale=judgment.rationale,
+    )
+
+
+def item_from_row(row: Mapping[str, Any], previous: Answer | None) -> RateItem:
+    """A ``Q_VIEW`` row as its rater sees it (sides in the order they were shown)."""
+    left, right = ("a", "b") if row["shown_order"] == "ab" else ("b", "a")
+    return RateItem(
+        assignment_id=row["id"],
+        messages=tuple(dict(m) for m in row["messages"]),
+        response_a=row[f"{left}_content"],
+        response_b=row[f"{right}_content"],
+        turns_a=tuple(row[f"{left}_turns"]) if row[f"{left}_turns"] else None,
+        turns_b=tuple(row[f"{right}_turns"]) if row[f"{right}_turns"] else None,
+        single=row["a_id"] == row["b_id"],
+        shown_at=row["leased_at"],
+        expires_at=row["expires_at"],
+        previous=previous,
+    )
