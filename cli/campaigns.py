@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlmodel import Session
 
 from cli.support import (
     CampaignOpt,
@@ -43,6 +42,8 @@ def campaign_list() -> None:
     from annotate.campaigns import list_campaigns
 
     table = Table("campaign", "mode", "prompts", "comparisons", "human votes", "judge votes")
+    from sqlmodel import Session
+
     with Session(_engine()) as s:
         for c in list_campaigns(s):
             table.add_row(

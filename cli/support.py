@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from db.errors import JudgeboardError
 from metrics.errors import StatisticsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -51,6 +52,8 @@ def require_format(fmt: str, allowed: tuple[str, ...]) -> None:
 
 def local_actor(engine: Engine) -> int:
     """The CLI runs with the database's credentials, so it acts as the local admin."""
+    from sqlmodel import Session
+
     from annotate.users import ensure_local_admin
 
     with Session(engine, expire_on_commit=False) as s:
@@ -94,6 +97,8 @@ def pair_outputs(
 
 
 def campaign_id_of(engine: Engine, name: str) -> int:
+    from sqlmodel import Session
+
     from annotate.campaigns import get_campaign
 
     with Session(engine) as s:
