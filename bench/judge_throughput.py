@@ -1,11 +1,12 @@
 """Judge runner throughput against the local fake provider (tests/llm_server.py).
 
 Reference: an ideal client that always keeps 64 requests in flight at 1 s latency stores
-64 verdicts/s. The runner uses a stock ``httpx.AsyncClient``; we report stored verdicts per
-second (claiming, HTTP, parsing and batched DB writes included) as a share of that, the
-client's CPU per verdict (process CPU time / verdicts), then lost and duplicate verdicts with
-5% of requests answered 429 + Retry-After, and finally two worker processes sharing one run
-on PostgreSQL against one, at concurrency 256 and 1 s latency (ideal ratio 2).
+64 verdicts/s. The runner uses ``httpx.AsyncClient`` on the httpx-aiohttp transport; we
+report stored verdicts per second (claiming, HTTP, parsing and batched DB writes included)
+as a share of that, the client's CPU per verdict (process CPU time / verdicts), then lost
+and duplicate verdicts with 5% of requests answered 429 + Retry-After, and finally two
+worker processes sharing one run on PostgreSQL against one, at concurrency 256 and 1 s
+latency (ideal ratio 2).
 
 Run from the repo root: ``PYTHONPATH=. .venv/bin/python bench/judge_throughput.py``.
 """
@@ -86,7 +87,7 @@ def throughput(engine, server, n_tasks: int) -> None:
     )  # fmt: skip
     ms = 1000 * cpu / max(1, done)
     line(
-        f"client CPU per verdict (stock httpx, SQLite, {done} verdicts)",
+        f"client CPU per verdict (httpx-aiohttp, SQLite, {done} verdicts)",
         f"{ms:.2f}", "ms", "<=", "3", ms <= 3,
     )  # fmt: skip
     print(

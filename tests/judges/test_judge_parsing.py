@@ -297,17 +297,23 @@ def test_redact_removes_the_key_from_messages() -> None:
     assert redact("bad key sk-secret-123 given", "sk-secret-123") == "bad key [redacted] given"
 
 
-def test_runs_use_a_stock_httpx_client_that_honours_the_environment(monkeypatch) -> None:
+def test_runs_use_an_httpx_client_that_honours_the_environment(monkeypatch) -> None:
+    from httpx_aiohttp import AiohttpTransport
+
     from judges.runs import RunOptions
     from judges.worker import make_client
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
     client = make_client(RunOptions(concurrency=64))
     try:
-        assert type(client) is httpx.AsyncClient and client.trust_env
-        pool = client._transport._pool  # httpcore's pool, sized from the concurrency
-        assert pool._max_connections == 64 and pool._max_keepalive_connections == 64
-        assert any("https" in str(pattern.pattern) for pattern in client._mounts)
+        assert isinstance(client, httpx.AsyncClient) and client.trust_env
+        transport = client._transport  # aiohttp's pool, sized from the concurrency
+        assert isinstance(transport, AiohttpTransport)
+        assert transport.limits.max_connections == 64
+        proxied = client._transport_for_url(httpx.URL("https://api.example/v1"))
+        direct = client._transport_for_url(httpx.URL("https://internal.example/v1"))
+        assert proxied is not transport and direct is transport
     finally:
         import asyncio
 
