@@ -26,6 +26,7 @@ from judges.templates import (
     builtin_template,
     validate_template,
 )
+from metrics.vocabulary import judge_label
 
 PROVIDERS = ("openai", "anthropic")
 SWAP_POLICIES = ("both", "ab", "random")
@@ -200,8 +201,9 @@ def _save_judge(session: Session, name: str, spec: JudgeSpec) -> Judge:
     if existing is not None:
         if existing.name == name:
             return existing
+        label = judge_label(existing.name, existing.version)
         raise InvalidInputError(
-            f"Judge '{existing.name}' v{existing.version} already has exactly this config:"
+            f"Judge '{label}' already has exactly this config:"
             f" use it, or change something (model, template, params) for '{name}'."
         )
     latest = session.exec(select(func.max(Judge.version)).where(Judge.name == name)).one()
@@ -256,7 +258,7 @@ def _get_judge(session: Session, name: str, version: int | None = None) -> Judge
         judge = session.get(Judge, int(name))
     if judge is None:
         known = ", ".join(sorted(set(session.exec(select(Judge.name)).all())))
-        which = f"'{name}'" + (f" v{version}" if version is not None else "")
+        which = f"'{name if version is None else judge_label(name, version)}'"
         hint = f" Known judges: {known}." if known else " No judges exist yet."
         raise NotFoundError(
             f"No judge {which}: create it with 'judgeboard judge add {name} ...'.{hint}"

@@ -21,7 +21,7 @@ from db.models import Campaign, Comparison, Judge, JudgeRun, JudgeTask, Judgment
 from judges.config import JudgeSpec, spec_of
 from judges.pricing import cost_of, load_prices
 from judges.prompts import load_context, random_order
-from metrics.vocabulary import judge_key
+from metrics.vocabulary import judge_key, judge_label
 
 RUN_STATUSES = ("pending", "running", "done", "cancelled", "failed")
 FINISHED = ("done", "cancelled", "failed")
@@ -165,7 +165,8 @@ def _create_run(
     ).first()
     if open_run is not None:
         raise InvalidInputError(
-            f"Run {open_run} of judge '{judge.name}' v{judge.version} on '{campaign.name}' is not"
+            f"Run {open_run} of judge '{judge_label(judge.name, judge.version)}'"
+            f" on '{campaign.name}' is not"
             f" finished: resume it (judgeboard judge run --resume {open_run}) or cancel it"
             f" (judgeboard judge cancel {open_run})."
         )

@@ -30,6 +30,7 @@ from judges.runs import (
 from judges.templates import TEMPLATE_KINDS, builtin_template
 from judges.verdicts import browse_verdicts, position_consistency
 from judges.worker import start_in_background
+from metrics.vocabulary import judge_label
 from views.widgets.common import engine, require_actor, run_or_error, session
 
 actor = require_actor(admin=True)
@@ -56,7 +57,7 @@ campaign_id = campaigns[campaign_name]
 define, runs_tab, verdicts_tab = st.tabs(["Define a judge", "Runs", "Verdicts"])
 
 with define:
-    labels = {f"{j.name} v{j.version}": j.id for j in judges}
+    labels = {judge_label(j.name, j.version): j.id for j in judges}
     start_from = st.selectbox("Start from", ["(new judge)", *labels])
     base = next((spec_of(j) for j in judges if j.id == labels.get(start_from)), None)
     base_name = start_from.rsplit(" v", 1)[0] if base else ""
@@ -125,7 +126,8 @@ with define:
     if b1.button("Save judge", type="primary", disabled=not name.strip()):
         saved = run_or_error(save_judge, engine(), name, spec, actor_id=actor.id)
         if saved is not None:
-            st.success(f"Saved '{saved.name}' v{saved.version} (config {saved.content_hash[:12]}).")
+            label = judge_label(saved.name, saved.version)
+            st.success(f"Saved '{label}' (config {saved.content_hash[:12]}).")
     if b2.button("Dry run on 3 comparisons"):
         with st.spinner("Asking the judge..."):
             rows = run_or_error(
@@ -136,19 +138,19 @@ with define:
 
 with runs_tab:
     # Newest versions first; any version can be run.
-    latest = {f"{j.name} v{j.version}": j.id for j in sorted(judges, key=lambda j: -j.id)}
+    latest = {judge_label(j.name, j.version): j.id for j in sorted(judges, key=lambda j: -j.id)}
     if not latest:
         st.info("Save a judge first.")
     else:
         with st.form("start_run"):
-            judge_label = st.selectbox("Judge", list(latest))
+            picked_judge = st.selectbox("Judge", list(latest))
             r1, r2, r3 = st.columns(3)
             concurrency = r1.number_input("Concurrency", 1, 256, 8)
             rpm = r2.number_input("Requests per minute (0: no limit)", 0, 100000, 0)
             limit = r3.number_input("Only the first N comparisons (0: all)", 0, 10**7, 0)
             if st.form_submit_button("Start run", type="primary"):
                 run = run_or_error(
-                    create_run, engine(), latest[judge_label], campaign_id,
+                    create_run, engine(), latest[picked_judge], campaign_id,
                     actor_id=actor.id, limit=int(limit) or None,
                 )  # fmt: skip
                 if run is not None:
@@ -188,7 +190,7 @@ with runs_tab:
     show_runs()
 
 with verdicts_tab:
-    by_label = {"all judges": None, **{f"{j.name} v{j.version}": j.id for j in judges}}
+    by_label = {"all judges": None, **{judge_label(j.name, j.version): j.id for j in judges}}
     chosen = by_label[st.selectbox("Judge", list(by_label))]
     only_unscored = st.toggle("Only unscored (unparseable) replies")
     rows = browse_verdicts(

@@ -387,7 +387,7 @@ def test_judge_configs_are_versioned_by_content_hash(engine) -> None:
     v2 = edit_judge(engine, "gpt", actor_id=admin, params={"temperature": 0.7})
     assert (v2.name, v2.version) == ("gpt", 2) and v2.content_hash != v1.content_hash
     assert v2.params["temperature"] == 0.7 and v1.params["temperature"] == 0
-    with pytest.raises(InvalidInputError, match="'gpt' v1 already has exactly this config"):
+    with pytest.raises(InvalidInputError, match="'gpt@v1' already has exactly this config"):
         save_judge(engine, "other", spec, actor_id=admin)
     assert get_judge(engine, "gpt").id == v2.id
     assert get_judge(engine, "gpt@1").id == v1.id == get_judge(engine, "gpt", 1).id

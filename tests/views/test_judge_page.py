@@ -38,10 +38,10 @@ def test_define_preview_dry_run_save_and_run_a_judge_from_the_page(app_db, serve
     assert at.dataframe and server.requests() == 2
     next(b for b in at.button if b.label == "Save judge").click()
     _run(at)
-    assert any("Saved 'page-judge' v1" in m.value for m in at.success)
+    assert any("Saved 'page-judge@v1'" in m.value for m in at.success)
 
     _run(at)
-    assert [sb.value for sb in at.selectbox if sb.label == "Judge"][0] == "page-judge v1"
+    assert [sb.value for sb in at.selectbox if sb.label == "Judge"][0] == "page-judge@v1"
     next(b for b in at.button if b.label == "Start run").click()
     _run(at)
     deadline = time.monotonic() + 20
