@@ -84,9 +84,34 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = _throwaway_pg(_run_dir(tmp_path_factory))
     try:
         uri = make_url(server.get_uri()).set(drivername="postgresql+psycopg", password=None)
+        with psycopg.connect(_dsn(str(uri)), autocommit=True) as conn:
+            # Its data is thrown away: no fsync, at commits nor at the final checkpoint.
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                conn.execute(f"ALTER SYSTEM SET {setting} = off")
+            conn.execute("SELECT pg_reload_conf()")
         yield uri.render_as_string(hide_password=False)
     finally:
         server.cleanup()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first, and a browser module's tests on one xdist worker.
+
+    Browser modules share one app server and Chromium per module: with ``--dist loadgroup``
+    (``make test``) a module stays on one worker instead of starting them on each. Browser
+    and slow tests start first, so short tests fill the gaps at the end of a parallel run.
+    """
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+    def rank(item: pytest.Item) -> int:
+        return (
+            0 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("slow") else 2
+        )
+
+    items.sort(key=rank)  # stable: the order inside each rank stays the collection order
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
