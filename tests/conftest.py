@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -287,6 +288,17 @@ def app_db(
     st.cache_resource.clear()
     st.cache_data.clear()
     dispose_engines()
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module() -> Iterator[None]:
+    """Streamlit's AppTest leaves ``sys.modules["__main__"]`` pointing at the page it ran;
+    a later ``multiprocessing`` spawn in the same process would then run that page (app.py)
+    in its child. Put the real ``__main__`` back after every test."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture
