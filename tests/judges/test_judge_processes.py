@@ -113,7 +113,8 @@ def test_two_worker_processes_split_a_run_on_postgresql_without_duplicates(
     metadata.create_all(engine)
     with engine.connect() as conn:
         schema = conn.execute(text("SELECT current_schema()")).scalar()
-    url = f"{engine.url.render_as_string(hide_password=False)}?options=-csearch_path%3D{schema}"
+    url = engine.url.update_query_dict({"options": f"-csearch_path={schema}"})
+    url = url.render_as_string(hide_password=False)
     # The first requests are slow, so whichever worker starts first is still busy when the
     # other one has imported everything and joins.
     server.configure(latency_ms=10, script=[{"delay_ms": 1500}] * 4)
@@ -183,7 +184,9 @@ def test_the_api_key_never_reaches_the_database_exports_or_logs(
     assert key not in out + err + captured.out + captured.err
 
 
-def test_cli_adds_lists_previews_and_runs_judges(tmp_path: Path, server, monkeypatch) -> None:
+def test_cli_adds_lists_previews_and_runs_judges(
+    tmp_path: Path, server, monkeypatch, wide_console
+) -> None:
     from typer.testing import CliRunner
 
     from cli.judge import judge_app
@@ -191,7 +194,6 @@ def test_cli_adds_lists_previews_and_runs_judges(tmp_path: Path, server, monkeyp
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("JUDGEBOARD_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "200")  # rich tables: no truncated cells
     dispose_engines()
     engine = make_engine(url)
     metadata.create_all(engine)
