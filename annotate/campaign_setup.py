@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from annotate.campaigns import CriterionSpec, create_campaign, validate_criteria
+from annotate.campaigns import CriterionSpec, _create_campaign, validate_criteria
 from db.access import admin_only, require_admin
 from db.errors import InvalidInputError, NotFoundError
 from db.models import (
@@ -148,9 +148,14 @@ def _human_judgments(session: Session, campaign_id: int) -> int:
     ).scalar_one()
 
 
-def load_campaign_form(session: Session, campaign_id: int, *, actor_id: int) -> CampaignForm:
+def load_campaign_form(engine: Engine, campaign_id: int, *, actor_id: int) -> CampaignForm:
     """A campaign's settings and rubric with score counts, for the setup form (admins only)."""
-    require_admin(session, actor_id)
+    with Session(engine) as session:
+        require_admin(session, actor_id)
+        return _load_campaign_form(session, campaign_id)
+
+
+def _load_campaign_form(session: Session, campaign_id: int) -> CampaignForm:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFoundError(f"No campaign with id {campaign_id}: pick one from the list.")
@@ -232,7 +237,7 @@ def save_campaign(
                 f"A campaign named '{settings.name.strip()}' already exists: pick another name."
             )
         if campaign_id is None:
-            campaign = create_campaign(
+            campaign = _create_campaign(
                 s,
                 settings.name,
                 criteria=[
@@ -330,20 +335,26 @@ def _save_criteria(session: Session, campaign_id: int, wanted: tuple[CriterionEd
     session.flush()
 
 
-def rater_choices(session: Session, *, actor_id: int) -> list[tuple[int, str]]:
+def rater_choices(engine: Engine, *, actor_id: int) -> list[tuple[int, str]]:
     """Active users as (id, label) for the "who may rate" picker (admins only)."""
-    require_admin(session, actor_id)
-    rows = session.execute(
-        select(User.id, User.handle, User.display_name).where(User.active).order_by(User.handle)
-    ).all()
+    with Session(engine) as session:
+        require_admin(session, actor_id)
+        rows = session.execute(
+            select(User.id, User.handle, User.display_name).where(User.active).order_by(User.handle)
+        ).all()
     return [(uid, f"{name} ({handle})" if name else handle) for uid, handle, name in rows]
 
 
 def check_rows(
-    session: Session, campaign_id: int, *, actor_id: int, limit: int = 2000
+    engine: Engine, campaign_id: int, *, actor_id: int, limit: int = 2000
 ) -> list[CheckRow]:
     """Comparisons with candidate names, check items first (admins only)."""
-    require_admin(session, actor_id)
+    with Session(engine) as session:
+        require_admin(session, actor_id)
+        return _check_rows(session, campaign_id, limit)
+
+
+def _check_rows(session: Session, campaign_id: int, limit: int) -> list[CheckRow]:
     out_a, out_b = aliased(Output), aliased(Output)
     cand_a, cand_b = aliased(Candidate), aliased(Candidate)
     rows = session.execute(

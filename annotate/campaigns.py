@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from db.access import require_admin
 from db.errors import InvalidInputError, NotFoundError
 from db.models import (
     MODES,
@@ -41,7 +43,13 @@ class CampaignSummary:
     n_judge_judgments: int
 
 
-def get_campaign(session: Session, name: str) -> Campaign:
+def get_campaign(engine: Engine, name: str) -> Campaign:
+    """The campaign called ``name`` (detached: its columns stay readable)."""
+    with Session(engine, expire_on_commit=False) as session:
+        return _get_campaign(session, name)
+
+
+def _get_campaign(session: Session, name: str) -> Campaign:
     campaign = session.exec(select(Campaign).where(Campaign.name == name)).first()
     if campaign is None:
         known = ", ".join(session.exec(select(Campaign.name).order_by(Campaign.name)).all())
@@ -86,6 +94,43 @@ def validate_criteria(criteria: list[CriterionSpec]) -> None:
 
 
 def create_campaign(
+    engine: Engine,
+    name: str,
+    *,
+    actor_id: int,
+    instructions: str = "",
+    mode: str = "pairwise",
+    preference_scale: str = "3way",
+    overlap: int = 3,
+    criteria: list[CriterionSpec] | None = None,
+    gold_rate: float = 0.0,
+    attention_rate: float = 0.0,
+    reshow_rate: float = 0.0,
+    lease_seconds: int = 600,
+    allow_both_bad: bool = True,
+) -> Campaign:
+    """Create a campaign with its rubric and commit it (admins only); returns it detached."""
+    with Session(engine, expire_on_commit=False) as session:
+        require_admin(session, actor_id)
+        campaign = _create_campaign(
+            session,
+            name,
+            instructions=instructions,
+            mode=mode,
+            preference_scale=preference_scale,
+            overlap=overlap,
+            criteria=criteria,
+            gold_rate=gold_rate,
+            attention_rate=attention_rate,
+            reshow_rate=reshow_rate,
+            lease_seconds=lease_seconds,
+            allow_both_bad=allow_both_bad,
+        )
+        session.commit()
+        return campaign
+
+
+def _create_campaign(
     session: Session,
     name: str,
     *,
@@ -100,7 +145,10 @@ def create_campaign(
     lease_seconds: int = 600,
     allow_both_bad: bool = True,
 ) -> Campaign:
-    """Create a campaign (flushes, does not commit)."""
+    """Create a campaign in the caller's transaction (flushes, does not commit).
+
+    The caller checks that its actor is an admin.
+    """
     name = name.strip()
     if not name:
         raise InvalidInputError("A campaign needs a name.")
@@ -147,19 +195,32 @@ def create_campaign(
     return campaign
 
 
-def get_or_create_campaign(session: Session, name: str) -> Campaign:
+def _get_or_create_campaign(session: Session, name: str) -> Campaign:
+    """In the caller's transaction (importers); the caller checks that its actor is an admin."""
     existing = session.exec(select(Campaign).where(Campaign.name == name.strip())).first()
-    return existing if existing is not None else create_campaign(session, name)
+    return existing if existing is not None else _create_campaign(session, name)
 
 
-def touch(session: Session, campaign_id: int) -> None:
+def touch(engine: Engine, campaign_id: int) -> None:
+    """Mark a campaign as changed now (a no-op for an unknown id)."""
+    with Session(engine) as session:
+        _touch(session, campaign_id)
+        session.commit()
+
+
+def _touch(session: Session, campaign_id: int) -> None:
     campaign = session.get(Campaign, campaign_id)
     if campaign is not None:
         campaign.updated_at = utcnow()
         session.add(campaign)
 
 
-def list_campaigns(session: Session) -> list[CampaignSummary]:
+def list_campaigns(engine: Engine) -> list[CampaignSummary]:
+    with Session(engine) as session:
+        return _list_campaigns(session)
+
+
+def _list_campaigns(session: Session) -> list[CampaignSummary]:
     prompts = dict(
         session.exec(select(Prompt.campaign_id, func.count()).group_by(Prompt.campaign_id)).all()
     )
@@ -191,7 +252,13 @@ def list_campaigns(session: Session) -> list[CampaignSummary]:
     ]
 
 
-def criteria_for(session: Session, campaign_id: int) -> list[RubricCriterion]:
+def criteria_for(engine: Engine, campaign_id: int) -> list[RubricCriterion]:
+    """A campaign's rubric criteria in form order (detached)."""
+    with Session(engine, expire_on_commit=False) as session:
+        return _criteria_for(session, campaign_id)
+
+
+def _criteria_for(session: Session, campaign_id: int) -> list[RubricCriterion]:
     return list(
         session.exec(
             select(RubricCriterion)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from db.access import require_admin
@@ -34,69 +35,80 @@ def _check_role(role: str) -> None:
         raise InvalidInputError(f"Role '{role}' is not one of {', '.join(ROLES)}.")
 
 
-def invite(session: Session, actor_id: int, value: str, role: str = "rater") -> Invite:
-    """Invite an email address, or every address of a domain ("@example.com" or "example.com")."""
-    admin = require_admin(session, actor_id)
-    _check_role(role)
-    value = value.strip().lower()
-    if EMAIL.match(value):
-        kind = "email"
-    elif DOMAIN.match(value.removeprefix("@")):
-        kind, value = "domain", value.removeprefix("@")
-    else:
-        raise InvalidInputError(
-            f"'{value}' is neither an email address (ana@example.com) nor a domain (example.com)."
-        )
-    existing = session.exec(
-        select(Invite).where(Invite.kind == kind, Invite.value == value)
-    ).first()
-    if existing is not None:
-        existing.role = role
-        session.add(existing)
+def invite(engine: Engine, value: str, role: str = "rater", *, actor_id: int) -> Invite:
+    """Invite an email address, or every address of a domain ("@example.com" or "example.com").
+
+    Inviting an address or domain again changes its role. Admins only.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        admin = require_admin(session, actor_id)
+        _check_role(role)
+        value = value.strip().lower()
+        if EMAIL.match(value):
+            kind = "email"
+        elif DOMAIN.match(value.removeprefix("@")):
+            kind, value = "domain", value.removeprefix("@")
+        else:
+            raise InvalidInputError(
+                f"'{value}' is neither an email address (ana@example.com) nor a domain"
+                " (example.com)."
+            )
+        existing = session.exec(
+            select(Invite).where(Invite.kind == kind, Invite.value == value)
+        ).first()
+        if existing is not None:
+            existing.role = role
+            session.add(existing)
+            session.commit()
+            return existing
+        created = Invite(kind=kind, value=value, role=role, invited_by=admin.id)
+        session.add(created)
         session.commit()
-        return existing
-    created = Invite(kind=kind, value=value, role=role, invited_by=admin.id)
-    session.add(created)
-    session.commit()
-    return created
+        return created
 
 
-def revoke_invite(session: Session, actor_id: int, invite_id: int) -> None:
-    require_admin(session, actor_id)
-    found = session.get(Invite, invite_id)
-    if found is None:
-        raise NotFoundError(f"No invite with id {invite_id}: refresh the page.")
-    session.delete(found)
-    session.commit()
+def revoke_invite(engine: Engine, invite_id: int, *, actor_id: int) -> None:
+    """Delete an invite (users who already signed in keep their account). Admins only."""
+    with Session(engine) as session:
+        require_admin(session, actor_id)
+        found = session.get(Invite, invite_id)
+        if found is None:
+            raise NotFoundError(f"No invite with id {invite_id}: refresh the page.")
+        session.delete(found)
+        session.commit()
 
 
-def list_invites(session: Session, actor_id: int) -> list[Invite]:
-    require_admin(session, actor_id)
-    return list(session.exec(select(Invite).order_by(Invite.kind, Invite.value)).all())
+def list_invites(engine: Engine, *, actor_id: int) -> list[Invite]:
+    """Every open invite, emails and domains (admins only)."""
+    with Session(engine, expire_on_commit=False) as session:
+        require_admin(session, actor_id)
+        return list(session.exec(select(Invite).order_by(Invite.kind, Invite.value)).all())
 
 
-def list_members(session: Session, actor_id: int) -> list[Member]:
-    require_admin(session, actor_id)
-    counts = dict(
-        session.exec(
-            select(Judgment.user_id, func.count())
-            .where(Judgment.user_id.is_not(None))
-            .group_by(Judgment.user_id)
-        ).all()
-    )
-    return [
-        Member(
-            u.id,
-            u.handle,
-            u.display_name,
-            u.role,
-            u.active,
-            u.imported,
-            counts.get(u.id, 0),
-            u.created_at,
+def list_members(engine: Engine, *, actor_id: int) -> list[Member]:
+    """Every user with their role, state and number of judgments (admins only)."""
+    with Session(engine) as session:
+        require_admin(session, actor_id)
+        counts = dict(
+            session.exec(
+                select(Judgment.user_id, func.count())
+                .where(Judgment.user_id.is_not(None))
+                .group_by(Judgment.user_id)
+            ).all()
         )
-        for u in session.exec(select(User).order_by(User.handle)).all()
-    ]
+        return [
+            Member(
+                u.id,
+                u.handle,
+                u.display_name,
+                u.role,
+                u.active,
+                u.imported,
+                counts.get(u.id, 0),
+                u.created_at,
+            )
+            for u in session.exec(select(User).order_by(User.handle)).all()
+        ]
 
 
 def _other_user(session: Session, actor_id: int, user_id: int) -> User:
@@ -111,20 +123,26 @@ def _other_user(session: Session, actor_id: int, user_id: int) -> User:
     return user
 
 
-def set_role(session: Session, actor_id: int, user_id: int, role: str) -> User:
-    _check_role(role)
-    user = _other_user(session, actor_id, user_id)
-    user.role = role
-    session.add(user)
-    session.commit()
-    return user
+def set_role(engine: Engine, user_id: int, role: str, *, actor_id: int) -> User:
+    """Change another user's role (admins only)."""
+    with Session(engine, expire_on_commit=False) as session:
+        user = _other_user(session, actor_id, user_id)
+        _check_role(role)
+        user.role = role
+        session.add(user)
+        session.commit()
+        return user
 
 
-def set_active(session: Session, actor_id: int, user_id: int, active: bool) -> User:
-    """Deactivate or re-activate a user; their judgments are kept (and stay attributed)."""
-    user = _other_user(session, actor_id, user_id)
-    user.active = active
-    user.deactivated_at = None if active else utcnow()
-    session.add(user)
-    session.commit()
-    return user
+def set_active(engine: Engine, user_id: int, active: bool, *, actor_id: int) -> User:
+    """Deactivate or re-activate a user; their judgments are kept (and stay attributed).
+
+    Admins only.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        user = _other_user(session, actor_id, user_id)
+        user.active = active
+        user.deactivated_at = None if active else utcnow()
+        session.add(user)
+        session.commit()
+        return user

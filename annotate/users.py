@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from db.models import Invite, User
@@ -10,23 +11,33 @@ from db.settings import get_settings
 LOCAL_ADMIN_HANDLE = "local-admin"
 
 
-def ensure_local_admin(session: Session) -> User:
-    """The single admin of local mode (no ``[auth]`` configured); created on first use."""
-    user = session.exec(select(User).where(User.handle == LOCAL_ADMIN_HANDLE)).first()
-    if user is None:
-        user = User(handle=LOCAL_ADMIN_HANDLE, display_name="Local admin", role="admin")
-        session.add(user)
-        session.commit()
-    return user
+def ensure_local_admin(engine: Engine) -> User:
+    """The single admin of local mode (no ``[auth]`` configured); created on first use.
+
+    Identity bootstrap, not an admin action: no actor to check. Returned detached.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        user = session.exec(select(User).where(User.handle == LOCAL_ADMIN_HANDLE)).first()
+        if user is None:
+            user = User(handle=LOCAL_ADMIN_HANDLE, display_name="Local admin", role="admin")
+            session.add(user)
+            session.commit()
+        return user
 
 
-def user_for_login(session: Session, email: str, name: str | None = None) -> User | None:
+def user_for_login(engine: Engine, email: str, name: str | None = None) -> User | None:
     """The user behind a signed-in email, creating it from an invite; None if not invited.
 
     Admins listed in ``JUDGEBOARD_ADMINS`` are always let in as admins. Only an address
     signs in: never the local admin's handle, and an imported rater id that happens to be
     an address only with an invite (an imported vote file grants nobody access).
+    Identity bootstrap, not an admin action. The user is returned detached.
     """
+    with Session(engine, expire_on_commit=False) as session:
+        return _user_for_login(session, email, name)
+
+
+def _user_for_login(session: Session, email: str, name: str | None) -> User | None:
     email = email.strip().lower()
     local, _, domain = email.rpartition("@")
     if not local or not domain:

@@ -104,12 +104,12 @@ def naive_import(engine, path: Path, campaign: str) -> int:
     """The reference: one ORM object per row, lookups per row, one commit at the end."""
     from sqlmodel import Session, select
 
-    from annotate.campaigns import get_or_create_campaign
+    from annotate.campaigns import _get_or_create_campaign
     from db.models import Candidate, Output, Prompt
 
     rows = 0
     with Session(engine) as s:
-        camp = get_or_create_campaign(s, campaign)
+        camp = _get_or_create_campaign(s, campaign)
         with path.open(encoding="utf-8") as f:
             for line in f:
                 r = json.loads(line)
@@ -147,14 +147,11 @@ def naive_import(engine, path: Path, campaign: str) -> int:
 
 def child(mode: str, target: str, path: str) -> None:
     """Run one import in this process; print rows, seconds and the import's peak RSS."""
-    from sqlmodel import Session
-
     from annotate.users import ensure_local_admin
     from ingest.outputs import import_outputs
 
     engine = _engine(target)
-    with Session(engine) as s:
-        actor_id = ensure_local_admin(s).id
+    actor_id = ensure_local_admin(engine).id
     started, cpu = time.perf_counter(), time.process_time()
     if mode == "fast":
         rows = import_outputs(engine, Path(path), "bench", actor_id=actor_id).outputs_added

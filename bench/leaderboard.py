@@ -130,8 +130,6 @@ def figure_database(backend: str, workdir: Path) -> None:
 
     Reference: pull every vote into Python (``votes_frame``) and count there.
     """
-    from sqlmodel import Session
-
     from annotate.users import ensure_local_admin
     from bench.seed import seed_campaign, temporary_database
     from metrics.counts import pair_counts_from_votes
@@ -142,8 +140,7 @@ def figure_database(backend: str, workdir: Path) -> None:
     label = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[backend]
     with temporary_database(backend, workdir) as engine:
         seeded = seed_campaign(engine)
-        with Session(engine) as s:
-            admin_id = ensure_local_admin(s).id
+        admin_id = ensure_local_admin(engine).id
         query = leaderboards.LeaderboardQuery(seeded.campaign_id, rounds=ROUNDS)
 
         def ours() -> None:

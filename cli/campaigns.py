@@ -42,18 +42,15 @@ def campaign_list() -> None:
     from annotate.campaigns import list_campaigns
 
     table = Table("campaign", "mode", "prompts", "comparisons", "human votes", "judge votes")
-    from sqlmodel import Session
-
-    with Session(_engine()) as s:
-        for c in list_campaigns(s):
-            table.add_row(
-                c.name,
-                c.mode,
-                str(c.n_prompts),
-                str(c.n_comparisons),
-                str(c.n_human_judgments),
-                str(c.n_judge_judgments),
-            )
+    for c in list_campaigns(_engine()):
+        table.add_row(
+            c.name,
+            c.mode,
+            str(c.n_prompts),
+            str(c.n_comparisons),
+            str(c.n_human_judgments),
+            str(c.n_judge_judgments),
+        )
     out.print(table)
 
 

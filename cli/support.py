@@ -52,12 +52,9 @@ def require_format(fmt: str, allowed: tuple[str, ...]) -> None:
 
 def local_actor(engine: Engine) -> int:
     """The CLI runs with the database's credentials, so it acts as the local admin."""
-    from sqlmodel import Session
-
     from annotate.users import ensure_local_admin
 
-    with Session(engine, expire_on_commit=False) as s:
-        return ensure_local_admin(s).id
+    return ensure_local_admin(engine).id
 
 
 def row_progress(label: str) -> tuple[Progress, Callable[[int], None]]:
@@ -97,12 +94,9 @@ def pair_outputs(
 
 
 def campaign_id_of(engine: Engine, name: str) -> int:
-    from sqlmodel import Session
-
     from annotate.campaigns import get_campaign
 
-    with Session(engine) as s:
-        return get_campaign(s, name).id
+    return get_campaign(engine, name).id
 
 
 def parse_source(source: str) -> tuple[str, str | None]:

@@ -55,30 +55,29 @@ def load_demo(engine: Engine, *, with_sample_votes: bool = True) -> DemoResult:
     """
     spec = demo_spec()
     name = spec["name"]
-    with Session(engine, expire_on_commit=False) as s:
+    with Session(engine) as s:
         if s.exec(select(Campaign.id).where(Campaign.name == name)).first() is not None:
             return DemoResult(name, False, 0, 0)
-        actor_id = ensure_local_admin(s).id
-        campaign = create_campaign(
-            s,
-            name,
-            instructions=spec.get("instructions", ""),
-            mode=spec.get("mode", "pairwise"),
-            preference_scale=spec.get("preference_scale", "3way"),
-            overlap=int(spec.get("overlap", 3)),
-            criteria=[
-                CriterionSpec(
-                    c["name"],
-                    c.get("description", ""),
-                    c.get("scale", "likert5"),
-                    tuple(c["categories"]) if c.get("categories") else None,
-                )
-                for c in spec.get("rubric", [])
-            ],
-            gold_rate=float(spec.get("gold_rate", 0.1)),
-        )
-        s.commit()
-        campaign_id = campaign.id
+    actor_id = ensure_local_admin(engine).id
+    campaign_id = create_campaign(
+        engine,
+        name,
+        actor_id=actor_id,
+        instructions=spec.get("instructions", ""),
+        mode=spec.get("mode", "pairwise"),
+        preference_scale=spec.get("preference_scale", "3way"),
+        overlap=int(spec.get("overlap", 3)),
+        criteria=[
+            CriterionSpec(
+                c["name"],
+                c.get("description", ""),
+                c.get("scale", "likert5"),
+                tuple(c["categories"]) if c.get("categories") else None,
+            )
+            for c in spec.get("rubric", [])
+        ],
+        gold_rate=float(spec.get("gold_rate", 0.1)),
+    ).id
     imported = import_outputs(engine, DEMO_DIR / "outputs.jsonl", name, actor_id=actor_id)
     pairing = spec.get("pairing", {})
     paired = generate_comparisons(

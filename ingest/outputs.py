@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from annotate.campaigns import get_or_create_campaign
+from annotate.campaigns import _get_or_create_campaign
 from db.access import admin_only
 from db.engine import write_session
 from db.errors import ImportFileError
@@ -379,7 +379,7 @@ def import_outputs(
         log = rd.ErrorLog(src.name, "row" if container == "parquet" else "line")
         with write_session(engine) as s:
             existed = s.exec(select(Campaign.id).where(Campaign.name == campaign.strip())).first()
-            camp = get_or_create_campaign(s, campaign)
+            camp = _get_or_create_campaign(s, campaign)
             result = OutputImportResult(
                 campaign=camp.name,
                 source=src.name,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from annotate.campaigns import CriterionSpec, create_campaign
+from annotate.campaigns import CriterionSpec, _create_campaign
 from db.models import Assignment, Candidate, Comparison, Judge, Judgment, Output, Prompt, User
 from metrics.frames import VOTE_COLUMNS
 
@@ -54,7 +54,7 @@ def campaign_with_outputs(
     **campaign_kwargs: Any,
 ) -> dict[str, Any]:
     """A campaign with prompts x models outputs and (optionally) all-pairs comparisons."""
-    c = create_campaign(s, name, criteria=criteria, **campaign_kwargs)
+    c = _create_campaign(s, name, criteria=criteria, **campaign_kwargs)
     cands = []
     for m in models:
         cand = s.exec(select(Candidate).where(Candidate.name == m)).first() or Candidate(name=m)
@@ -172,7 +172,7 @@ def bulk_pairwise_campaign(
     from db.models import utcnow
 
     with session(engine) as s:
-        c = create_campaign(s, name)
+        c = _create_campaign(s, name)
         cands = []
         for m in models:
             cand = Candidate(name=f"{name}-{m}")

@@ -9,13 +9,12 @@ import streamlit as st
 from annotate.campaigns import list_campaigns
 from metrics.rater_quality import QualityThresholds, apply_thresholds
 from results.reports import campaign_agreement
-from views.widgets.common import engine, require_actor, run_or_error, session
+from views.widgets.common import engine, require_actor, run_or_error
 
 actor = require_actor(admin=True)
 st.title("Agreement")
 
-with session() as s:
-    campaigns = {c.name: c.id for c in list_campaigns(s)}
+campaigns = {c.name: c.id for c in list_campaigns(engine())}
 if not campaigns:
     st.info("No campaigns yet.")
     st.stop()

@@ -8,13 +8,12 @@ import streamlit as st
 
 from annotate.campaigns import list_campaigns
 from results.reports import campaign_calibration
-from views.widgets.common import engine, pick_comparison, require_actor, run_or_error, session
+from views.widgets.common import engine, pick_comparison, require_actor, run_or_error
 
 actor = require_actor(admin=True)
 st.title("Calibration")
 
-with session() as s:
-    campaigns = {c.name: c.id for c in list_campaigns(s)}
+campaigns = {c.name: c.id for c in list_campaigns(engine())}
 if not campaigns:
     st.info("No campaigns yet.")
     st.stop()

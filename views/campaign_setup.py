@@ -17,7 +17,7 @@ from annotate.campaign_setup import (
 from annotate.campaigns import list_campaigns
 from db.models import MODES, SCALES
 from metrics.vocabulary import missing_to_none
-from views.widgets.common import engine, require_actor, run_or_error, session
+from views.widgets.common import engine, require_actor, run_or_error
 
 NEW = 0
 MODE_LABELS = {
@@ -41,9 +41,8 @@ flash = st.session_state.pop("setup_flash", None)
 if flash:
     st.success(flash)
 
-with session() as s:
-    campaigns = {c.id: c.name for c in list_campaigns(s)}
-    raters = rater_choices(s, actor_id=actor.id)
+campaigns = {c.id: c.name for c in list_campaigns(engine())}
+raters = rater_choices(engine(), actor_id=actor.id)
 if "setup_select" in st.session_state:  # a save just happened: show what was saved
     st.session_state["setup_campaign"] = st.session_state.pop("setup_select")
 campaign_id = st.selectbox(
@@ -57,8 +56,7 @@ if campaign_id == NEW:
     form_data = None
     current = CampaignSettings(name="")
 else:
-    with session() as s:
-        form_data = load_campaign_form(s, campaign_id, actor_id=actor.id)
+    form_data = load_campaign_form(engine(), campaign_id, actor_id=actor.id)
     current = form_data.settings
     if form_data.n_human_judgments:
         st.info(
@@ -195,8 +193,7 @@ if campaign_id != NEW:
         " attention checks catch raters who click without reading. Raters cannot tell them"
         " apart from other items. A and B here are the stored (canonical) order."
     )
-    with session() as s:
-        rows = check_rows(s, campaign_id, actor_id=actor.id)
+    rows = check_rows(engine(), campaign_id, actor_id=actor.id)
     if not rows:
         st.info("No comparisons yet: import outputs and pair them first.")
         st.stop()

@@ -8,13 +8,12 @@ import streamlit as st
 from annotate.campaigns import list_campaigns
 from annotate.flags import flagged_items
 from annotate.pairing import STRATEGIES, generate_comparisons
-from views.widgets.common import engine, pick_comparison, require_actor, run_or_error, session
+from views.widgets.common import engine, pick_comparison, require_actor, run_or_error
 
 actor = require_actor(admin=True)
 st.title("Campaigns")
 
-with session() as s:
-    summaries = list_campaigns(s)
+summaries = list_campaigns(engine())
 
 if not summaries:
     st.info(

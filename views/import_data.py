@@ -8,7 +8,7 @@ from annotate.campaigns import get_campaign, list_campaigns
 from annotate.pairing import STRATEGIES, generate_comparisons
 from ingest.outputs import import_outputs
 from ingest.votes import import_votes
-from views.widgets.common import engine, require_actor, run_or_error, session
+from views.widgets.common import engine, require_actor, run_or_error
 
 actor = require_actor(admin=True)
 st.title("Import")
@@ -19,8 +19,7 @@ st.markdown(
     " with the line and field named; importing the same file twice changes nothing."
 )
 
-with session() as s:
-    existing = [c.name for c in list_campaigns(s)]
+existing = [c.name for c in list_campaigns(engine())]
 
 kind = st.radio("What is in the file?", ["outputs", "votes"], horizontal=True)
 choice = st.selectbox("Campaign", [*existing, "+ New campaign"])
@@ -55,8 +54,7 @@ if st.button("Import", type="primary", disabled=not (upload and campaign)):
     if result is not None:
         st.success(result.summary())
         if kind == "outputs" and pair in STRATEGIES:
-            with session() as s:
-                campaign_id = get_campaign(s, campaign).id
+            campaign_id = get_campaign(engine(), campaign).id
             paired = run_or_error(
                 generate_comparisons,
                 engine(),

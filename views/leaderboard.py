@@ -17,13 +17,12 @@ from results.leaderboards import (
     judges_in_campaign,
     markdown_table,
 )
-from views.widgets.common import engine, require_actor, run_or_error, session
+from views.widgets.common import engine, require_actor, run_or_error
 
 actor = require_actor(admin=True)
 st.title("Leaderboard")
 
-with session() as s:
-    campaigns = {c.name: c.id for c in list_campaigns(s)}
+campaigns = {c.name: c.id for c in list_campaigns(engine())}
 if not campaigns:
     st.info("No campaigns yet: import outputs and votes first.")
     st.stop()

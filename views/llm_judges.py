@@ -31,7 +31,7 @@ from judges.templates import TEMPLATE_KINDS, builtin_template
 from judges.verdicts import browse_verdicts, position_consistency
 from judges.worker import start_in_background
 from metrics.vocabulary import judge_label
-from views.widgets.common import engine, require_actor, run_or_error, session
+from views.widgets.common import engine, require_actor, run_or_error
 
 actor = require_actor(admin=True)
 st.title("LLM judges")
@@ -45,8 +45,7 @@ def _secrets() -> dict[str, str]:
         return {}
 
 
-with session() as s:
-    campaigns = {c.name: c.id for c in list_campaigns(s)}
+campaigns = {c.name: c.id for c in list_campaigns(engine())}
 judges = list_judges(engine(), actor_id=actor.id, all_versions=True)
 if not campaigns:
     st.info("No campaigns yet: import outputs on the **Import** page first.")

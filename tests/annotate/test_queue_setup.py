@@ -56,10 +56,8 @@ def test_create_then_load_round_trips_every_setting(engine: Engine) -> None:
         s.commit()
     admin = factory.admin_id(engine)
     cid = save_campaign(engine, _settings(allowed_raters=(rater.id,)), actor_id=admin)
-    with factory.session(engine) as s:
-        form = load_campaign_form(s, cid, actor_id=admin)
-        choices = rater_choices(s, actor_id=admin)
-        assert (rater.id, rater.handle) in choices
+    form = load_campaign_form(engine, cid, actor_id=admin)
+    assert (rater.id, rater.handle) in rater_choices(engine, actor_id=admin)
     got = form.settings
     assert replace(got, criteria=()) == replace(_settings(allowed_raters=(rater.id,)), criteria=())
     assert [(c.name, c.scale, c.categories) for c in got.criteria] == [
@@ -109,8 +107,7 @@ def _scored_campaign(engine: Engine) -> tuple[int, dict[str, int]]:
 def test_editing_never_rewrites_judgments(engine: Engine) -> None:
     cid, crit = _scored_campaign(engine)
     admin = factory.admin_id(engine)
-    with factory.session(engine) as s:
-        form = load_campaign_form(s, cid, actor_id=admin)
+    form = load_campaign_form(engine, cid, actor_id=admin)
     assert form.n_human_judgments == 1
     accuracy, tone = form.settings.criteria
     assert accuracy.n_scores == 2
@@ -145,8 +142,7 @@ def test_allowed_raters_limit_who_sees_the_campaign(engine: Engine) -> None:
     with factory.session(engine) as s:
         assert [c.id for c in rateable_campaigns(engine, r1.id)] == [cid]
         assert rateable_campaigns(engine, r2.id) == []
-    with factory.session(engine) as s:
-        form = load_campaign_form(s, cid, actor_id=admin)
+    form = load_campaign_form(engine, cid, actor_id=admin)
     save_campaign(engine, replace(form.settings, allowed_raters=None), cid, actor_id=admin)
     with factory.session(engine) as s:
         assert [c.id for c in rateable_campaigns(engine, r2.id)] == [cid]
@@ -162,14 +158,13 @@ def test_marked_gold_items_reach_raters_as_gold(engine: Engine) -> None:
     with pytest.raises(InvalidInputError, match="needs its expected answer"):
         set_check(engine, comps[0], "gold", actor_id=admin)
     set_check(engine, comps[0], "gold", -1, actor_id=admin)
-    with factory.session(engine) as s:
-        rows = check_rows(s, cid, actor_id=admin)
-        assert (rows[0].comparison_id, rows[0].check_kind, rows[0].expected_preference) == (
-            comps[0],
-            "gold",
-            -1,
-        )
-        assert {rows[0].model_a, rows[0].model_b} <= set(factory.SECRET_MODELS)
+    rows = check_rows(engine, cid, actor_id=admin)
+    assert (rows[0].comparison_id, rows[0].check_kind, rows[0].expected_preference) == (
+        comps[0],
+        "gold",
+        -1,
+    )
+    assert {rows[0].model_a, rows[0].model_b} <= set(factory.SECRET_MODELS)
     rng = random.Random(0)
     kinds = []
     while (item := next_item(engine, rater.id, cid, rng=rng)) is not None:
@@ -186,8 +181,12 @@ def test_only_admins_set_up_campaigns(engine: Engine) -> None:
     with factory.session(engine) as s:
         rater = factory.user(s)
         s.commit()
-        with pytest.raises(PermissionDeniedError, match="Only admins"):
-            rater_choices(s, actor_id=rater.id)
+    with pytest.raises(PermissionDeniedError, match="Only admins"):
+        rater_choices(engine, actor_id=rater.id)
+    with pytest.raises(PermissionDeniedError, match="Only admins"):
+        check_rows(engine, 1, actor_id=rater.id)
+    with pytest.raises(PermissionDeniedError, match="Only admins"):
+        load_campaign_form(engine, 1, actor_id=rater.id)
     with pytest.raises(PermissionDeniedError, match="Only admins"):
         save_campaign(engine, _settings(), actor_id=rater.id)
     with pytest.raises(PermissionDeniedError, match="Only admins"):

@@ -201,8 +201,7 @@ def test_an_unverified_email_is_not_let_in_even_as_an_admin(app_db, monkeypatch)
 
 
 def test_a_domain_invite_signs_in_as_a_rater(people, app_db) -> None:
-    with factory.session(app_db) as s:
-        team_admin.invite(s, people["admin"], "@corp.example")
+    team_admin.invite(app_db, "@corp.example", actor_id=people["admin"])
     at = _app("zoe@corp.example", name="Zoe")
     assert [t.value for t in at.title] == ["Rate"]
     assert "Zoe" in at.sidebar.caption[0].value
@@ -211,8 +210,7 @@ def test_a_domain_invite_signs_in_as_a_rater(people, app_db) -> None:
 def test_a_deactivated_rater_loses_access_on_the_next_rerun(people, app_db) -> None:
     at = _app(factory.RATER_EMAIL)
     assert [s.label for s in at.selectbox] == ["Campaign"]
-    with factory.session(app_db) as s:
-        team_admin.set_active(s, people["admin"], people["rater"], False)
+    team_admin.set_active(app_db, people["rater"], False, actor_id=people["admin"])
     at.run()
     assert not at.selectbox and "blind" not in _text(at)
     assert [t.value for t in _app(factory.RATER_EMAIL).title] == ["Not invited"]
@@ -229,8 +227,7 @@ def test_a_deactivated_admin_loses_admin_pages_on_the_next_rerun(people, app_db)
         s.commit()
     at = _app("second.boss@acme.io")
     assert at.dataframe and "blind" in _text(at)
-    with factory.session(app_db) as s:
-        team_admin.set_active(s, people["admin"], boss2.id, False)
+    team_admin.set_active(app_db, boss2.id, False, actor_id=people["admin"])
     at.run()
     assert not at.dataframe and "blind" not in [t.value for t in at.title]
     assert not any(secret in _text(at) for secret in SECRETS_ON_SCREEN)

@@ -19,33 +19,31 @@ def people(engine):
 
 def test_an_invited_email_signs_in_with_the_invited_role(engine, people) -> None:
     admin_id, _ = people
-    with factory.session(engine) as s:
-        team.invite(s, admin_id, "New.Person@Example.com", "rater")
-        user = user_for_login(s, "new.person@example.com", "New Person")
-        assert (user.handle, user.role) == ("new.person@example.com", "rater")
+    team.invite(engine, "New.Person@Example.com", "rater", actor_id=admin_id)
+    user = user_for_login(engine, "new.person@example.com", "New Person")
+    assert (user.handle, user.role) == ("new.person@example.com", "rater")
 
 
 def test_a_domain_invite_lets_in_every_address_of_that_domain(engine, people) -> None:
     admin_id, _ = people
-    with factory.session(engine) as s:
-        team.invite(s, admin_id, "@corp.example")
-        assert user_for_login(s, "zoe@corp.example") is not None
-        assert user_for_login(s, "zoe@other.example") is None
+    team.invite(engine, "@corp.example", actor_id=admin_id)
+    assert user_for_login(engine, "zoe@corp.example") is not None
+    assert user_for_login(engine, "zoe@other.example") is None
 
 
 def test_admins_from_the_environment_need_no_invite(engine, monkeypatch) -> None:
     monkeypatch.setenv("JUDGEBOARD_ADMINS", "root@acme.io, cto@acme.io")
-    with factory.session(engine) as s:
-        assert user_for_login(s, "CTO@acme.io").role == "admin"
+    assert user_for_login(engine, "CTO@acme.io").role == "admin"
 
 
 def test_a_rater_cannot_invite_or_list_members(engine, people) -> None:
     _, rater_id = people
-    with factory.session(engine) as s:
-        with pytest.raises(PermissionDeniedError, match="Only admins"):
-            team.invite(s, rater_id, "x@y.io")
-        with pytest.raises(PermissionDeniedError):
-            team.list_members(s, rater_id)
+    with pytest.raises(PermissionDeniedError, match="Only admins"):
+        team.invite(engine, "x@y.io", actor_id=rater_id)
+    with pytest.raises(PermissionDeniedError):
+        team.list_members(engine, actor_id=rater_id)
+    with pytest.raises(PermissionDeniedError):
+        team.list_invites(engine, actor_id=rater_id)
 
 
 def test_a_deactivated_user_keeps_their_judgments_but_cannot_sign_in(engine, people) -> None:
@@ -55,30 +53,39 @@ def test_a_deactivated_user_keeps_their_judgments_but_cannot_sign_in(engine, peo
         rater = s.get(team.User, rater_id)
         factory.human_judgment(s, comp, rater, 1)
         s.commit()
-        team.set_active(s, admin_id, rater_id, False)
-        assert user_for_login(s, "ana@acme.io") is None
-        member = next(m for m in team.list_members(s, admin_id) if m.id == rater_id)
-        assert (member.active, member.judgments) == (False, 1)
+    team.set_active(engine, rater_id, False, actor_id=admin_id)
+    assert user_for_login(engine, "ana@acme.io") is None
+    member = next(m for m in team.list_members(engine, actor_id=admin_id) if m.id == rater_id)
+    assert (member.active, member.judgments) == (False, 1)
 
 
 def test_role_changes_apply_and_admins_cannot_demote_themselves(engine, people) -> None:
     admin_id, rater_id = people
-    with factory.session(engine) as s:
-        assert team.set_role(s, admin_id, rater_id, "admin").role == "admin"
-        with pytest.raises(InvalidInputError, match="another admin"):
-            team.set_role(s, admin_id, admin_id, "rater")
+    assert team.set_role(engine, rater_id, "admin", actor_id=admin_id).role == "admin"
+    with pytest.raises(InvalidInputError, match="another admin"):
+        team.set_role(engine, admin_id, "rater", actor_id=admin_id)
 
 
 def test_invites_must_be_an_email_or_a_domain(engine, people) -> None:
     admin_id, _ = people
-    with factory.session(engine) as s, pytest.raises(InvalidInputError, match="neither"):
-        team.invite(s, admin_id, "not an address")
+    with pytest.raises(InvalidInputError, match="neither"):
+        team.invite(engine, "not an address", actor_id=admin_id)
+
+
+def test_an_invite_can_be_listed_and_revoked(engine, people) -> None:
+    admin_id, _ = people
+    created = team.invite(engine, "@corp.example", "admin", actor_id=admin_id)
+    assert [(i.kind, i.value, i.role) for i in team.list_invites(engine, actor_id=admin_id)] == [
+        ("domain", "corp.example", "admin")
+    ]
+    team.revoke_invite(engine, created.id, actor_id=admin_id)
+    assert team.list_invites(engine, actor_id=admin_id) == []
+    assert user_for_login(engine, "zoe@corp.example") is None
 
 
 def test_local_mode_has_exactly_one_local_admin(engine) -> None:
-    with factory.session(engine) as s:
-        first, second = ensure_local_admin(s), ensure_local_admin(s)
-        assert first.id == second.id and first.role == "admin"
+    first, second = ensure_local_admin(engine), ensure_local_admin(engine)
+    assert first.id == second.id and first.role == "admin"
 
 
 def test_a_deactivated_raters_judgments_are_exported_and_marked(engine, people, tmp_path) -> None:
@@ -91,7 +98,7 @@ def test_a_deactivated_raters_judgments_are_exported_and_marked(engine, people, 
         data = factory.campaign_with_outputs(s, n_prompts=1, models=("a", "b"))
         factory.human_judgment(s, data["comparisons"][0], s.get(team.User, rater_id), -1)
         s.commit()
-        team.set_active(s, admin_id, rater_id, False)
+    team.set_active(engine, rater_id, False, actor_id=admin_id)
     dest = tmp_path / "all.csv"
     export_judgments(engine, data["campaign"].id, "csv", dest, actor_id=admin_id)
     (row,) = pd.read_csv(dest).to_dict("records")

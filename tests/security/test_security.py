@@ -39,19 +39,18 @@ def test_an_imported_rater_id_that_is_an_email_grants_no_sign_in(engine, tmp_pat
     votes = factory.write_jsonl(tmp_path / "v.jsonl", factory.vote_rows(judge="mallory@x.org"))
     import_votes(engine, votes, "imported", actor_id=factory.admin_id(engine))
     admin = factory.admin_id(engine)
+    assert user_for_login(engine, "mallory@x.org") is None
+    team.invite(engine, "mallory@x.org", actor_id=admin)
+    claimed = user_for_login(engine, "Mallory@x.org", "Mallory")
+    assert (claimed.role, claimed.imported, claimed.email) == ("rater", False, "mallory@x.org")
     with factory.session(engine) as s:
-        assert user_for_login(s, "mallory@x.org") is None
-        team.invite(s, admin, "mallory@x.org")
-        claimed = user_for_login(s, "Mallory@x.org", "Mallory")
-        assert (claimed.role, claimed.imported, claimed.email) == ("rater", False, "mallory@x.org")
         assert s.exec(select(User).where(User.handle == "mallory@x.org")).one().id == claimed.id
 
 
 @pytest.mark.parametrize("login", [LOCAL_ADMIN_HANDLE, "", "   ", "@", "nobody@"])
 def test_only_an_email_address_signs_in(engine, login) -> None:
-    with factory.session(engine) as s:
-        ensure_local_admin(s)
-        assert user_for_login(s, login) is None
+    ensure_local_admin(engine)
+    assert user_for_login(engine, login) is None
 
 
 # --- SQL metacharacters ---------------------------------------------------------------------
@@ -182,8 +181,7 @@ def hostile_site(tmp_path_factory) -> Iterator[Any]:
     url = f"sqlite:///{tmp / 'xss.db'}"
     engine = make_engine(url)
     metadata.create_all(engine)
-    with factory.session(engine) as s:
-        me = ensure_local_admin(s).id
+    me = ensure_local_admin(engine).id
     outputs = [
         {
             "prompt_id": f"p{i}",

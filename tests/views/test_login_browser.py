@@ -42,8 +42,8 @@ def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
     with factory.session(engine) as s:
         factory.blind_campaign(s, "secret-campaign", n_prompts=2, overlap=1)
         s.commit()
-        team.invite(s, inviter, RATER)
-        team.invite(s, inviter, "@corp.example")
+    team.invite(engine, RATER, actor_id=inviter)
+    team.invite(engine, "@corp.example", actor_id=inviter)
     engine.dispose()
     with oidc_provider() as provider:
         secrets = write_auth_secrets(tmp / "secrets.toml", provider)

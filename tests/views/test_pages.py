@@ -65,8 +65,8 @@ def test_campaigns_page_shows_flagged_items_with_their_reasons(demo_db) -> None:
     from annotate.campaigns import list_campaigns
     from tests import factory
 
+    campaign_id = list_campaigns(demo_db)[0].id
     with factory.session(demo_db) as s:
-        campaign_id = list_campaigns(s)[0].id
         rater_id = factory.raters(s, 1)[0].id
         s.commit()
     factory.flag_items(demo_db, rater_id, campaign_id, ["the code answer is truncated"])

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from annotate.users import ensure_local_admin, user_for_login
 from db.engine import get_engine
@@ -39,10 +38,6 @@ def engine() -> Engine:
     return get_engine()
 
 
-def session() -> Session:
-    return Session(engine(), expire_on_commit=False)
-
-
 def auth_configured() -> bool:
     try:
         return "auth" in st.secrets
@@ -55,18 +50,17 @@ def current_user() -> Actor | None:
 
     Returns None when a signed-in user is not invited (or no one is signed in).
     """
-    with session() as s:
-        if not auth_configured():
-            user = ensure_local_admin(s)
-        else:
-            if not st.user.get("is_logged_in", False):
-                return None
-            if st.user.get("email_verified") is False:  # the provider says it is unproven
-                return None
-            user = user_for_login(s, str(st.user.get("email", "")), st.user.get("name"))
-            if user is None:
-                return None
-        return Actor(user.id, user.handle, user.role, user.display_name or user.handle)
+    if not auth_configured():
+        user = ensure_local_admin(engine())
+    else:
+        if not st.user.get("is_logged_in", False):
+            return None
+        if st.user.get("email_verified") is False:  # the provider says it is unproven
+            return None
+        user = user_for_login(engine(), str(st.user.get("email", "")), st.user.get("name"))
+        if user is None:
+            return None
+    return Actor(user.id, user.handle, user.role, user.display_name or user.handle)
 
 
 def run_or_error(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
