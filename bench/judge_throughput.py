@@ -173,7 +173,13 @@ def pg_workers(server, n_tasks: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=640, help="Tasks in the SQLite run.")
-    parser.add_argument("--pg-tasks", type=int, default=768, help="Tasks per PostgreSQL run.")
+    parser.add_argument(
+        "--pg-tasks",
+        type=int,
+        default=16 * PG_CONCURRENCY,
+        help="Tasks per PostgreSQL run: eight claim batches (2 x concurrency each), so two"
+        " workers split it evenly and start-up and the last flush do not dominate.",
+    )
     parser.add_argument("--no-pg", action="store_true", help="Skip the two-worker figure.")
     args = parser.parse_args()
     with running_llm_server() as server, tempfile.TemporaryDirectory() as tmp:
