@@ -23,11 +23,13 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Tests run on every core (pytest-xdist); a browser module stays on one worker (loadgroup).
-TEST_WORKERS ?= auto
+# Tests run in parallel (pytest-xdist), a whole file per worker so that a browser module
+# starts its app server and Chromium once. One worker more than cores: browser and
+# multi-process tests spend part of their time waiting on their servers.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 
 test: lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done

@@ -95,17 +95,13 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.cleanup()
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long tests first, and a browser module's tests on one xdist worker.
+    """Browser and slow tests first, so short tests fill the gaps at the end of a run.
 
-    Browser modules share one app server and Chromium per module: with ``--dist loadgroup``
-    (``make test``) a module stays on one worker instead of starting them on each. Browser
-    and slow tests start first, so short tests fill the gaps at the end of a parallel run.
+    ``make test`` distributes whole files (``--dist loadfile``): a browser module's app
+    server and Chromium then start once. (``--dist loadgroup`` would be the finer tool, but
+    pytest-xdist 3.8 cannot rename node ids under pytest 9, so its groups are ignored.)
     """
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
     def rank(item: pytest.Item) -> int:
         return (
