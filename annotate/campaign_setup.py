@@ -11,21 +11,19 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from annotate.campaigns import CriterionSpec, _create_campaign, validate_criteria
 from db.access import admin_only, require_admin
 from db.errors import InvalidInputError, NotFoundError
+from db.joins import CandA, CandB, candidate_joins
 from db.models import (
     MODES,
     PREFERENCE_SCALES,
     Campaign,
-    Candidate,
     Comparison,
     Judgment,
     JudgmentScore,
-    Output,
     Prompt,
     RubricCriterion,
     User,
@@ -355,22 +353,16 @@ def check_rows(
 
 
 def _check_rows(session: Session, campaign_id: int, limit: int) -> list[CheckRow]:
-    out_a, out_b = aliased(Output), aliased(Output)
-    cand_a, cand_b = aliased(Candidate), aliased(Candidate)
+    query = select(
+        Comparison.id,
+        Prompt.external_id,
+        CandA.name,
+        CandB.name,
+        Comparison.check_kind,
+        Comparison.expected_preference,
+    ).select_from(Comparison)
     rows = session.execute(
-        select(
-            Comparison.id,
-            Prompt.external_id,
-            cand_a.name,
-            cand_b.name,
-            Comparison.check_kind,
-            Comparison.expected_preference,
-        )
-        .join(Prompt, Prompt.id == Comparison.prompt_id)
-        .join(out_a, out_a.id == Comparison.output_a_id)
-        .join(out_b, out_b.id == Comparison.output_b_id)
-        .join(cand_a, cand_a.id == out_a.candidate_id)
-        .join(cand_b, cand_b.id == out_b.candidate_id)
+        candidate_joins(query)
         .where(Comparison.campaign_id == campaign_id)
         .order_by(Comparison.check_kind.is_(None), Comparison.id)
         .limit(limit)

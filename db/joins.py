@@ -13,13 +13,25 @@ OutA, OutB = aliased(Output), aliased(Output)
 CandA, CandB = aliased(Candidate), aliased(Candidate)
 
 
-def comparison_joins(query: Select, comparison_id: Any = Judgment.comparison_id) -> Select:
-    """Join the comparison, its prompt and both outputs' candidates (``CandA``/``CandB``)."""
+def output_joins(query: Select) -> Select:
+    """From a query that has ``Comparison``: join both outputs (``OutA``/``OutB``)."""
+    return query.join(OutA, OutA.id == Comparison.output_a_id).join(
+        OutB, OutB.id == Comparison.output_b_id
+    )
+
+
+def candidate_joins(query: Select, *, with_prompt: bool = True) -> Select:
+    """From a query that has ``Comparison``: join its prompt (unless ``with_prompt`` is
+    False, for scans that need only the two candidates) and both outputs' candidates."""
+    if with_prompt:
+        query = query.join(Prompt, Prompt.id == Comparison.prompt_id)
     return (
-        query.join(Comparison, Comparison.id == comparison_id)
-        .join(Prompt, Prompt.id == Comparison.prompt_id)
-        .join(OutA, OutA.id == Comparison.output_a_id)
-        .join(OutB, OutB.id == Comparison.output_b_id)
+        output_joins(query)
         .join(CandA, CandA.id == OutA.candidate_id)
         .join(CandB, CandB.id == OutB.candidate_id)
     )
+
+
+def comparison_joins(query: Select, comparison_id: Any = Judgment.comparison_id) -> Select:
+    """Join the comparison, its prompt and both outputs' candidates (``CandA``/``CandB``)."""
+    return candidate_joins(query.join(Comparison, Comparison.id == comparison_id))

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from db.access import admin_only
 from db.errors import InvalidInputError, NotFoundError
-from db.joins import CandA, CandB, OutA, OutB
+from db.joins import CandA, CandB, OutA, OutB, candidate_joins, output_joins
 from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
 from metrics import vocabulary
 from metrics.blend import blend_counts, ppi_bradley_terry
@@ -91,17 +91,15 @@ def outcome_aggregates(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     to their candidates and summed per pair.
     """
     per_comparison = per_comparison_tallies(replace(flt, scored_only=True))
+    counted = select(
+        OutA.candidate_id.label("cand_a"),
+        OutB.candidate_id.label("cand_b"),
+        func.sum(per_comparison.c.a_wins).label("a_wins"),
+        func.sum(per_comparison.c.ties).label("ties"),
+        func.sum(per_comparison.c.b_wins).label("b_wins"),
+    ).join(Comparison, Comparison.id == per_comparison.c.comparison_id)
     per_pair = (
-        select(
-            OutA.candidate_id.label("cand_a"),
-            OutB.candidate_id.label("cand_b"),
-            func.sum(per_comparison.c.a_wins).label("a_wins"),
-            func.sum(per_comparison.c.ties).label("ties"),
-            func.sum(per_comparison.c.b_wins).label("b_wins"),
-        )
-        .join(Comparison, Comparison.id == per_comparison.c.comparison_id)
-        .join(OutA, OutA.id == Comparison.output_a_id)
-        .join(OutB, OutB.id == Comparison.output_b_id)
+        output_joins(counted)
         .where(Comparison.output_a_id != Comparison.output_b_id)
         .group_by(OutA.candidate_id, OutB.candidate_id)
         .subquery()
@@ -127,21 +125,18 @@ def _length_aggregates(engine: Engine, flt: VoteFilter, bins: int) -> pd.DataFra
     )
     bin_ = case((x >= 1, bins - 1), else_=func.floor((x + 1) / 2 * bins))
     sign = preference_sign_sql(Judgment.preference)
+    query = select(
+        CandA.name,
+        CandB.name,
+        sign.label("outcome"),
+        bin_.label("length_bin"),
+        func.count().label("n"),
+        func.sum(x).label("length_diff_sum"),
+    ).join(Comparison, Comparison.id == Judgment.comparison_id)
     query = flt.apply(
-        select(
-            CandA.name,
-            CandB.name,
-            sign.label("outcome"),
-            bin_.label("length_bin"),
-            func.count().label("n"),
-            func.sum(x).label("length_diff_sum"),
+        candidate_joins(query, with_prompt=False).where(
+            Comparison.output_a_id != Comparison.output_b_id
         )
-        .join(Comparison, Comparison.id == Judgment.comparison_id)
-        .join(OutA, OutA.id == Comparison.output_a_id)
-        .join(OutB, OutB.id == Comparison.output_b_id)
-        .join(CandA, CandA.id == OutA.candidate_id)
-        .join(CandB, CandB.id == OutB.candidate_id)
-        .where(Comparison.output_a_id != Comparison.output_b_id)
     ).group_by(CandA.name, CandB.name, sign, bin_)
     with engine.connect() as conn:
         rows = conn.execute(query).all()

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Select, String, Subquery, case, cast, func, literal, select
 from sqlalchemy.engine import Engine
 
-from db.joins import CandA, CandB, OutA, OutB, comparison_joins
+from db.joins import CandA, CandB, OutA, OutB, candidate_joins, comparison_joins
 from db.models import (
     Candidate,
     Comparison,
@@ -206,13 +206,12 @@ def rater_names(engine: Engine, campaign_id: int) -> dict[str, str]:
 def with_models(per_comparison: Subquery, *columns: Any) -> Select:
     """Per-comparison rows joined to their two candidates (``model_a``, ``model_b`` first)."""
     return (
-        select(CandA.name.label("model_a"), CandB.name.label("model_b"), *columns)
-        .select_from(per_comparison)
-        .join(Comparison, Comparison.id == per_comparison.c.comparison_id)
-        .join(OutA, OutA.id == Comparison.output_a_id)
-        .join(OutB, OutB.id == Comparison.output_b_id)
-        .join(CandA, CandA.id == OutA.candidate_id)
-        .join(CandB, CandB.id == OutB.candidate_id)
+        candidate_joins(
+            select(CandA.name.label("model_a"), CandB.name.label("model_b"), *columns)
+            .select_from(per_comparison)
+            .join(Comparison, Comparison.id == per_comparison.c.comparison_id),
+            with_prompt=False,
+        )
         .where(Comparison.output_a_id != Comparison.output_b_id)
     )
 
