@@ -6,10 +6,10 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from db.models import Campaign, Comparison, Output, Prompt, RubricCriterion
+from db.joins import OutA, OutB, output_joins
+from db.models import Campaign, Comparison, Prompt, RubricCriterion
 from judges.config import JudgeSpec
 from judges.providers import ProviderRequest, build_request
 from judges.templates import (
@@ -81,22 +81,16 @@ def load_contents(session: Session, comparison_ids: Iterable[int]) -> dict[int, 
     ids = sorted(set(comparison_ids))
     if not ids:
         return {}
-    out_a, out_b = aliased(Output), aliased(Output)
-    rows = session.execute(
-        select(
-            Comparison.id,
-            Prompt.messages,
-            Prompt.reference,
-            Comparison.output_a_id,
-            Comparison.output_b_id,
-            out_a.content,
-            out_b.content,
-        )
-        .join(Prompt, Prompt.id == Comparison.prompt_id)
-        .join(out_a, out_a.id == Comparison.output_a_id)
-        .join(out_b, out_b.id == Comparison.output_b_id)
-        .where(Comparison.id.in_(ids))
-    ).all()
+    query = select(
+        Comparison.id,
+        Prompt.messages,
+        Prompt.reference,
+        Comparison.output_a_id,
+        Comparison.output_b_id,
+        OutA.content,
+        OutB.content,
+    ).join(Prompt, Prompt.id == Comparison.prompt_id)
+    rows = session.execute(output_joins(query).where(Comparison.id.in_(ids))).all()
     return {r[0]: ComparisonContent(*r) for r in rows}
 
 
