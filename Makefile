@@ -24,8 +24,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # Tests run in parallel (pytest-xdist), a whole file per worker so that a browser module
-# starts its app server and Chromium once. One worker more than cores: browser and
-# multi-process tests spend part of their time waiting on their servers.
+# starts its app server and Chromium once (`--dist loadgroup` would be finer, but
+# pytest-xdist 3.8 cannot rename node ids under pytest 9, so it ignores its groups).
+# One worker more than cores: browser and multi-process tests wait on their servers.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 
 test: lint

@@ -95,22 +95,6 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.cleanup()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser and slow tests first, so short tests fill the gaps at the end of a run.
-
-    ``make test`` distributes whole files (``--dist loadfile``): a browser module's app
-    server and Chromium then start once. (``--dist loadgroup`` would be the finer tool, but
-    pytest-xdist 3.8 cannot rename node ids under pytest 9, so its groups are ignored.)
-    """
-
-    def rank(item: pytest.Item) -> int:
-        return (
-            0 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("slow") else 2
-        )
-
-    items.sort(key=rank)  # stable: the order inside each rank stays the collection order
-
-
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Safety net (controller or serial run): stop a throwaway server a worker left behind."""
     if "PYTEST_XDIST_WORKER" in os.environ:
