@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -93,39 +94,15 @@ def validate_criteria(criteria: list[CriterionSpec]) -> None:
             )
 
 
-def create_campaign(
-    engine: Engine,
-    name: str,
-    *,
-    actor_id: int,
-    instructions: str = "",
-    mode: str = "pairwise",
-    preference_scale: str = "3way",
-    overlap: int = 3,
-    criteria: list[CriterionSpec] | None = None,
-    gold_rate: float = 0.0,
-    attention_rate: float = 0.0,
-    reshow_rate: float = 0.0,
-    lease_seconds: int = 600,
-    allow_both_bad: bool = True,
-) -> Campaign:
-    """Create a campaign with its rubric and commit it (admins only); returns it detached."""
+def create_campaign(engine: Engine, name: str, *, actor_id: int, **settings: Any) -> Campaign:
+    """Create a campaign with its rubric and commit it (admins only); returns it detached.
+
+    ``settings`` are ``_create_campaign``'s keywords (instructions, mode, preference_scale,
+    overlap, criteria, gold/attention/reshow rates, lease_seconds, allow_both_bad).
+    """
     with Session(engine, expire_on_commit=False) as session:
         require_admin(session, actor_id)
-        campaign = _create_campaign(
-            session,
-            name,
-            instructions=instructions,
-            mode=mode,
-            preference_scale=preference_scale,
-            overlap=overlap,
-            criteria=criteria,
-            gold_rate=gold_rate,
-            attention_rate=attention_rate,
-            reshow_rate=reshow_rate,
-            lease_seconds=lease_seconds,
-            allow_both_bad=allow_both_bad,
-        )
+        campaign = _create_campaign(session, name, **settings)
         session.commit()
         return campaign
 

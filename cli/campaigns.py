@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from cli.support import (
+    REPORT_FORMATS,
     CampaignOpt,
     campaign_id_of,
     domain_errors,
@@ -19,7 +20,6 @@ from cli.support import (
 from cli.support import engine as _engine
 
 campaign_app = typer.Typer(help="Campaigns.", no_args_is_help=True)
-REPORT_FORMATS = ("table", "json")
 
 
 @campaign_app.command("pair")

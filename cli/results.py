@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from cli.support import (
+    REPORT_FORMATS,
     CampaignOpt,
     campaign_id_of,
     domain_errors,
@@ -22,7 +23,6 @@ from cli.support import (
 from cli.support import engine as _engine
 
 LEADERBOARD_FORMATS = ("md", "csv", "json", "parquet")
-REPORT_FORMATS = ("table", "json")
 
 
 @domain_errors

@@ -40,6 +40,8 @@ def engine() -> Engine:
     return get_engine()
 
 
+REPORT_FORMATS = ("table", "json")
+
 CampaignOpt = Annotated[str, typer.Option("--campaign", "-c", help="Campaign name.")]
 
 
