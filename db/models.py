@@ -3,7 +3,11 @@
 Conventions:
 - Preferences are stored relative to a comparison's canonical order (output A, output B):
   -2 A much better, -1 A better, 0 tie, 1 B better, 2 B much better; NULL means unscored.
-- ``shown_order`` is "ab" when output A was shown on the left / first, "ba" otherwise.
+- ``shown_order`` is "ab" when output A was shown on the left / first, "ba" otherwise, and
+  "unknown" on an imported judgment whose source did not record it (or combined both orders).
+- ``Comparison.serve_rank`` is a random rank drawn from the campaign's ``serve_seed``: the
+  queue serves comparisons in that order among equals, so human labels fall on a random
+  sample (what prediction-powered inference assumes). Campaigns made before it have no seed.
 - A single-output rubric item is a comparison whose two outputs are the same row
   (``output_a_id == output_b_id``), so one unique constraint covers both kinds.
 """
@@ -13,7 +17,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, MetaData, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    MetaData,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -89,6 +102,7 @@ class Campaign(SQLModel, table=True):
     blind: bool = True
     allowed_raters: list[int] | None = _json()
     archived: bool = False
+    serve_seed: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -150,7 +164,7 @@ class Comparison(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("campaign_id", "prompt_id", "output_a_id", "output_b_id"),
         CheckConstraint("output_a_id <= output_b_id", name="canonical_order"),
-        Index("ix_comparisons_queue", "campaign_id", "n_done"),
+        Index("ix_comparisons_queue", "campaign_id", "n_done", "serve_rank"),
         Index("ix_comparisons_check", "campaign_id", "check_kind"),
     )
 
@@ -162,6 +176,7 @@ class Comparison(SQLModel, table=True):
     check_kind: str | None = Field(default=None, max_length=16)
     expected_preference: int | None = None
     n_done: int = 0
+    serve_rank: int = Field(default=0, sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -291,6 +306,7 @@ class Judgment(SQLModel, table=True):
             "comparison_id",
             "preference",
             "judge_id",
+            "is_reshow",
         ),
         Index("ix_judgments_rater", "rater_key", "campaign_id", "created_at"),
         # Undo finds an assignment's judgments, and deleting a lease checks this foreign key.
@@ -306,7 +322,7 @@ class Judgment(SQLModel, table=True):
     judge_id: int | None = Field(default=None, foreign_key="judges.id")
     judge_run_id: int | None = Field(default=None, foreign_key="judge_runs.id")
     assignment_id: int | None = Field(default=None, foreign_key="assignments.id")
-    shown_order: str = Field(default="ab", max_length=2)
+    shown_order: str = Field(default="ab", max_length=8)
     preference: int | None = None
     both_bad: bool = False
     rationale: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -227,7 +227,6 @@ def ppi_frame(engine: Engine, q: LeaderboardQuery, judge_id: int) -> pd.DataFram
             )
         )
         .where((Judgment.rater_kind == "human") | (Judgment.judge_id == judge_id))
-        .where(~Judgment.is_reshow)
         .group_by(Judgment.comparison_id)
         .subquery()
     )

@@ -51,7 +51,7 @@ def campaign_agreement(
     Admins only: it shows every rater's judgments.
     """
     admin_only(engine, actor_id)
-    flt = VoteFilter(campaign_id, rater_kind="human", category=category)
+    flt = VoteFilter(campaign_id, rater_kind="human", category=category, include_reshows=True)
     votes = _named_votes(engine, flt)
     scores = scores_frame(engine, flt)
     names = rater_names(engine, campaign_id)

@@ -33,6 +33,8 @@ class VoteFilter:
     """Which judgments count: by rater kind, judge, category and split.
 
     ``scored_only`` keeps judgments with a preference (leaderboards count only those).
+    Re-shown items (a rater's second look at a comparison, for the consistency check) are
+    left out unless ``include_reshows``: only the consistency figure reads them.
     """
 
     campaign_id: int
@@ -42,6 +44,7 @@ class VoteFilter:
     split: str | None = None
     current_only: bool = True
     scored_only: bool = False
+    include_reshows: bool = False
 
     def clauses(self) -> list[ColumnElement[bool]]:
         """The WHERE clauses on ``Judgment``; they need no join.
@@ -54,6 +57,8 @@ class VoteFilter:
             out.append(Judgment.is_current)
         if self.scored_only:
             out.append(Judgment.preference.is_not(None))
+        if not self.include_reshows:
+            out.append(~Judgment.is_reshow)
         if self.rater_kind:
             out.append(Judgment.rater_kind == self.rater_kind)
         if self.judge_id is not None:
