@@ -172,6 +172,7 @@ def seed_campaign(
                 "output_a_id",
                 "output_b_id",
                 "n_done",
+                "serve_rank",
                 "created_at",
             ],
             [
@@ -182,6 +183,7 @@ def seed_campaign(
                     int(out_lo[c]),
                     int(out_hi[c]),
                     judgments_per_comparison,
+                    c + 1,
                     STAMP,
                 )
                 for c in range(n_comp)
