@@ -93,16 +93,32 @@ def leaderboard_cmd(
 def export_cmd(
     campaign: CampaignOpt,
     fmt: Annotated[str, typer.Option("--format", help="parquet, csv or jsonl.")] = "parquet",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Destination.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Destination (default: <campaign name made file-safe>-judgments.<format>).",
+        ),
+    ] = None,
 ) -> None:
-    """Write every judgment with full provenance."""
-    from results.export import export_judgments
+    """Write every judgment with full provenance, one row per judgment.
+
+    Columns: the prompt (text, or its messages as JSON) and reference, category and split;
+    both models and both outputs' text; the rater (handle or judge name@vN) and kind; the
+    judge version, config hash and template hash; shown order, preference and winner; the
+    verdict and raw reply of a judge's partner verdict in the other shown order; rationale,
+    raw reply, time on task; gold / attention / re-show flags; revision (version) and
+    whether it is current; and rubric scores as score_<criterion>_a / _b. Re-shown items are
+    included and flagged. docs/EXPORT.md describes every column.
+    """
+    from results.export import default_export_path, export_judgments
 
     engine = _engine()
-    dest = output or Path(f"{campaign.replace(' ', '_').replace('/', '_')}-judgments.{fmt}")
+    dest = output or default_export_path(campaign, fmt)
     campaign_id = campaign_id_of(engine, campaign)
     n = export_judgments(engine, campaign_id, fmt, dest, actor_id=local_actor(engine))
-    out.print(f"Wrote {n:,} judgments to {dest}.")
+    out.print(f"Wrote {n:,} judgments to {dest}.", highlight=False, markup=False)
 
 
 @domain_errors

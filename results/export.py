@@ -1,147 +1,379 @@
-"""Export every judgment of a campaign with full provenance (CSV, JSONL or Parquet)."""
+"""Export every judgment of a campaign with full provenance (CSV, JSONL or Parquet).
+
+Every judgment is exported, re-shown items included (flagged in ``is_reshow``), so the file
+is the campaign's whole record; the columns are described in docs/EXPORT.md. Rows stream out
+of the database in chunks, and every chunk is written against one column list and (for
+Parquet) one explicit schema fixed before the first row, so a column that happens to be
+empty in the first chunk cannot change its type later.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import and_, case, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
 from db.access import admin_only
 from db.errors import InvalidInputError
-from db.joins import CandA, CandB, comparison_joins
-from db.models import Campaign, Comparison, Judge, Judgment, Prompt, User
+from db.joins import CandA, CandB, OutA, OutB, comparison_joins
+from db.models import (
+    Campaign,
+    Comparison,
+    Judge,
+    Judgment,
+    JudgmentScore,
+    Prompt,
+    RubricCriterion,
+    User,
+)
 from metrics.vocabulary import missing_to_none, winner_codes
 from results.votes import judge_label_sql
 
 EXPORT_FORMATS = ("parquet", "csv", "jsonl")
 CHUNK_ROWS = 50_000
+MAX_STEM_BYTES = 80
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
+    f"{p}{i}" for p in ("COM", "LPT") for i in "123456789"
+}
+
+# The fixed columns, in file order, with their Arrow types. Rubric score columns
+# (score_<criterion>_a / _b, float64) follow, one pair per criterion of the campaign.
+BASE_SCHEMA = pa.schema(
+    [
+        pa.field("judgment_id", pa.int64(), nullable=False),
+        pa.field("campaign", pa.string()),
+        pa.field("comparison_id", pa.int64()),
+        pa.field("prompt_id", pa.string()),
+        pa.field("prompt", pa.string()),
+        pa.field("reference", pa.string()),
+        pa.field("category", pa.string()),
+        pa.field("split", pa.string()),
+        pa.field("model_a", pa.string()),
+        pa.field("model_b", pa.string()),
+        pa.field("output_a_id", pa.int64()),
+        pa.field("output_b_id", pa.int64()),
+        pa.field("output_a", pa.string()),
+        pa.field("output_b", pa.string()),
+        pa.field("rater", pa.string()),
+        pa.field("rater_kind", pa.string()),
+        pa.field("rater_active", pa.bool_()),
+        pa.field("judge", pa.string()),
+        pa.field("judge_version_id", pa.int64()),
+        pa.field("judge_version", pa.int64()),
+        pa.field("judge_config_hash", pa.string()),
+        pa.field("template_hash", pa.string()),
+        pa.field("judge_run_id", pa.int64()),
+        pa.field("shown_order", pa.string()),
+        pa.field("preference", pa.int64()),
+        pa.field("winner", pa.string()),
+        pa.field("both_bad", pa.bool_()),
+        pa.field("paired_shown_order", pa.string()),
+        pa.field("paired_preference", pa.int64()),
+        pa.field("rationale", pa.string()),
+        pa.field("raw_reply", pa.string()),
+        pa.field("paired_raw_reply", pa.string()),
+        pa.field("time_on_task_ms", pa.int64()),
+        pa.field("is_gold", pa.bool_()),
+        pa.field("is_attention", pa.bool_()),
+        pa.field("is_reshow", pa.bool_()),
+        pa.field("check_kind", pa.string()),
+        pa.field("expected_preference", pa.int64()),
+        pa.field("version", pa.int64()),
+        pa.field("is_current", pa.bool_()),
+        pa.field("source", pa.string()),
+        pa.field("created_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
-def _query(campaign_id: int):
+def safe_file_stem(name: str, *, max_bytes: int = MAX_STEM_BYTES) -> str:
+    """A readable file-name stem for any text: letters, digits, ``-``, ``_`` and ``.`` only.
+
+    No path separator, colon or other character a file system refuses; no leading dot or
+    dash (hidden file, option); at most ``max_bytes`` bytes of UTF-8; never empty and never a
+    Windows device name. ``"Demo: assistant quality"`` becomes ``"Demo-assistant-quality"``.
+    """
+    text = unicodedata.normalize("NFKC", name)
+    text = re.sub(r"[^\w.-]+", "-", text, flags=re.UNICODE)
+    text = re.sub(r"([-.])[-.]+", r"\1", text).strip("-_.")
+    while len(text.encode("utf-8")) > max_bytes:
+        text = text[:-1]
+    text = text.rstrip("-_.")
+    if not text:
+        return "campaign"
+    if text.split(".")[0].upper() in _WINDOWS_RESERVED:
+        text = f"{text}_"
+    return text
+
+
+def default_export_path(campaign_name: str, fmt: str) -> Path:
+    """Where ``judgeboard export`` writes without ``-o``: ``<safe name>-judgments.<fmt>``."""
+    return Path(f"{safe_file_stem(campaign_name)}-judgments.{fmt}")
+
+
+@dataclass(frozen=True)
+class _ScoreColumn:
+    criterion_id: int
+    name: str
+    side: str
+
+
+def score_column_stems(names: list[str]) -> list[str]:
+    """``score_<criterion>`` per criterion name: lower-case ASCII word characters, unique.
+
+    Two names that slug alike (``Tone`` and ``tone!``) get ``_2``, ``_3`` ... in order.
+    """
+    stems: list[str] = []
+    for name in names:
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_") or "criterion"
+        stem, n = f"score_{slug}", 2
+        while stem in stems:
+            stem, n = f"score_{slug}_{n}", n + 1
+        stems.append(stem)
+    return stems
+
+
+def _criteria(conn: Connection, campaign_id: int) -> list[_ScoreColumn]:
+    rows = conn.execute(
+        select(RubricCriterion.id, RubricCriterion.name)
+        .where(RubricCriterion.campaign_id == campaign_id)
+        .order_by(RubricCriterion.position, RubricCriterion.id)
+    ).all()
+    stems = score_column_stems([name for _, name in rows])
+    return [
+        _ScoreColumn(cid, f"{stem}_{side}", side)
+        for (cid, _), stem in zip(rows, stems, strict=True)
+        for side in ("a", "b")
+    ]
+
+
+def export_schema(score_columns: list[str]) -> pa.Schema:
+    """The one schema of an export file: the fixed columns, then float64 score columns."""
+    return pa.schema([*BASE_SCHEMA, *(pa.field(c, pa.float64()) for c in score_columns)])
+
+
+def _scores_pivot(campaign_id: int, columns: list[_ScoreColumn]):
+    """One row per scored judgment, one column per criterion and side.
+
+    A single-output rubric item (output A is output B) has its scores under side A only.
+    """
+    side_a = JudgmentScore.output_id == Comparison.output_a_id
+    side_b = and_(
+        JudgmentScore.output_id == Comparison.output_b_id,
+        Comparison.output_a_id != Comparison.output_b_id,
+    )
+    cells = [
+        func.max(
+            case(
+                (
+                    and_(
+                        JudgmentScore.criterion_id == col.criterion_id,
+                        side_a if col.side == "a" else side_b,
+                    ),
+                    JudgmentScore.value,
+                )
+            )
+        ).label(col.name)
+        for col in columns
+    ]
+    return (
+        select(JudgmentScore.judgment_id, *cells)
+        .join(Judgment, Judgment.id == JudgmentScore.judgment_id)
+        .join(Comparison, Comparison.id == Judgment.comparison_id)
+        .where(Judgment.campaign_id == campaign_id)
+        .group_by(JudgmentScore.judgment_id)
+        .subquery("scores")
+    )
+
+
+def _query(campaign_id: int, columns: list[_ScoreColumn]):
     paired = aliased(Judgment)
     rater = case(
         (Judgment.user_id.is_not(None), User.handle),
         else_=judge_label_sql(),
     )
-    return (
-        comparison_joins(
-            select(
-                Judgment.id.label("judgment_id"),
-                Campaign.name.label("campaign"),
-                Judgment.comparison_id,
-                Prompt.external_id.label("prompt_id"),
-                Prompt.category,
-                Prompt.split,
-                CandA.name.label("model_a"),
-                CandB.name.label("model_b"),
-                Comparison.output_a_id,
-                Comparison.output_b_id,
-                rater.label("rater"),
-                Judgment.rater_kind,
-                User.active.label("rater_active"),
-                Judgment.judge_id.label("judge_version_id"),
-                Judge.content_hash.label("judge_config_hash"),
-                Judgment.judge_run_id,
-                Judgment.shown_order,
-                Judgment.preference,
-                Judgment.both_bad,
-                paired.shown_order.label("paired_shown_order"),
-                paired.preference.label("paired_preference"),
-                Judgment.rationale,
-                Judgment.time_on_task_ms,
-                Judgment.is_reshow,
-                Judgment.version,
-                Judgment.is_current,
-                Judgment.source,
-                Comparison.check_kind,
-                Comparison.expected_preference,
-                Judgment.created_at,
-            )
+    scores = _scores_pivot(campaign_id, columns) if columns else None
+    query = comparison_joins(
+        select(
+            Judgment.id.label("judgment_id"),
+            Campaign.name.label("campaign"),
+            Judgment.comparison_id,
+            Prompt.external_id.label("prompt_id"),
+            Prompt.messages.label("prompt"),
+            Prompt.reference,
+            Prompt.category,
+            Prompt.split,
+            CandA.name.label("model_a"),
+            CandB.name.label("model_b"),
+            Comparison.output_a_id,
+            Comparison.output_b_id,
+            OutA.content.label("output_a"),
+            OutB.content.label("output_b"),
+            rater.label("rater"),
+            Judgment.rater_kind,
+            User.active.label("rater_active"),
+            case((Judgment.judge_id.is_(None), None), else_=judge_label_sql()).label("judge"),
+            Judgment.judge_id.label("judge_version_id"),
+            Judge.version.label("judge_version"),
+            Judge.content_hash.label("judge_config_hash"),
+            Judgment.judge_run_id,
+            Judgment.shown_order,
+            Judgment.preference,
+            Judgment.both_bad,
+            paired.shown_order.label("paired_shown_order"),
+            paired.preference.label("paired_preference"),
+            Judgment.rationale,
+            Judgment.raw_reply,
+            paired.raw_reply.label("paired_raw_reply"),
+            Judgment.time_on_task_ms,
+            Judgment.is_reshow,
+            Comparison.check_kind,
+            Comparison.expected_preference,
+            Judgment.version,
+            Judgment.is_current,
+            Judgment.source,
+            Judgment.created_at,
+            *([scores.c[col.name] for col in columns] if scores is not None else []),
         )
-        .join(Campaign, Campaign.id == Judgment.campaign_id)
+    )
+    query = (
+        query.join(Campaign, Campaign.id == Judgment.campaign_id)
         .outerjoin(User, User.id == Judgment.user_id)
         .outerjoin(Judge, Judge.id == Judgment.judge_id)
         .outerjoin(
             paired,
             and_(
+                Judgment.rater_kind == "llm",
+                Judgment.shown_order.in_(("ab", "ba")),
                 paired.comparison_id == Judgment.comparison_id,
                 paired.rater_key == Judgment.rater_key,
+                paired.shown_order.in_(("ab", "ba")),
                 paired.shown_order != Judgment.shown_order,
                 paired.is_current,
-                Judgment.rater_kind == "llm",
             ),
         )
-        .where(Judgment.campaign_id == campaign_id)
-        .order_by(Judgment.id)
     )
+    if scores is not None:
+        query = query.outerjoin(scores, scores.c.judgment_id == Judgment.id)
+    return query.where(Judgment.campaign_id == campaign_id).order_by(Judgment.id)
 
 
-INT_COLUMNS = (
-    "preference",
-    "paired_preference",
-    "time_on_task_ms",
-    "expected_preference",
-    "judge_version_id",
-    "judge_run_id",
-)
+def _template_hashes(conn: Connection, campaign_id: int) -> dict[int, str]:
+    """sha256 of each judge version's template text, for the judges of this campaign."""
+    used = select(Judgment.judge_id).where(Judgment.campaign_id == campaign_id).distinct()
+    rows = conn.execute(select(Judge.id, Judge.template).where(Judge.id.in_(used))).all()
+    return {
+        jid: hashlib.sha256((template or "").encode("utf-8")).hexdigest() for jid, template in rows
+    }
 
 
-def _shape(rows: list, columns: list[str]) -> pd.DataFrame:
+def _prompt_text(messages: object) -> str | None:
+    """A single-turn prompt's text; a conversation (or anything else) as its JSON."""
+    if messages is None:
+        return None
+    if isinstance(messages, str):
+        try:
+            messages = json.loads(messages)
+        except ValueError:
+            return messages
+    if isinstance(messages, list) and len(messages) == 1 and isinstance(messages[0], dict):
+        content = messages[0].get("content")
+        if isinstance(content, str) and messages[0].get("role", "user") == "user":
+            return content
+    return json.dumps(messages, ensure_ascii=False)
+
+
+def _shape(
+    rows: list, columns: list[str], schema: pa.Schema, templates: dict[int, str]
+) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
-    for col in INT_COLUMNS:
-        frame[col] = frame[col].astype("Int64")
+    frame["prompt"] = [_prompt_text(m) for m in frame["prompt"]]
     frame["both_bad"] = frame["both_bad"].astype(bool)
-    winner = pd.Series(winner_codes(frame["preference"].astype("float64")), index=frame.index)
-    frame.insert(
-        frame.columns.get_loc("both_bad"), "winner", winner.where(~frame["both_bad"], "both_bad")
+    preference = pd.to_numeric(frame["preference"], errors="coerce").astype("float64")
+    frame["winner"] = pd.Series(winner_codes(preference), index=frame.index, dtype=object).where(
+        ~frame["both_bad"], "both_bad"
     )
+    frame["is_gold"] = frame["check_kind"].eq("gold")
+    frame["is_attention"] = frame["check_kind"].eq("attention")
+    frame["template_hash"] = [
+        None if pd.isna(jid) else templates.get(int(jid)) for jid in frame["judge_version_id"]
+    ]
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
-    return frame
+    for field in schema:
+        if pa.types.is_integer(field.type):
+            frame[field.name] = pd.to_numeric(frame[field.name]).astype("Int64")
+        elif pa.types.is_floating(field.type):
+            frame[field.name] = pd.to_numeric(frame[field.name]).astype("float64")
+        elif pa.types.is_boolean(field.type) and frame[field.name].isna().any():
+            frame[field.name] = frame[field.name].astype("boolean")
+    return frame[schema.names]
 
 
-def _judgment_chunks(engine: Engine, campaign_id: int) -> Iterator[pd.DataFrame]:
-    """Judgments in chunks, so a million-row export never sits in memory whole.
+def _judgment_chunks(
+    engine: Engine, campaign_id: int, chunk_rows: int
+) -> tuple[pa.Schema, Iterator[pd.DataFrame]]:
+    """The file's schema, and its judgments in chunks of ``chunk_rows``.
 
     Yields at least one (possibly empty) frame, so writers always learn the columns.
     """
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(
-            _query(campaign_id)
-        )
-        columns = list(result.keys())
-        empty = True
-        for rows in result.partitions(CHUNK_ROWS):
-            empty = False
-            yield _shape(rows, columns)
-        if empty:
-            yield _shape([], columns)
+        columns = _criteria(conn, campaign_id)
+    schema = export_schema([c.name for c in columns])
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        with engine.connect() as conn:
+            templates = _template_hashes(conn, campaign_id)
+            result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
+                _query(campaign_id, columns)
+            )
+            names = list(result.keys())
+            empty = True
+            for rows in result.partitions(chunk_rows):
+                empty = False
+                yield _shape(rows, names, schema, templates)
+            if empty:
+                yield _shape([], names, schema, templates)
+
+    return schema, chunks()
 
 
 def export_judgments(
-    engine: Engine, campaign_id: int, fmt: str, dest: Path, *, actor_id: int
+    engine: Engine,
+    campaign_id: int,
+    fmt: str,
+    dest: Path,
+    *,
+    actor_id: int,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> int:
-    """Write the campaign's judgments to ``dest``; returns the number of rows (admins only)."""
+    """Write the campaign's judgments to ``dest``; returns the number of rows (admins only).
+
+    ``chunk_rows`` bounds how many rows are in memory at once.
+    """
     admin_only(engine, actor_id)
     if fmt not in EXPORT_FORMATS:
         raise InvalidInputError(f"Export format '{fmt}' is not one of {', '.join(EXPORT_FORMATS)}.")
-    chunks = _judgment_chunks(engine, campaign_id)
+    if chunk_rows < 1:
+        raise InvalidInputError("The export chunk size must be at least 1 row.")
+    schema, chunks = _judgment_chunks(engine, campaign_id, chunk_rows)
     n = 0
     if fmt == "parquet":
-        writer: pq.ParquetWriter | None = None
-        for frame in chunks:
-            n += len(frame)
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            writer = writer or pq.ParquetWriter(dest, table.schema)
-            writer.write_table(table.cast(writer.schema))
-        if writer is not None:
-            writer.close()
+        with pq.ParquetWriter(dest, schema) as writer:
+            for frame in chunks:
+                n += len(frame)
+                writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
         return n
     with dest.open("w", encoding="utf-8", newline="") as text:
         for i, frame in enumerate(chunks):
@@ -150,10 +382,12 @@ def export_judgments(
                 frame.to_csv(text, index=False, header=i == 0)
                 continue
             for record in frame.to_dict("records"):
-                record["created_at"] = record["created_at"].isoformat()
                 text.write(json.dumps(_plain(record), ensure_ascii=False) + "\n")
     return n
 
 
 def _plain(record: dict) -> dict:
-    return {k: missing_to_none(v) for k, v in record.items()}
+    out = {k: missing_to_none(v) for k, v in record.items()}
+    if out["created_at"] is not None:
+        out["created_at"] = out["created_at"].isoformat()
+    return out

@@ -464,3 +464,23 @@ def vote_row(cid: int, rater: str, preference: float | None, **fields: Any) -> d
     )
     row.update(fields)
     return row
+
+
+# --- rubric scores (issue 12) --------------------------------------------------------------
+
+
+def score(s: Session, judgment: Judgment, output: Output, criterion: str, value: float) -> None:
+    """A rubric score of ``output`` on the campaign's criterion named ``criterion``."""
+    from db.models import JudgmentScore, RubricCriterion
+
+    criterion_id = s.exec(
+        select(RubricCriterion.id).where(
+            RubricCriterion.campaign_id == judgment.campaign_id, RubricCriterion.name == criterion
+        )
+    ).one()
+    s.add(
+        JudgmentScore(
+            judgment_id=judgment.id, output_id=output.id, criterion_id=criterion_id, value=value
+        )
+    )
+    s.flush()
