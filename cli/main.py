@@ -21,6 +21,7 @@ app.command("export")(results.export_cmd)
 app.command("gate")(results.gate_cmd)
 app.command("agreement")(results.agreement_cmd)
 app.command("calibration")(results.calibration_cmd)
+app.command("rubrics")(results.rubrics_cmd)
 
 
 if __name__ == "__main__":

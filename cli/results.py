@@ -1,4 +1,4 @@
-"""`judgeboard leaderboard | export | gate | agreement | calibration`: results."""
+"""`judgeboard leaderboard | export | gate | agreement | calibration | rubrics`: results."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cli.support import (
     REPORT_FORMATS,
@@ -257,3 +258,66 @@ def calibration_cmd(
         cells = [str(j[key]) if spec == "n" else show_number(j[key], spec) for j in judges]
         table.add_row(label, *cells, show_number(data[human_key], spec) if human_key else "")
     out.print(table)
+
+
+@domain_errors
+def rubrics_cmd(
+    campaign: CampaignOpt,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    category: Annotated[str | None, typer.Option(help="Only this prompt category.")] = None,
+    split: Annotated[str | None, typer.Option(help="Only this split (dev/test).")] = None,
+) -> None:
+    """Rubric scores per criterion and model: mean with a 95% CI and the score distribution.
+
+    Humans and each judge are shown apart; "—" means nobody of that kind scored it.
+    """
+    import json
+
+    from results.rubrics import campaign_rubrics
+
+    require_format(fmt, REPORT_FORMATS)
+    engine = _engine()
+    report = campaign_rubrics(
+        engine,
+        campaign_id_of(engine, campaign),
+        category=category,
+        split=split,
+        actor_id=local_actor(engine),
+    )
+    if fmt == "json":
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    for note in report.notes:
+        err.print(note, highlight=False, markup=False)
+    if report.summary.empty:
+        return
+    for criterion in report.criteria:
+        table = report.criterion_table(criterion.name)
+        out.print(_plain_table(f"{criterion.name} ({criterion.scale})", table))
+        dist = report.distribution[report.distribution["criterion"] == criterion.name]
+        if dist.empty:
+            continue
+        labels = list(dict.fromkeys(dist["label"]))
+        counts = (
+            dist.pivot_table(
+                index=["scored_by", "model"],
+                columns="label",
+                values="count",
+                aggfunc="sum",
+                fill_value=0,
+            )
+            .reindex(columns=labels, fill_value=0)
+            .reset_index()
+            .rename(columns={"scored_by": "scored by"})
+        )
+        out.print(_plain_table(f"{criterion.name}: score counts", counts))
+
+
+def _plain_table(title: str, frame) -> Table:
+    """A Rich table whose title, headers and cells are shown as text, never as markup."""
+    table = Table(title=Text(title))
+    for column in frame.columns:
+        table.add_column(Text(str(column)))
+    for row in frame.itertuples(index=False):
+        table.add_row(*(Text(str(cell)) for cell in row))
+    return table
