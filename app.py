@@ -42,6 +42,7 @@ if actor.is_admin:
         st.Page("views/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
         st.Page("views/agreement.py", title="Agreement", icon=":material/handshake:"),
         st.Page("views/calibration.py", title="Calibration", icon=":material/balance:"),
+        st.Page("views/rubrics.py", title="Rubric scores", icon=":material/checklist:"),
     ]
 pages["Rate"] = [
     st.Page(

@@ -1,0 +1,50 @@
+"""The Rubric scores page through AppTest: the demo (no scores yet) and a scored campaign."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from annotate.campaigns import CriterionSpec
+from ingest.demo import load_demo
+from results.rubrics import MISSING
+from tests import factory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page("views/rubrics.py").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_rubric_page_on_the_demo_says_no_scores_yet(app_db) -> None:
+    load_demo(app_db)
+    at = _page()
+    assert any("No rubric scores yet" in i.value for i in at.info)
+
+
+def test_rubric_page_shows_a_table_per_criterion_with_missing_as_a_dash(app_db) -> None:
+    criteria = [CriterionSpec("**tone** :red[x]"), CriterionSpec("safety", scale="binary")]
+    with factory.session(app_db) as s:
+        data = factory.campaign_with_outputs(
+            s, "scored", n_prompts=2, models=("m1", "m2"), criteria=criteria
+        )
+        rater = factory.user(s, "ana@x.org")
+        for comp in data["comparisons"]:
+            row = factory.human_judgment(s, comp, rater, -1)
+            for (prompt_id, model), output in data["outputs"].items():
+                if prompt_id == comp.prompt_id:
+                    factory.score(s, row, output, "**tone** :red[x]", 5 if model == "m1" else 3)
+        s.commit()
+    at = _page()
+    assert [t.value for t in at.text] == ["**tone** :red[x] (likert5)", "safety (binary)"]
+    tone, safety = (frame.value.set_index("model") for frame in at.dataframe)
+    assert tone.loc["m1", "humans mean"] == "5.00" and tone.loc["m2", "humans mean"] == "3.00"
+    assert set(safety["humans mean"]) == {MISSING}
