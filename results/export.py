@@ -17,10 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Text, and_, case, cast, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
@@ -37,7 +39,7 @@ from db.models import (
     RubricCriterion,
     User,
 )
-from metrics.vocabulary import missing_to_none, winner_codes
+from metrics.vocabulary import winner_codes
 from results.votes import judge_label_sql
 
 EXPORT_FORMATS = ("parquet", "csv", "jsonl")
@@ -211,7 +213,7 @@ def _query(campaign_id: int, columns: list[_ScoreColumn]):
             Campaign.name.label("campaign"),
             Judgment.comparison_id,
             Prompt.external_id.label("prompt_id"),
-            Prompt.messages.label("prompt"),
+            cast(Prompt.messages, Text).label("prompt"),
             Prompt.reference,
             Prompt.category,
             Prompt.split,
@@ -271,68 +273,73 @@ def _query(campaign_id: int, columns: list[_ScoreColumn]):
 
 
 def _template_hashes(conn: Connection, campaign_id: int) -> dict[int, str]:
-    """sha256 of each judge version's template text, for the judges of this campaign."""
+    """sha256 of each judge version's template text (none for an imported judge without one)."""
     used = select(Judgment.judge_id).where(Judgment.campaign_id == campaign_id).distinct()
     rows = conn.execute(select(Judge.id, Judge.template).where(Judge.id.in_(used))).all()
     return {
-        jid: hashlib.sha256((template or "").encode("utf-8")).hexdigest() for jid, template in rows
+        jid: hashlib.sha256(template.encode("utf-8")).hexdigest()
+        for jid, template in rows
+        if template
     }
 
 
-def _prompt_text(messages: object) -> str | None:
+def _prompt_text(messages: str | None) -> str | None:
     """A single-turn prompt's text; a conversation (or anything else) as its JSON."""
     if messages is None:
         return None
-    if isinstance(messages, str):
-        try:
-            messages = json.loads(messages)
-        except ValueError:
-            return messages
-    if isinstance(messages, list) and len(messages) == 1 and isinstance(messages[0], dict):
-        content = messages[0].get("content")
-        if isinstance(content, str) and messages[0].get("role", "user") == "user":
+    try:
+        parsed = json.loads(messages)
+    except ValueError:
+        return messages
+    if isinstance(parsed, list) and len(parsed) == 1 and isinstance(parsed[0], dict):
+        content = parsed[0].get("content")
+        if isinstance(content, str) and parsed[0].get("role", "user") == "user":
             return content
-    return json.dumps(messages, ensure_ascii=False)
+    return json.dumps(parsed, ensure_ascii=False)
 
 
-def _shape(
-    rows: list, columns: list[str], schema: pa.Schema, templates: dict[int, str]
-) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["prompt"] = [_prompt_text(m) for m in frame["prompt"]]
-    frame["both_bad"] = frame["both_bad"].astype(bool)
-    preference = pd.to_numeric(frame["preference"], errors="coerce").astype("float64")
-    frame["winner"] = pd.Series(winner_codes(preference), index=frame.index, dtype=object).where(
-        ~frame["both_bad"], "both_bad"
-    )
-    frame["is_gold"] = frame["check_kind"].eq("gold")
-    frame["is_attention"] = frame["check_kind"].eq("attention")
-    frame["template_hash"] = [
-        None if pd.isna(jid) else templates.get(int(jid)) for jid in frame["judge_version_id"]
+def _chunk_table(
+    rows: list, names: list[str], schema: pa.Schema, templates: dict[int, str]
+) -> pa.Table:
+    """One chunk of rows as an Arrow table in the export schema (columns built once each)."""
+    raw = dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
+    raw = {name: raw.get(name, []) for name in names}
+    prompts: dict[str, str | None] = {}
+    for text in raw["prompt"]:
+        if text not in prompts:
+            prompts[text] = _prompt_text(text)
+    both_bad = [bool(b) for b in raw["both_bad"]]
+    preference = np.array([np.nan if p is None else p for p in raw["preference"]], dtype=float)
+    winner = [
+        "both_bad" if bad else code
+        for bad, code in zip(both_bad, winner_codes(preference), strict=True)
     ]
-    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
-    for field in schema:
-        if pa.types.is_integer(field.type):
-            frame[field.name] = pd.to_numeric(frame[field.name]).astype("Int64")
-        elif pa.types.is_floating(field.type):
-            frame[field.name] = pd.to_numeric(frame[field.name]).astype("float64")
-        elif pa.types.is_boolean(field.type) and frame[field.name].isna().any():
-            frame[field.name] = frame[field.name].astype("boolean")
-    return frame[schema.names]
+    derived = {
+        "prompt": [prompts[text] for text in raw["prompt"]],
+        "both_bad": both_bad,
+        "winner": winner,
+        "is_gold": [kind == "gold" for kind in raw["check_kind"]],
+        "is_attention": [kind == "attention" for kind in raw["check_kind"]],
+        "template_hash": [
+            None if jid is None else templates.get(jid) for jid in raw["judge_version_id"]
+        ],
+    }
+    columns = [pa.array(derived.get(f.name, raw.get(f.name)), type=f.type) for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _judgment_chunks(
     engine: Engine, campaign_id: int, chunk_rows: int
-) -> tuple[pa.Schema, Iterator[pd.DataFrame]]:
+) -> tuple[pa.Schema, Iterator[pa.Table]]:
     """The file's schema, and its judgments in chunks of ``chunk_rows``.
 
-    Yields at least one (possibly empty) frame, so writers always learn the columns.
+    Yields at least one (possibly empty) table, so writers always learn the columns.
     """
     with engine.connect() as conn:
         columns = _criteria(conn, campaign_id)
     schema = export_schema([c.name for c in columns])
 
-    def chunks() -> Iterator[pd.DataFrame]:
+    def chunks() -> Iterator[pa.Table]:
         with engine.connect() as conn:
             templates = _template_hashes(conn, campaign_id)
             result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
@@ -342,9 +349,9 @@ def _judgment_chunks(
             empty = True
             for rows in result.partitions(chunk_rows):
                 empty = False
-                yield _shape(rows, names, schema, templates)
+                yield _chunk_table(rows, names, schema, templates)
             if empty:
-                yield _shape([], names, schema, templates)
+                yield _chunk_table([], names, schema, templates)
 
     return schema, chunks()
 
@@ -371,23 +378,27 @@ def export_judgments(
     n = 0
     if fmt == "parquet":
         with pq.ParquetWriter(dest, schema) as writer:
-            for frame in chunks:
-                n += len(frame)
-                writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+            for table in chunks:
+                n += table.num_rows
+                writer.write_table(table)
+        return n
+    if fmt == "csv":
+        with pa_csv.CSVWriter(dest, schema) as writer:
+            for table in chunks:
+                n += table.num_rows
+                writer.write_table(table)
         return n
     with dest.open("w", encoding="utf-8", newline="") as text:
-        for i, frame in enumerate(chunks):
-            n += len(frame)
-            if fmt == "csv":
-                frame.to_csv(text, index=False, header=i == 0)
+        for table in chunks:
+            n += table.num_rows
+            if not table.num_rows:
                 continue
-            for record in frame.to_dict("records"):
-                text.write(json.dumps(_plain(record), ensure_ascii=False) + "\n")
+            frame = table.to_pandas(types_mapper=_NULLABLE.get)
+            lines = frame.to_json(
+                orient="records", lines=True, date_format="iso", date_unit="us", force_ascii=False
+            )
+            text.write(lines if lines.endswith("\n") else lines + "\n")
     return n
 
 
-def _plain(record: dict) -> dict:
-    out = {k: missing_to_none(v) for k, v in record.items()}
-    if out["created_at"] is not None:
-        out["created_at"] = out["created_at"].isoformat()
-    return out
+_NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
