@@ -46,7 +46,9 @@ OUTPUT_CASES = {
         "must be a number, got 'fast'",
     ),
     "negative-tokens": ("o.jsonl", _jl(GOOD | {"tokens": -3}), 1, "tokens", "non-negative"),
-    "prompt-is-a-number": ("o.jsonl", _jl(GOOD | {"prompt": 42}), 1, "prompt", "the number 42"),
+    "prompt-is-null": ("o.jsonl", _jl(GOOD | {"prompt": None}), 1, "prompt", "missing"),
+    "prompt-is-an-object": ("o.jsonl", _jl(GOOD | {"prompt": {"x": 1}}), 1, "prompt", "an object"),
+    "output-is-null": ("o.jsonl", _jl(GOOD | {"output": None}), 1, "output", "missing"),
     "message-without-role": (
         "o.jsonl",
         _jl(GOOD | {"prompt": [{"content": "Hi"}]}),
@@ -128,10 +130,10 @@ OUTPUT_CASES = {
     ),
     "mt-bench-bad-turns": (
         "a.jsonl",
-        _jl({"question_id": 81, "model_id": "m", "choices": [{"turns": [1]}]}),
+        _jl({"question_id": 81, "model_id": "m", "choices": [{"turns": [None]}]}),
         1,
         "choices[0].turns",
-        "list of strings",
+        "turn 1 must be a string",
     ),
     "csv-missing-column": (
         "o.csv",
