@@ -289,11 +289,11 @@ VOTE_CASES = {
         "conversation_a",
         "must end with the model's answer",
     ),
-    "no-output-anywhere": (
+    "no-output-in-a-new-campaign": (
         _jl(_vote(), {k: v for k, v in _vote(question_id=9).items() if k != "output_b"}),
-        2,
-        "output_b",
-        "import the outputs first",
+        None,
+        None,
+        "no such campaign 'new'",
     ),
     "malformed-json": (_jl(_vote()) + b"{]\n", 2, None, "malformed JSON"),
     "invalid-utf8": (b'{"question_id": "\xc3\x28"}\n', 1, None, "invalid UTF-8"),
