@@ -8,13 +8,19 @@ Formats for outputs, detected from the extension and the first record's fields:
   stored on the output);
 - AlpacaEval (``instruction``, ``output``, ``generator``, optional ``dataset``): the prompt id is
   the first 16 hex digits of the instruction's SHA-256, since the format has none;
-- MT-Bench ``model_answer`` JSONL (``question_id``, ``model_id``, ``choices[0].turns``): the
-  questions are not in the file, so a new prompt gets one placeholder user message per turn.
+- MT-Bench / Arena-Hard-Auto model answers (``question_id``, ``model_id`` or ``model``,
+  ``choices[0].turns`` as strings or ``{content}`` objects): the prompts come from a questions
+  file (:func:`load_questions`); without one a new prompt gets one stand-in user message per
+  turn, which a later import with the real text replaces.
+
+Every field is described in docs/FORMATS.md. Text fields take JSON numbers and booleans as
+their JSON text (counted in the summary).
 
 An import is one transaction: it streams the file, checks every record, and writes in
 batches; the first bad record stops the writing, up to 20 problems are collected, and
-everything is rolled back. Rows that already exist are skipped, so importing a file twice
-changes nothing.
+everything is rolled back; with ``skip_invalid`` bad rows go to a rejects file instead and
+the rest is imported. Rows that already exist are skipped, so importing a file twice changes
+nothing.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Import pairwise votes (Chatbot Arena / MT-Bench human-judgment style JSONL).
+"""Import pairwise votes: Chatbot Arena / MT-Bench judgment JSONL and Arena-Hard-Auto
+judgment files (every field: docs/FORMATS.md).
 
 Each record is one vote: ``question_id`` (or ``prompt_id``), ``model_a``, ``model_b``,
 ``winner`` (model_a, model_b, tie, "tie (bothbad)"), ``judge`` (the rater's id), and the two
@@ -11,6 +12,14 @@ sides of a multi-turn vote share one prompt. For ``turn`` > 1 the prompt's id ge
 ("81#turn2"). Missing prompts, candidates and outputs are created; raters become imported
 users (humans) or imported judges (LLMs). A rater's second vote on the same comparison in
 the same shown order is a revision: version 2, and the first is no longer current.
+``"position": "unknown"`` stores the vote with shown order "unknown".
+
+An Arena-Hard judgment row (``games``) is one judge's two verdicts on (baseline, model): game
+1 shows the baseline as A, game 2 swaps them; labels A>>B ... B>>A are 5-point preferences.
+
+A vote is never recorded against another text: an answer or prompt that differs from what is
+stored (or from an earlier line) is a bad row. Bad rows stop the import unless
+``skip_invalid``, which writes them to a rejects file instead.
 """
 
 from __future__ import annotations
