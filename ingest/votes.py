@@ -355,10 +355,10 @@ class _VoteImport:
         self.touched: set[int] = set()
         self.batch: list[_Vote] = []
         self.rejected_lines: set[int] = set()
-        # (prompt id, candidate id) -> output id, and the text it holds with the line that
-        # gave it (None when it was stored before this import).
+        # (prompt id, candidate id) -> output id, and the hash of the text it holds with the
+        # line that gave it (None when it was stored before this import).
         self.output_ids: dict[tuple[int, int], int] = {}
-        self.output_texts: dict[tuple[int, int], tuple[str, int | None]] = {}
+        self.output_texts: dict[tuple[int, int], tuple[int, int | None]] = {}
         self.outputs = outputs_insert(conn)
 
     def reject(self, line: int, field: str | None, problem: str, raw: Any) -> None:
@@ -543,41 +543,32 @@ class _VoteImport:
 
     def _outputs(self, votes: list[_Vote]) -> None:
         """Resolve the output ids the votes need, creating the outputs they give; reject a
-        vote whose answer text differs from the text stored (or given earlier) for it."""
-        keys = {(self.prompt_ids[v.ext], self.cand_ids[s.model]) for v in votes for s in (v.a, v.b)}
-        for key, (oid, content) in self._existing_outputs(keys - self.output_ids.keys()).items():
-            self.output_ids[key] = oid
-            self.output_texts[key] = (content, None)
+        vote whose answer text differs from the text stored (or given earlier) for it.
+
+        Texts are compared by hash, and a stored output's text is read only when a vote
+        gives an answer for it, so a large import does not hold every answer in memory."""
+        cand, pids = self.cand_ids, self.prompt_ids
+        keys = {(pids[v.ext], cand[s.model]) for v in votes for s in (v.a, v.b)}
+        self.output_ids.update(self._existing_outputs(keys - self.output_ids.keys()))
+        given = {
+            (pids[v.ext], cand[s.model]) for v in votes for s in (v.a, v.b) if s.content is not None
+        }
+        unread = [k for k in given if k in self.output_ids and k not in self.output_texts]
+        for key, content in self._output_texts(unread).items():
+            self.output_texts[key] = (hash(content), None)
         new: dict[tuple[int, int], _Side] = {}
         for v in votes:
-            pid = self.prompt_ids[v.ext]
+            pid = pids[v.ext]
             for side, key in ((v.a, "a"), (v.b, "b")):
                 if side.content is None:
                     continue
-                k = (pid, self.cand_ids[side.model])
+                k = (pid, cand[side.model])
                 known = self.output_texts.get(k)
                 if known is None:
-                    self.output_texts[k] = (side.content, v.line)
+                    self.output_texts[k] = (hash(side.content), v.line)
                     new[k] = side
-                elif known[0] != side.content:
-                    field = (
-                        f"conversation_{key}"
-                        if type(v.raw) is dict and v.raw.get(f"conversation_{key}") is not None
-                        else f"output_{key}"
-                    )
-                    where = (
-                        f"the output already stored for model '{side.model}' and prompt"
-                        f" '{v.ext}' in campaign '{self.campaign.name}'"
-                        if known[1] is None
-                        else f"the answer of model '{side.model}' to '{v.ext}' on line {known[1]}"
-                    )
-                    self.reject(
-                        v.line,
-                        field,
-                        f"differs from {where}: a vote is never recorded against another"
-                        " text; fix the file or import it into another campaign",
-                        v.raw,
-                    )
+                elif known[0] != hash(side.content):
+                    self._other_text(v, side, key, known[1])
         if new:
             added = self.outputs(
                 [
@@ -586,22 +577,47 @@ class _VoteImport:
                 ]
             )
             self.result.outputs_added += added
-            for key, (oid, _) in self._existing_outputs(set(new)).items():
-                self.output_ids[key] = oid
+            self.output_ids.update(self._existing_outputs(set(new)))
 
-    def _existing_outputs(
-        self, wanted: set[tuple[int, int]]
-    ) -> dict[tuple[int, int], tuple[int, str]]:
+    def _other_text(self, v: _Vote, side: _Side, key: str, first_line: int | None) -> None:
+        conv = f"conversation_{key}"
+        field = conv if type(v.raw) is dict and v.raw.get(conv) is not None else f"output_{key}"
+        where = (
+            f"the output already stored for model '{side.model}' and prompt '{v.ext}' in"
+            f" campaign '{self.campaign.name}'"
+            if first_line is None
+            else f"the answer of model '{side.model}' to '{v.ext}' on line {first_line}"
+        )
+        self.reject(
+            v.line,
+            field,
+            f"differs from {where}: a vote is never recorded against another text; fix the"
+            " file or import it into another campaign",
+            v.raw,
+        )
+
+    def _existing_outputs(self, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
         pids = sorted({p for p, _ in wanted})
-        found: dict[tuple[int, int], tuple[int, str]] = {}
+        found: dict[tuple[int, int], int] = {}
         for i in range(0, len(pids), _CHUNK):
             rows = self.conn.execute(
-                select(Output.prompt_id, Output.candidate_id, Output.id, Output.content).where(
+                select(Output.prompt_id, Output.candidate_id, Output.id).where(
                     Output.prompt_id.in_(pids[i : i + _CHUNK])
                 )
             ).all()
-            found.update({(p, c): (o, t) for p, c, o, t in rows if (p, c) in wanted})
+            found.update({(p, c): o for p, c, o in rows if (p, c) in wanted})
         return found
+
+    def _output_texts(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        by_id = {self.output_ids[k]: k for k in keys}
+        ids = sorted(by_id)
+        texts: dict[tuple[int, int], str] = {}
+        for i in range(0, len(ids), _CHUNK):
+            rows = self.conn.execute(
+                select(Output.id, Output.content).where(Output.id.in_(ids[i : i + _CHUNK]))
+            ).all()
+            texts.update({by_id[o]: content for o, content in rows})
+        return texts
 
     def _comparisons(self, pairs: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
         def existing(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
