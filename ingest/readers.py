@@ -188,8 +188,13 @@ def rejects_for(
         raise InvalidInputError(
             "Skipping invalid rows needs a place for them: give a rejects file path."
         )
-    if isinstance(dest, Path) and dest.is_dir():
-        raise InvalidInputError(f"The rejects path {dest} is a folder: give a file path.")
+    if isinstance(dest, Path):
+        if dest.is_dir():
+            raise InvalidInputError(f"The rejects path {dest} is a folder: give a file path.")
+        if isinstance(source, str | Path) and dest.resolve() == Path(source).resolve():
+            raise InvalidInputError(
+                f"The rejects path {dest} is the file being imported: give another path."
+            )
     return Rejects(dest)
 
 

@@ -222,3 +222,13 @@ def test_a_lenient_import_parsed_in_a_second_process_lists_the_same_rejects(
     rejects = (tmp_path / "o.jsonl.rejects.jsonl").read_text().splitlines()
     assert [json.loads(r)["line"] for r in rejects] == [2, 4, 7, 8]
     assert "4 invalid rows were skipped" in result.summary()
+
+
+def test_the_rejects_file_cannot_be_the_input(engine, tmp_path: Path) -> None:
+    path = _with_bad_rows(tmp_path)
+    content = path.read_bytes()
+    with pytest.raises(InvalidInputError, match="is the file being imported"):
+        import_outputs(
+            engine, path, "c", actor_id=factory.admin_id(engine), skip_invalid=True, rejects=path
+        )
+    assert path.read_bytes() == content
