@@ -444,3 +444,28 @@ def test_arena_hard_judgments_before_their_answers_name_the_missing_output(
         )
     assert info.value.line == 1
     assert "no output of model 'cand' for prompt 'q1'" in str(info.value)
+
+
+def test_conversation_turns_that_are_numbers_are_stored_as_text(engine, tmp_path: Path) -> None:
+    def conv(answer: object) -> list[dict]:
+        return [{"role": "user", "content": 6}, {"role": "assistant", "content": answer}]
+
+    vote = {
+        "question_id": 1,
+        "model_a": "m1",
+        "model_b": "m2",
+        "conversation_a": conv(42),
+        "conversation_b": conv(False),
+        "winner": "model_a",
+        "judge": "ann",
+    }
+    result = import_votes(
+        engine,
+        factory.write_jsonl(tmp_path / "v.jsonl", [vote]),
+        "conv",
+        actor_id=factory.admin_id(engine),
+    )
+    assert result.values_as_text == 4
+    with factory.session(engine) as s:
+        assert set(s.exec(select(Output.content))) == {"42", "false"}
+        assert s.exec(select(Prompt.messages)).one() == [{"role": "user", "content": "6"}]
