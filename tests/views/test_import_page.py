@@ -76,3 +76,28 @@ def test_campaign_and_file_names_are_shown_as_written(app_db) -> None:
     at = _upload(_page(), "a_b.jsonl", factory.output_rows(1), "**bold** [x](y)")
     messages = " ".join(s.value for s in at.success)
     assert r"\*\*bold\*\* \[x\](y)" in messages, messages
+
+
+def test_arena_hard_judgments_upload_with_the_baseline_given_on_the_page(app_db) -> None:
+    answers = [
+        {"prompt_id": "q1", "prompt": "Q1?", "model": m, "output": f"{m} answer"}
+        for m in ("base", "cand")
+    ]
+    at = _upload(_page(), "answers.jsonl", answers, "ah")
+    judgment = {
+        "question_id": "q1",
+        "model": "cand",
+        "judge": "gpt-4-1106-preview",
+        "games": [{"score": "A>B"}, {"score": "B>>A"}],
+    }
+    at = _page()
+    at.radio[0].set_value("votes").run()
+    at.selectbox[0].set_value("ah").run()
+    next(t for t in at.text_input if t.label.startswith("Baseline model")).set_value("base").run()
+    uploader = next(u for u in at.file_uploader if u.label == "File")
+    uploader.upload("cand.jsonl", (json.dumps(judgment) + "\n").encode())
+    at.run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception, at.exception
+    messages = " ".join(s.value for s in at.success)
+    assert "Imported 2 votes" in messages, (messages, [e.value for e in at.error])
