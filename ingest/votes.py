@@ -119,8 +119,8 @@ class _Side:
 
 @dataclass(slots=True)
 class _Vote:
-    """One verdict. ``a`` is the answer shown first (unless ``order`` is "unknown");
-    ``score`` is -2..2, negative when ``a`` is better."""
+    """One verdict. ``a`` is the answer shown first (unless not ``known_order``); ``score``
+    is -2..2, negative when ``a`` is better; ``raw`` is the record, for the rejects file."""
 
     line: int
     qid: str
@@ -399,16 +399,16 @@ class _VoteImport:
             self.prompts[vote.ext] = (line, pkey)
             if pval is None:
                 pval = rd.placeholder(vote.qid, vote.turn)
-            if seen is None or vote.ext in self.new_prompts:
-                self.new_prompts[vote.ext] = {
-                    "campaign_id": self.campaign_id,
-                    "external_id": vote.ext,
-                    "messages": rd.as_messages(pval),
-                    "reference": None,
-                    "category": vote.category,
-                    "split": None,
-                    "meta": None,
-                }
+            # A prompt first seen without text is checked again (or filled in) with the text.
+            self.new_prompts[vote.ext] = {
+                "campaign_id": self.campaign_id,
+                "external_id": vote.ext,
+                "messages": rd.as_messages(pval),
+                "reference": None,
+                "category": vote.category,
+                "split": None,
+                "meta": None,
+            }
         elif pkey is not None and seen[1] is not None and pkey != seen[1]:
             self.reject(
                 line,
@@ -423,6 +423,8 @@ class _VoteImport:
         self.batch.extend(votes)
         if len(self.batch) >= BATCH_VOTES:
             self.flush()
+
+    # ---- resolving ids, one batch at a time ----
 
     def _candidates(self) -> None:
         new = sorted({s.model for v in self.batch for s in (v.a, v.b)} - self.cand_ids.keys())

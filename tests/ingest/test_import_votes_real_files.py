@@ -469,3 +469,21 @@ def test_conversation_turns_that_are_numbers_are_stored_as_text(engine, tmp_path
     with factory.session(engine) as s:
         assert set(s.exec(select(Output.content))) == {"42", "false"}
         assert s.exec(select(Prompt.messages)).one() == [{"role": "user", "content": "6"}]
+
+
+def test_a_later_vote_with_prompt_text_fills_in_a_stand_in_from_an_earlier_batch(
+    engine, tmp_path: Path, monkeypatch
+) -> None:
+    from ingest import votes as importer
+
+    monkeypatch.setattr(importer, "BATCH_VOTES", 1)
+    first, second = factory.vote_rows(1) + factory.vote_rows(1, judge="bob")
+    del first["prompt"]
+    import_votes(
+        engine,
+        factory.write_jsonl(tmp_path / "v.jsonl", [first, second]),
+        "mt",
+        actor_id=factory.admin_id(engine),
+    )
+    with factory.session(engine) as s:
+        assert s.exec(select(Prompt.messages)).one() == [{"role": "user", "content": "Question 0?"}]
