@@ -561,16 +561,23 @@ class _VoteImport:
         new: dict[tuple[int, int], _Side] = {}
         for v in votes:
             pid = pids[v.ext]
-            for side, key in ((v.a, "a"), (v.b, "b")):
-                if side.content is None:
-                    continue
-                k = (pid, cand[side.model])
+            answers = [
+                (side, key, (pid, cand[side.model]))
+                for side, key in ((v.a, "a"), (v.b, "b"))
+                if side.content is not None
+            ]
+            clash = False
+            for side, key, k in answers:
                 known = self.output_texts.get(k)
-                if known is None:
+                if known is not None and known[0] != hash(side.content):
+                    self._other_text(v, side, key, known[1])
+                    clash = True
+            if clash:
+                continue  # a rejected vote's other answer is not stored either
+            for side, _, k in answers:
+                if k not in self.output_texts:
                     self.output_texts[k] = (hash(side.content), v.line)
                     new[k] = side
-                elif known[0] != hash(side.content):
-                    self._other_text(v, side, key, known[1])
         if new:
             added = self.outputs(
                 [
@@ -671,7 +678,6 @@ class _VoteImport:
             return
         self._candidates()
         self._prompts()
-        self._raters()
         batch = []
         for v in self.batch:
             if v.ext in self.bad_prompts and v.prompt_field is not None:
@@ -695,6 +701,8 @@ class _VoteImport:
         if self.log:
             self.batch = []
             return
+        self.batch = [v for v, *_ in votes]
+        self._raters()
         comps = self._comparisons({(pid, min(oa, ob), max(oa, ob)) for _, pid, oa, ob in votes})
         now = utcnow()
         rows = []

@@ -487,3 +487,33 @@ def test_a_later_vote_with_prompt_text_fills_in_a_stand_in_from_an_earlier_batch
     )
     with factory.session(engine) as s:
         assert s.exec(select(Prompt.messages)).one() == [{"role": "user", "content": "Question 0?"}]
+
+
+def test_a_rejected_vote_leaves_neither_its_answers_nor_its_rater_behind(
+    engine, tmp_path: Path
+) -> None:
+    _stored_outputs(engine, tmp_path)
+    vote = {
+        "prompt_id": "p0",
+        "model_a": "m3",
+        "model_b": "m2",
+        "output_a": "a new answer by m3",
+        "output_b": "not what m2 said",
+        "winner": "model_a",
+        "judge": "zed",
+    }
+    before = factory.table_counts(engine)
+    result = import_votes(
+        engine,
+        factory.write_jsonl(tmp_path / "v.jsonl", [vote]),
+        "arena",
+        actor_id=factory.admin_id(engine),
+        skip_invalid=True,
+    )
+    assert result.rows_rejected == 1
+    after = factory.table_counts(engine)
+    assert (after["outputs"], after["judgments"], after["users"]) == (
+        before["outputs"],
+        before["judgments"],
+        before["users"],
+    )
