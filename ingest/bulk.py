@@ -59,6 +59,36 @@ def ensure_prompts(
     return ensure_rows(conn, Prompt, "external_id", rows, Prompt.campaign_id == campaign_id)
 
 
+def fill_placeholders(
+    conn: Connection, campaign_id: int, rows: Sequence[dict[str, Any]], is_placeholder: Any
+) -> int:
+    """Give stored stand-in prompts (from files without the question text) the real text of
+    ``rows``; prompts with real text are never changed. Returns how many were filled."""
+    real = {r["external_id"]: r for r in rows if not is_placeholder(r["messages"])}
+    if not real:
+        return 0
+    table = Prompt.__table__
+    filled = 0
+    keys = list(real)
+    for i in range(0, len(keys), _LOOKUP_CHUNK):
+        stored = conn.execute(
+            select(table.c.id, table.c.external_id, table.c.messages, table.c.category).where(
+                table.c.campaign_id == campaign_id,
+                table.c.external_id.in_(keys[i : i + _LOOKUP_CHUNK]),
+            )
+        ).all()
+        for pid, ext, messages, category in stored:
+            if is_placeholder(messages):
+                new = real[ext]
+                conn.execute(
+                    table.update()
+                    .where(table.c.id == pid)
+                    .values(messages=new["messages"], category=category or new.get("category"))
+                )
+                filled += 1
+    return filled
+
+
 class RawInsert:
     """``INSERT ... ON CONFLICT DO NOTHING`` of ready-made tuples, around SQLAlchemy.
 
@@ -166,5 +196,3 @@ class BatchWriter:
 
 
 _DONE = object()
-
-

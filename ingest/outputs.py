@@ -8,13 +8,19 @@ Formats for outputs, detected from the extension and the first record's fields:
   stored on the output);
 - AlpacaEval (``instruction``, ``output``, ``generator``, optional ``dataset``): the prompt id is
   the first 16 hex digits of the instruction's SHA-256, since the format has none;
-- MT-Bench ``model_answer`` JSONL (``question_id``, ``model_id``, ``choices[0].turns``): the
-  questions are not in the file, so a new prompt gets one placeholder user message per turn.
+- MT-Bench / Arena-Hard-Auto model answers (``question_id``, ``model_id`` or ``model``,
+  ``choices[0].turns`` as strings or ``{content}`` objects): the prompts come from a questions
+  file (:func:`load_questions`); without one a new prompt gets one stand-in user message per
+  turn, which a later import with the real text replaces.
+
+Every field is described in docs/FORMATS.md. Text fields take JSON numbers and booleans as
+their JSON text (counted in the summary).
 
 An import is one transaction: it streams the file, checks every record, and writes in
 batches; the first bad record stops the writing, up to 20 problems are collected, and
-everything is rolled back. Rows that already exist are skipped, so importing a file twice
-changes nothing.
+everything is rolled back; with ``skip_invalid`` bad rows go to a rejects file instead and
+the rest is imported. Rows that already exist are skipped, so importing a file twice changes
+nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +44,14 @@ from db.engine import write_session
 from db.errors import ImportFileError
 from db.models import Campaign
 from ingest import readers as rd
-from ingest.bulk import BatchWriter, ensure_candidates, ensure_prompts, outputs_insert, to_json
+from ingest.bulk import (
+    BatchWriter,
+    ensure_candidates,
+    ensure_prompts,
+    fill_placeholders,
+    outputs_insert,
+    to_json,
+)
 
 BATCH_ROWS = 5000
 _NULL_JSON = "null"
@@ -86,6 +99,10 @@ class OutputImportResult:
     outputs_added: int = 0
     outputs_existing: int = 0
     ignored_fields: list[str] = field(default_factory=list)
+    values_as_text: int = 0
+    rows_rejected: int = 0
+    rejects_path: str | None = None
+    rejects_words: str = ""
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -103,6 +120,9 @@ class OutputImportResult:
             )
         if self.ignored_fields:
             text += f" Ignored fields: {', '.join(self.ignored_fields)}."
+        scalars = rd.Scalars()
+        scalars.n = self.values_as_text
+        text += scalars.words() + self.rejects_words
         return text + f" ({self.seconds:.1f} s)"
 
 
@@ -111,7 +131,7 @@ _OutputPart = tuple[str, str, Any, Any, Any, str]
 _Parsed = tuple[_PromptPart, str, _OutputPart]
 
 
-def _parse_long(rec: Any, textual: bool) -> _Parsed:
+def _parse_long(rec: Any, textual: bool, scalars: rd.Scalars) -> _Parsed:
     # The common case (well-typed values) is checked inline; anything else goes through the
     # full checks in import_readers, which also word the errors. This runs once per row.
     if type(rec) is not dict:
@@ -126,13 +146,13 @@ def _parse_long(rec: Any, textual: bool) -> _Parsed:
     if type(pval) is str and not textual and pval and not pval.isspace():
         pkey = hash(pval)
     else:
-        pkey, pval = rd.prompt(pval, "prompt", textual)
+        pkey, pval = rd.prompt(pval, "prompt", textual, scalars)
     model = g("model")
     if type(model) is not str or not 0 < len(model) <= 200 or model.strip() is not model:
         model = rd.name(model, "model")
     content = g("output")
     if type(content) is not str:
-        content = rd.text(content, "output")
+        content = rd.text(content, "output", scalars)
     latency, cost, tokens, meta, reference, category, split = (
         g("latency_ms"),
         g("cost_usd"),
@@ -162,14 +182,14 @@ def _parse_long(rec: Any, textual: bool) -> _Parsed:
     )
 
 
-def _parse_alpaca(rec: Any, textual: bool) -> _Parsed:
+def _parse_alpaca(rec: Any, textual: bool, scalars: rd.Scalars) -> _Parsed:
     if type(rec) is not dict:
         raise rd.FieldError(None, f"expected an object, got {rd.kind_of(rec)}")
-    instruction = rd.text(rec.get("instruction"), "instruction")
+    instruction = rd.text(rec.get("instruction"), "instruction", scalars)
     if not instruction.strip():
         raise rd.FieldError("instruction", "is empty: every record needs the instruction text")
     model = rd.name(rec.get("generator"), "generator")
-    content = rd.text(rec.get("output"), "output")
+    content = rd.text(rec.get("output"), "output", scalars)
     category = rd.opt_text(rec.get("dataset"), "dataset", 100)
     ext = hashlib.sha256(instruction.encode("utf-8")).hexdigest()[:16]
     return (
@@ -179,31 +199,139 @@ def _parse_alpaca(rec: Any, textual: bool) -> _Parsed:
     )
 
 
-def _parse_mt_bench(rec: Any, textual: bool) -> _Parsed:
+def _answer_turns(value: Any, scalars: rd.Scalars) -> list[str]:
+    """``choices[0].turns``: strings (MT-Bench) or objects with ``content`` (Arena-Hard)."""
+    field_ = "choices[0].turns"
+    if type(value) is not list or not value:
+        raise rd.FieldError(
+            field_,
+            f"must be a non-empty list of strings or {{content}} objects, got {rd.kind_of(value)}",
+        )
+    turns = []
+    for i, turn in enumerate(value, 1):
+        if type(turn) is dict:
+            if "content" not in turn:
+                raise rd.FieldError(field_, f"turn {i} is an object without 'content'")
+            turn = turn["content"]
+        try:
+            turns.append(rd.text(turn, field_, scalars))
+        except rd.FieldError:
+            raise rd.FieldError(
+                field_,
+                f"turn {i} must be a string (or an object whose 'content' is one), got"
+                f" {rd.kind_of(turn)}",
+            ) from None
+    return turns
+
+
+def _parse_mt_bench(
+    rec: Any, textual: bool, scalars: rd.Scalars, questions: Questions | None = None
+) -> _Parsed:
     if type(rec) is not dict:
         raise rd.FieldError(None, f"expected an object, got {rd.kind_of(rec)}")
-    qid = rd.ident(rec.get("question_id"), "question_id")
-    model = rd.name(rec.get("model_id"), "model_id")
+    qfield = "question_id" if rec.get("question_id") is not None else "uid"
+    if qfield == "uid" and rec.get("uid") is None:
+        qfield = "question_id"
+    qid = rd.ident(rec.get(qfield), qfield)
+    mfield = "model_id" if rec.get("model_id") is not None or "model" not in rec else "model"
+    model = rd.name(rec.get(mfield), mfield)
     choices = rec.get("choices")
     if type(choices) is not list or not choices or type(choices[0]) is not dict:
         raise rd.FieldError(
             "choices", f'must be a list of {{"turns": [...]}} objects, got {rd.kind_of(choices)}'
         )
-    turns = choices[0].get("turns")
-    if type(turns) is not list or not turns or any(type(t) is not str for t in turns):
-        raise rd.FieldError("choices[0].turns", "must be a non-empty list of strings")
-    placeholder = [
-        {"role": "user", "content": f"(question {qid}, turn {i})"} for i in range(1, len(turns) + 1)
-    ]
+    turns = _answer_turns(choices[0].get("turns"), scalars)
     meta = {k: rec[k] for k in ("answer_id", "tstamp") if rec.get(k) is not None} or None
+    category: str | None = None
+    if questions is None:
+        prompt_value: Any = rd.placeholder(qid, len(turns))
+    elif qid in questions.prompts:
+        prompt_value, category = questions.prompts[qid]
+    else:
+        raise rd.FieldError(
+            qfield,
+            f"question '{qid}' is not in the questions file {questions.source}: give the"
+            " questions file these answers belong to",
+        )
     return (
-        (qid, None, placeholder, None, None, None),
+        (qid, None, prompt_value, None, category, None),
         model,
         (turns[-1], to_json(turns), None, None, None, to_json(meta)),
     )
 
 
-_PARSERS: dict[str, Callable[[Any, bool], _Parsed]] = {
+@dataclass
+class Questions:
+    """Prompts of an MT-Bench or Arena-Hard questions file, by question id."""
+
+    source: str
+    prompts: dict[str, tuple[Any, str | None]]
+    values_as_text: int = 0
+
+
+def load_questions(source: Path | BinaryIO, filename: str | None = None) -> Questions:
+    """Read a questions file (JSONL): ``question_id`` (or ``uid``), ``turns`` (strings or
+    ``{content}`` objects, one per user turn) or ``prompt`` (text), and optional ``category``.
+
+    Raises ImportFileError naming the line and field of every problem (up to 20).
+    """
+    scalars = rd.Scalars()
+    with rd.open_source(source, filename) as src:
+        container = rd.detect_container(src, "jsonl")
+        log = rd.ErrorLog(src.name)
+        prompts: dict[str, tuple[Any, str | None]] = {}
+        for line, rec in rd.read_records(src, container):
+            if type(rec) is rd.Bad:
+                log.add(line, rec.field, rec.problem)
+                continue
+            try:
+                prompts_entry = _question(rec, scalars)
+            except rd.FieldError as exc:
+                log.add(line, exc.field, exc.problem)
+                continue
+            qid, value = prompts_entry
+            if qid in prompts and prompts[qid] != value:
+                log.add(line, "question_id", f"question '{qid}' appears twice with different text")
+            prompts[qid] = value
+        log.raise_if_any()
+        if not prompts:
+            raise ImportFileError(src.name, None, None, "is empty: it has no questions")
+        return Questions(src.name, prompts, scalars.n)
+
+
+def _question(rec: Any, scalars: rd.Scalars) -> tuple[str, tuple[Any, str | None]]:
+    if type(rec) is not dict:
+        raise rd.FieldError(None, f"expected a question object, got {rd.kind_of(rec)}")
+    qfield = "question_id" if rec.get("question_id") is not None or "uid" not in rec else "uid"
+    qid = rd.ident(rec.get(qfield), qfield)
+    category = rd.opt_text(rec.get("category"), "category", 100)
+    if rec.get("turns") is not None:
+        turns = rec["turns"]
+        if type(turns) is not list or not turns:
+            raise rd.FieldError("turns", f"must be a non-empty list, got {rd.kind_of(turns)}")
+        contents = []
+        for i, turn in enumerate(turns, 1):
+            if type(turn) is dict:
+                turn = turn.get("content")
+            try:
+                contents.append(rd.text(turn, "turns", scalars))
+            except rd.FieldError:
+                raise rd.FieldError(
+                    "turns",
+                    f"turn {i} must be text (or an object whose 'content' is text), got"
+                    f" {rd.kind_of(turn)}",
+                ) from None
+        value: Any = (
+            contents[0]
+            if len(contents) == 1
+            else [{"role": "user", "content": c} for c in contents]
+        )
+    else:
+        value = rd.text(rec.get("prompt"), "turns", scalars)
+    return qid, (value, category)
+
+
+_PARSERS: dict[str, Callable[[Any, bool, rd.Scalars], _Parsed]] = {
     "long": _parse_long,
     "alpaca-eval": _parse_alpaca,
     "mt-bench": _parse_mt_bench,
@@ -220,10 +348,14 @@ class _OutputImport:
         log: rd.ErrorLog,
         result: OutputImportResult,
         progress: Callable[[int], None] | None,
+        rejects: rd.Rejects | None = None,
+        questions: Questions | None = None,
     ) -> None:
         self.conn, self.campaign_id, self.log, self.result = conn, campaign_id, log, result
         self.progress = progress
-        self.parse: Callable[[Any, bool], _Parsed] | None = None
+        self.rejects, self.questions = rejects, questions
+        self.scalars = rd.Scalars()
+        self.parse: Callable[[Any, bool, rd.Scalars], _Parsed] | None = None
         self.textual = result.format == "csv"
         # prompt_id -> (file-local index, first line, prompt hash); file-local ids keep the
         # duplicate check at one small int per row.
@@ -245,6 +377,19 @@ class _OutputImport:
         shape = rd.shape_of(first)
         self.result.shape = shape
         self.parse = _PARSERS[shape]
+        if self.questions is not None:
+            if shape != "mt-bench":
+                raise ImportFileError(
+                    self.result.source,
+                    None,
+                    None,
+                    "a questions file goes with MT-Bench or Arena-Hard answers (question_id,"
+                    " model_id, choices); this file is not one: import it without questions",
+                )
+            questions = self.questions
+            self.parse = lambda rec, textual, scalars: _parse_mt_bench(
+                rec, textual, scalars, questions
+            )
         keys = first.columns if isinstance(first, rd.CsvHeader) else first
         if isinstance(keys, dict | list):
             self.result.ignored_fields = sorted(set(keys) - _KNOWN[shape])
@@ -269,16 +414,26 @@ class _OutputImport:
             result.rows_read += 1
             feed(line, rec)
 
+    def reject(self, line: int, field_: str | None, problem: str, rec: Any) -> None:
+        """A bad row: left out and listed when skipping invalid rows, else an error."""
+        if self.rejects is None:
+            self.log.add(line, field_, problem)
+        else:
+            self.rejects.add(line, field_, problem, rec)
+
     def feed(self, line: int, rec: Any) -> None:
         if type(rec) is rd.Bad:
-            self.log.add(line, rec.field, rec.problem)
+            if rec.fatal:
+                self.log.add(line, rec.field, rec.problem)
+            else:
+                self.reject(line, rec.field, rec.problem, rec.raw)
             return
         try:
             (ext, pkey, pval, reference, category, split), model, out = self.parse(
-                rec, self.textual
+                rec, self.textual, self.scalars
             )  # type: ignore[misc]
         except rd.FieldError as exc:
-            self.log.add(line, exc.field, exc.problem)
+            self.reject(line, exc.field, exc.problem, rec)
             return
         seen = self.prompts.get(ext)
         if seen is None:
@@ -288,11 +443,12 @@ class _OutputImport:
         else:
             pidx, first_line, first_key = seen
             if pkey != first_key:
-                self.log.add(
+                self.reject(
                     line,
                     "prompt",
                     f"prompt_id '{ext}' has a different prompt than on line {first_line}:"
                     " give each distinct prompt its own prompt_id",
+                    rec,
                 )
                 return
         cidx = self.cands.get(model)
@@ -301,11 +457,12 @@ class _OutputImport:
             self.new_cands.append(model)
         first_line = self.seen.setdefault((pidx << 32) | cidx, line)
         if first_line != line:
-            self.log.add(
+            self.reject(
                 line,
                 "model",
                 f"duplicate output for prompt_id '{ext}' and model '{model}' (also on line"
                 f" {first_line}): keep one row per prompt and model",
+                rec,
             )
             return
         if self.log.problems:
@@ -345,6 +502,8 @@ class _OutputImport:
                 for _, ext, pval, reference, category, split in new_prompts
             ]
             ids, added = ensure_prompts(conn, self.campaign_id, rows)
+            if added < len(rows):
+                fill_placeholders(conn, self.campaign_id, rows, rd.is_placeholder)
             self.prompt_ids.extend(ids[ext] for _, ext, *_ in new_prompts)
             r.prompts_added += added
             r.prompts_existing += len(rows) - added
@@ -365,17 +524,24 @@ def import_outputs(
     filename: str | None = None,
     fmt: str | None = None,
     progress: Callable[[int], None] | None = None,
+    skip_invalid: bool = False,
+    rejects: Path | BinaryIO | None = None,
+    questions: Questions | None = None,
 ) -> OutputImportResult:
     """Import model outputs from a file into ``campaign`` (created if missing); admins only.
 
     ``fmt`` is one of jsonl, json, csv, parquet (default: from the file name's extension);
     ``filename`` names a stream in messages; ``progress(rows_read)`` is called per batch.
-    Raises ImportFileError naming the file, line and field; nothing is written then.
+    ``questions`` (see :func:`load_questions`) gives MT-Bench / Arena-Hard answers their
+    prompts. By default any bad row raises ImportFileError naming the file, line and field,
+    and nothing is written. With ``skip_invalid`` the valid rows are imported and every bad
+    row is written to ``rejects`` (default ``<file>.rejects.jsonl``) with its line and reason.
     """
     admin_only(engine, actor_id)
     started = time.perf_counter()
     with rd.open_source(source, filename) as src:
         container = rd.detect_container(src, fmt)
+        skipped = rd.rejects_for(source, skip_invalid, rejects)
         log = rd.ErrorLog(src.name, "row" if container == "parquet" else "line")
         with write_session(engine) as s:
             existed = s.exec(select(Campaign.id).where(Campaign.name == campaign.strip())).first()
@@ -387,12 +553,13 @@ def import_outputs(
                 shape="long",
                 campaign_created=existed is None,
             )
-            job = _OutputImport(s.connection(), camp.id, log, result, progress)
+            job = _OutputImport(s.connection(), camp.id, log, result, progress, skipped, questions)
             try:
-                if _parse_elsewhere(src):
+                if _parse_elsewhere(src) and (skipped is None or isinstance(skipped.dest, Path)):
                     _write_from_parser(job, src, container)
                 else:
                     job.run(rd.read_records(src, container))
+                    result.values_as_text = job.scalars.n
                 log.raise_if_any()
                 if result.rows_read == 0:
                     raise ImportFileError(
@@ -400,10 +567,18 @@ def import_outputs(
                     )
                 job.flush()
                 job.writer.close()
+                if skipped is not None:
+                    skipped.close()
+                    result.rows_rejected, result.rejects_path = skipped.n, skipped.path
+                    result.rejects_words = skipped.words()
+                if questions is not None:
+                    result.values_as_text += questions.values_as_text
                 s.commit()
             except BaseException:
                 with contextlib.suppress(BaseException):  # the error raised below says it
                     job.writer.close()
+                if skipped is not None:
+                    skipped.discard()
                 s.rollback()
                 raise
     result.seconds = time.perf_counter() - started
@@ -434,19 +609,43 @@ class _QueueSink:
         pass
 
 
-def _parse_file(path: str, name: str, container: str, out: Any) -> None:
-    """Runs in the parsing process: read, validate and de-duplicate; send batches and the end."""
+def _parse_file(
+    path: str,
+    name: str,
+    container: str,
+    out: Any,
+    rejects_path: str | None = None,
+    questions: Questions | None = None,
+) -> None:
+    """Runs in the parsing process: read, validate and de-duplicate; send batches and the end.
+
+    With ``rejects_path`` bad rows are written there (this process owns that file)."""
     log = rd.ErrorLog(name, "row" if container == "parquet" else "line")
     result = OutputImportResult("", name, container, "long", False)
-    job = _OutputImport(None, 0, log, result, None)
+    skipped = rd.Rejects(Path(rejects_path)) if rejects_path is not None else None
+    job = _OutputImport(None, 0, log, result, None, skipped, questions)
     job.writer = _QueueSink(out, result)  # type: ignore[assignment]
     try:
         with rd.open_source(Path(path), name) as src:
             job.run(rd.read_records(src, container))
         log.raise_if_any()
         job.flush()
-        out.put(("done", result.rows_read, result.shape, result.ignored_fields))
+        if skipped is not None:
+            skipped.close()
+        n_rejected = skipped.n if skipped is not None else 0
+        out.put(
+            (
+                "done",
+                result.rows_read,
+                result.shape,
+                result.ignored_fields,
+                job.scalars.n,
+                n_rejected,
+            )
+        )
     except ImportFileError as exc:
+        if skipped is not None:
+            skipped.discard()
         out.put(("error", exc.path, exc.line, exc.field, exc.problem, exc.args[0]))
     except BaseException as exc:  # reported to the importing process, which raises it
         out.put(("crash", f"{type(exc).__name__}: {exc}"))
@@ -457,7 +656,16 @@ def _write_from_parser(job: _OutputImport, src: rd.Source, container: str) -> No
     ctx = multiprocessing.get_context("spawn")
     inbox = ctx.Queue(maxsize=4)
     parser = ctx.Process(
-        target=_parse_file, args=(str(src.path), src.name, container, inbox), daemon=True
+        target=_parse_file,
+        args=(
+            str(src.path),
+            src.name,
+            container,
+            inbox,
+            str(job.rejects.dest) if job.rejects is not None else None,
+            job.questions,
+        ),
+        daemon=True,
     )
     parser.start()
     result = job.result
@@ -478,7 +686,10 @@ def _write_from_parser(job: _OutputImport, src: rd.Source, container: str) -> No
                 if job.progress is not None:
                     job.progress(result.rows_read)
             elif kind == "done":
-                result.rows_read, result.shape, result.ignored_fields = message[1:]
+                result.rows_read, result.shape, result.ignored_fields = message[1:4]
+                job.scalars.n = result.values_as_text = message[4]
+                if job.rejects is not None:
+                    job.rejects.n = message[5]
                 return
             elif kind == "error":
                 path, line, field_, problem, text = message[1:]

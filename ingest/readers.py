@@ -13,13 +13,14 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from db.errors import ImportFileError
+from db.errors import ImportFileError, InvalidInputError
 
 MAX_ERRORS = 20
 EXTENSIONS = {
@@ -47,6 +48,9 @@ class Bad:
 
     field: str | None
     problem: str
+    raw: str | None = None
+    fatal: bool = False
+    """Reading cannot go on past this record (a JSON list or CSV quoting that is broken)."""
 
 
 class FieldError(Exception):
@@ -109,6 +113,89 @@ class ErrorLog:
         )
         err.problems = list(self.problems)  # type: ignore[attr-defined]
         return err
+
+
+class Rejects:
+    """Where a lenient import (``skip_invalid``) writes the rows it leaves out.
+
+    One JSON object per rejected row: ``line`` (the row number for Parquet), ``field`` (or
+    null), ``reason`` and ``row`` (the record as read, or the raw text of a line that is not
+    JSON). The file is created at the first rejected row, so a clean import writes none.
+    """
+
+    def __init__(self, dest: Path | BinaryIO) -> None:
+        self.dest = dest
+        self.n = 0
+        self.self_pairs: dict[str, int] = {}
+        self._fh: BinaryIO | None = None
+
+    @property
+    def path(self) -> str | None:
+        """The rejects file's path (None when rows went to a stream or nothing was rejected)."""
+        return str(self.dest) if isinstance(self.dest, Path) and self.n else None
+
+    def add(self, line: int | None, field: str | None, problem: str, row: Any) -> None:
+        if self._fh is None:
+            self._fh = self.dest.open("wb") if isinstance(self.dest, Path) else self.dest
+        entry = {"line": line, "field": field, "reason": problem, "row": row}
+        self._fh.write(json.dumps(entry, ensure_ascii=False, default=str).encode("utf-8") + b"\n")
+        self.n += 1
+
+    def self_pair(self, model: str) -> None:
+        self.self_pairs[model] = self.self_pairs.get(model, 0) + 1
+
+    def close(self) -> None:
+        if self._fh is not None and isinstance(self.dest, Path):
+            self._fh.close()
+
+    def discard(self) -> None:
+        """The import failed after all: remove a rejects file this import created."""
+        self.close()
+        if (self._fh is not None or self.n) and isinstance(self.dest, Path):
+            self.dest.unlink(missing_ok=True)
+        self.n = 0
+
+    def words(self) -> str:
+        """The skipped rows in a sentence for an import summary ('' when there were none)."""
+        if not self.n:
+            return ""
+        rows = "1 invalid row was" if self.n == 1 else f"{self.n:,} invalid rows were"
+        where = f" (listed in {self.path})" if self.path else ""
+        text = f" {rows} skipped{where}."
+        if self.self_pairs:
+            pairs = ", ".join(f"{m} ({n:,})" for m, n in sorted(self.self_pairs.items()))
+            text += f" Rows pairing a model with itself: {pairs}."
+        return text
+
+
+def default_rejects_path(source: Path | BinaryIO) -> Path | None:
+    """``<input>.rejects.jsonl`` next to an input file; None for a stream."""
+    if isinstance(source, str | Path):
+        path = Path(source)
+        return path.with_name(path.name + ".rejects.jsonl")
+    return None
+
+
+def rejects_for(
+    source: Path | BinaryIO, skip_invalid: bool, rejects: Path | BinaryIO | None
+) -> Rejects | None:
+    """The Rejects of a lenient import (None for an all-or-nothing one)."""
+    if not skip_invalid:
+        return None
+    dest = Path(rejects) if isinstance(rejects, str | Path) else rejects
+    dest = dest if dest is not None else default_rejects_path(source)
+    if dest is None:
+        raise InvalidInputError(
+            "Skipping invalid rows needs a place for them: give a rejects file path."
+        )
+    if isinstance(dest, Path):
+        if dest.is_dir():
+            raise InvalidInputError(f"The rejects path {dest} is a folder: give a file path.")
+        if isinstance(source, str | Path) and dest.resolve() == Path(source).resolve():
+            raise InvalidInputError(
+                f"The rejects path {dest} is the file being imported: give another path."
+            )
+    return Rejects(dest)
 
 
 class _Prefixed(io.RawIOBase):
@@ -227,7 +314,7 @@ def read_jsonl(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield n, Bad(None, _utf8_problem(exc))
+            yield n, Bad(None, _utf8_problem(exc), raw.decode("utf-8", errors="replace"))
             continue
         if n == 1 and text.startswith("\ufeff"):
             text = text[1:]
@@ -247,7 +334,10 @@ def read_jsonl(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
             value = json.loads(text)
             yield n, _surrogate_check(value) if "\\u" in text else value
         except json.JSONDecodeError as exc:
-            yield n, Bad(None, f"malformed JSON ({exc.msg}, column {exc.colno})")
+            yield (
+                n,
+                Bad(None, f"malformed JSON ({exc.msg}, column {exc.colno})", text.rstrip("\r\n")),
+            )
 
 
 def _surrogate_check(value: Any) -> Any:
@@ -275,7 +365,7 @@ def read_json_list(stream: BinaryIO, name: str) -> Iterator[tuple[int, Any]]:
     try:
         yield from _json_list_elements(stream, name)
     except ImportFileError as exc:
-        yield exc.line or 1, Bad(exc.field, exc.problem)
+        yield exc.line or 1, Bad(exc.field, exc.problem, fatal=True)
 
 
 def _json_list_elements(stream: BinaryIO, name: str) -> Iterator[tuple[int, Any]]:
@@ -392,7 +482,7 @@ def read_csv(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield start, Bad(None, f"malformed CSV ({exc})")
+            yield start, Bad(None, f"malformed CSV ({exc})", fatal=True)
             return
         consumed = counter[0]
         bad = [bad_lines.pop(n) for n in range(start, consumed + 1) if n in bad_lines]
@@ -446,7 +536,7 @@ def shape_of(record: Any) -> str:
     keys = record.columns if isinstance(record, CsvHeader) else record
     if not isinstance(keys, dict | list):
         return "long"
-    if "choices" in keys and "model_id" in keys:
+    if "choices" in keys and ("model_id" in keys or "model" in keys):
         return "mt-bench"
     if "instruction" in keys and "generator" in keys:
         return "alpaca-eval"
@@ -454,6 +544,39 @@ def shape_of(record: Any) -> str:
 
 
 # ---- field checks: each returns the clean value or raises FieldError ----------------------
+
+
+class Scalars:
+    """Counts text values that came as JSON numbers or booleans and were stored as text."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def words(self) -> str:
+        """The count in a sentence for an import summary ('' when there were none)."""
+        if not self.n:
+            return ""
+        if self.n == 1:
+            return " 1 value was a number or boolean and was stored as text."
+        return f" {self.n:,} values were numbers or booleans and were stored as text."
+
+
+def scalar_text(value: Any) -> str | None:
+    """The JSON text of a number or boolean (``true``, ``42``, ``1.5``); None for anything else.
+
+    Real data sets hold answers such as ``True`` or ``42`` as JSON scalars; their JSON text is
+    what the author wrote, so it is what a rater should see.
+    """
+    t = type(value)
+    if t is bool:
+        return "true" if value else "false"
+    if t is int:
+        return str(value)
+    if t is float and math.isfinite(value):
+        return json.dumps(value)
+    return None
 
 
 def kind_of(value: Any) -> str:
@@ -503,18 +626,29 @@ def name(value: Any, field: str, max_len: int = 200) -> str:
     raise FieldError(field, f"must be a string, got {kind_of(value)}")
 
 
-def text(value: Any, field: str) -> str:
-    """Required text that may be empty (a model may answer with nothing)."""
+def text(value: Any, field: str, scalars: Scalars | None = None) -> str:
+    """Required text that may be empty (a model may answer with nothing); a JSON number or
+    boolean becomes its JSON text, counted in ``scalars``."""
     if type(value) is str:
         return value
+    as_text = scalar_text(value)
+    if as_text is not None:
+        if scalars is not None:
+            scalars.n += 1
+        return as_text
     if value is None:
         raise FieldError(field, "is missing: every record needs one")
     raise FieldError(field, f"must be a string, got {kind_of(value)}")
 
 
-def opt_text(value: Any, field: str, max_len: int | None = None) -> str | None:
+def opt_text(
+    value: Any, field: str, max_len: int | None = None, scalars: Scalars | None = None
+) -> str | None:
+    """Optional text; with ``scalars`` a JSON number or boolean becomes its JSON text."""
     if value is None:
         return None
+    if scalars is not None and type(value) is not str:
+        return text(value, field, scalars)
     if type(value) is not str:
         raise FieldError(field, f"must be a string, got {kind_of(value)}")
     if max_len is not None and len(value) > max_len:
@@ -571,8 +705,11 @@ def opt_object(value: Any, field: str, textual: bool = False) -> dict[str, Any] 
     raise FieldError(field, f"must be an object, got {kind_of(value)}")
 
 
-def messages(value: Any, field: str, roles: tuple[str, ...] = ROLES) -> list[dict[str, str]]:
-    """Validate a list of chat messages; keep only role and content."""
+def messages(
+    value: Any, field: str, roles: tuple[str, ...] = ROLES, scalars: Scalars | None = None
+) -> list[dict[str, str]]:
+    """Validate a list of chat messages; keep only role and content (a number or boolean
+    content becomes its JSON text, counted in ``scalars``)."""
     if type(value) is not list or not value:
         what = "is an empty list" if value == [] else f"got {kind_of(value)}"
         raise FieldError(field, f"must be a list of {{role, content}} messages; {what}")
@@ -585,17 +722,32 @@ def messages(value: Any, field: str, roles: tuple[str, ...] = ROLES) -> list[dic
             got = "has no 'role'" if role is None else f"has role {kind_of(role)}"
             raise FieldError(field, f"message {i} {got}: use one of {', '.join(roles)}")
         if type(content) is not str:
-            raise FieldError(field, f"message {i} needs a string 'content', got {kind_of(content)}")
+            as_text = scalar_text(content)
+            if as_text is None:
+                raise FieldError(
+                    field, f"message {i} needs a string 'content', got {kind_of(content)}"
+                )
+            if scalars is not None:
+                scalars.n += 1
+            content = as_text
         out.append({"role": role, "content": content})
     return out
 
 
-def prompt(value: Any, field: str, textual: bool = False) -> tuple[int, str | list[dict]]:
+def prompt(
+    value: Any, field: str, textual: bool = False, scalars: Scalars | None = None
+) -> tuple[int, str | list[dict]]:
     """A prompt given as text or as chat messages: (a hash to compare prompts, the prompt).
 
     In CSV a cell holding a JSON list of message objects is read as messages; any other cell
-    is prompt text (so a prompt that happens to start with "[" still imports as text).
+    is prompt text (so a prompt that happens to start with "[" still imports as text). A JSON
+    number or boolean is prompt text: its JSON text, counted in ``scalars``.
     """
+    as_text = scalar_text(value)
+    if as_text is not None:
+        if scalars is not None:
+            scalars.n += 1
+        return hash(as_text), as_text
     if type(value) is str:
         if textual and value.startswith("[") and value.rstrip().endswith("]"):
             try:
@@ -608,7 +760,7 @@ def prompt(value: Any, field: str, textual: bool = False) -> tuple[int, str | li
             raise FieldError(field, "is empty: give the prompt text or a list of messages")
         return hash(value), value
     if type(value) is list:
-        msgs = messages(value, field)
+        msgs = messages(value, field, scalars=scalars)
         if len(msgs) == 1 and msgs[0]["role"] == "user":
             return hash(msgs[0]["content"]), msgs
         return hash(tuple((m["role"], m["content"]) for m in msgs)), msgs
@@ -616,6 +768,28 @@ def prompt(value: Any, field: str, textual: bool = False) -> tuple[int, str | li
         raise FieldError(field, "is missing: every record needs one")
     raise FieldError(
         field, f"must be a string or a list of {{role, content}} messages, got {kind_of(value)}"
+    )
+
+
+_PLACEHOLDER = re.compile(r"\(question .+, turn \d+\)")
+
+
+def placeholder(qid: str, turns: int) -> list[dict[str, str]]:
+    """The stand-in prompt of a question whose text a file does not carry."""
+    return [{"role": "user", "content": f"(question {qid}, turn {t})"} for t in range(1, turns + 1)]
+
+
+def is_placeholder(msgs: Any) -> bool:
+    """Whether stored prompt messages are a stand-in that real prompt text may replace."""
+    return (
+        type(msgs) is list
+        and bool(msgs)
+        and all(
+            type(m) is dict
+            and m.get("role") == "user"
+            and _PLACEHOLDER.fullmatch(str(m.get("content", ""))) is not None
+            for m in msgs
+        )
     )
 
 

@@ -1,4 +1,5 @@
-"""Import pairwise votes (Chatbot Arena / MT-Bench human-judgment style JSONL).
+"""Import pairwise votes: Chatbot Arena / MT-Bench judgment JSONL and Arena-Hard-Auto
+judgment files (every field: docs/FORMATS.md).
 
 Each record is one vote: ``question_id`` (or ``prompt_id``), ``model_a``, ``model_b``,
 ``winner`` (model_a, model_b, tie, "tie (bothbad)"), ``judge`` (the rater's id), and the two
@@ -11,6 +12,14 @@ sides of a multi-turn vote share one prompt. For ``turn`` > 1 the prompt's id ge
 ("81#turn2"). Missing prompts, candidates and outputs are created; raters become imported
 users (humans) or imported judges (LLMs). A rater's second vote on the same comparison in
 the same shown order is a revision: version 2, and the first is no longer current.
+``"position": "unknown"`` stores the vote with shown order "unknown".
+
+An Arena-Hard judgment row (``games``) is one judge's two verdicts on (baseline, model): game
+1 shows the baseline as A, game 2 swaps them; labels A>>B ... B>>A are 5-point preferences.
+
+A vote is never recorded against another text: an answer or prompt that differs from what is
+stored (or from an earlier line) is a bad row. Bad rows stop the import unless
+``skip_invalid``, which writes them to a rejects file instead.
 """
 
 from __future__ import annotations
@@ -30,13 +39,14 @@ from annotate.campaigns import _get_or_create_campaign
 from db.access import admin_only
 from db.engine import write_session
 from db.errors import ImportFileError
-from db.models import Campaign, Comparison, Judge, Judgment, Output, User, utcnow
+from db.models import Campaign, Comparison, Judge, Judgment, Output, Prompt, User, utcnow
 from db.upsert import dialect_insert
 from ingest import readers as rd
 from ingest.bulk import (
     ensure_candidates,
     ensure_prompts,
     ensure_rows,
+    fill_placeholders,
     outputs_insert,
     to_json,
 )
@@ -65,6 +75,11 @@ class VoteImportResult:
     outputs_added: int = 0
     comparisons_added: int = 0
     comparisons_existing: int = 0
+    values_as_text: int = 0
+    unknown_order: int = 0
+    rows_rejected: int = 0
+    rejects_path: str | None = None
+    rejects_words: str = ""
     seconds: float = 0.0
 
     @property
@@ -84,6 +99,14 @@ class VoteImportResult:
             text += f" {self.revisions:,} votes revise an earlier vote by the same rater."
         if self.judgments_existing:
             text += f" Already imported, skipped: {self.judgments_existing:,} votes."
+        if self.unknown_order:
+            text += (
+                f" {self.unknown_order:,} votes do not say which answer was shown first; they"
+                " are stored with an unknown shown order."
+            )
+        scalars = rd.Scalars()
+        scalars.n = self.values_as_text
+        text += scalars.words() + self.rejects_words
         return text + f" ({self.seconds:.1f} s)"
 
 
@@ -96,22 +119,48 @@ class _Side:
 
 @dataclass(slots=True)
 class _Vote:
+    """One verdict. ``a`` is the answer shown first (unless not ``known_order``); ``score``
+    is -2..2, negative when ``a`` is better; ``raw`` is the record, for the rejects file."""
+
     line: int
     qid: str
     ext: str
     turn: int
     a: _Side
     b: _Side
-    winner: str
+    score: int
+    both_bad: bool
     rater: tuple[str, str]
     category: str | None
     rationale: str | None
     created_at: datetime | None
+    raw: Any = None
+    prompt_field: str | None = None
+    known_order: bool = True
+    raw_reply: str | None = None
 
 
-def _conversation(value: Any, field: str) -> tuple[list[dict[str, str]], str, list[str]]:
+_WINNER_SCORES = {"model_a": -1, "model_b": 1, "tie": 0, "tie (bothbad)": 0}
+ARENA_HARD_LABELS: dict[str, int] = {
+    "A>>B": -2,
+    "A>B": -1,
+    "A=B": 0,
+    "B>A": 1,
+    "B>>A": 2,
+    "B<<A": -2,
+    "B<A": -1,
+    "B=A": 0,
+    "A<B": 1,
+    "A<<B": 2,
+}
+"""Arena-Hard verdict labels -> score (negative: the answer shown as A is better)."""
+
+
+def _conversation(
+    value: Any, field: str, scalars: rd.Scalars | None = None
+) -> tuple[list[dict[str, str]], str, list[str]]:
     """(prompt messages, last assistant message, all assistant messages) of a conversation."""
-    msgs = rd.messages(value, field)
+    msgs = rd.messages(value, field, scalars=scalars)
     if msgs[-1]["role"] != "assistant":
         raise rd.FieldError(field, "must end with the model's answer (an 'assistant' message)")
     turns = [m["content"] for m in msgs if m["role"] == "assistant"]
@@ -127,7 +176,17 @@ def _rater_id(value: Any) -> str:
     return rd.name(value, "judge")
 
 
-def _parse_vote(line: int, rec: Any) -> tuple[_Vote, int | None, Any]:
+class SelfPairError(rd.FieldError):
+    """A row pairs a model with itself (reported by the model's name)."""
+
+    def __init__(self, field: str, model: str, problem: str) -> None:
+        super().__init__(field, problem)
+        self.model = model
+
+
+def _parse_vote(
+    line: int, rec: Any, scalars: rd.Scalars | None = None
+) -> tuple[_Vote, int | None, Any]:
     """The vote, and its prompt as (hash, value) when the record carries one."""
     if type(rec) is not dict:
         raise rd.FieldError(
@@ -140,7 +199,11 @@ def _parse_vote(line: int, rec: Any) -> tuple[_Vote, int | None, Any]:
     model_a = rd.name(g("model_a"), "model_a")
     model_b = rd.name(g("model_b"), "model_b")
     if model_a == model_b:
-        raise rd.FieldError("model_b", f"is the same model as model_a ('{model_a}')")
+        raise SelfPairError(
+            "model_b",
+            model_a,
+            f"is the same model as model_a ('{model_a}'): a model cannot be compared with itself",
+        )
     winner = g("winner")
     if winner not in WINNERS:
         raise rd.FieldError(
@@ -150,21 +213,33 @@ def _parse_vote(line: int, rec: Any) -> tuple[_Vote, int | None, Any]:
     kind = g("rater_kind", "human")
     if kind not in RATER_KINDS:
         raise rd.FieldError("rater_kind", f"must be human or llm, got {rd.kind_of(kind)}")
+    position = g("position")
+    if position not in (None, "unknown"):
+        raise rd.FieldError(
+            "position",
+            f"must be 'unknown' (or left out when model_a was shown first), got"
+            f" {rd.kind_of(position)}",
+        )
     sides = []
     prompt_value: Any = None
+    prompt_field = None
     for key, model in (("a", model_a), ("b", model_b)):
         conv = g(f"conversation_{key}")
         if conv is not None:
-            msgs, content, turns = _conversation(conv, f"conversation_{key}")
-            prompt_value = prompt_value or msgs
+            msgs, content, turns = _conversation(conv, f"conversation_{key}", scalars)
+            if prompt_value is None:
+                prompt_value, prompt_field = msgs, f"conversation_{key}"
             sides.append(_Side(model, content, turns if len(turns) > 1 else None))
         else:
-            sides.append(_Side(model, rd.opt_text(g(f"output_{key}"), f"output_{key}"), None))
+            sides.append(
+                _Side(model, rd.opt_text(g(f"output_{key}"), f"output_{key}", None, scalars), None)
+            )
     pkey = None
     if g("prompt") is not None:
-        pkey, prompt_value = rd.prompt(g("prompt"), "prompt")
+        pkey, prompt_value = rd.prompt(g("prompt"), "prompt", scalars=scalars)
+        prompt_field = "prompt"
     elif prompt_value is not None:
-        pkey, prompt_value = rd.prompt(prompt_value, "conversation_a")
+        pkey, prompt_value = rd.prompt(prompt_value, prompt_field or "conversation_a")
     tstamp = rd.opt_number(g("tstamp"), "tstamp")
     vote = _Vote(
         line=line,
@@ -173,13 +248,78 @@ def _parse_vote(line: int, rec: Any) -> tuple[_Vote, int | None, Any]:
         turn=turn,
         a=sides[0],
         b=sides[1],
-        winner=winner,
+        score=_WINNER_SCORES[winner],
+        both_bad=winner == "tie (bothbad)",
         rater=(kind, judge),
         category=rd.opt_text(g("category"), "category", 100),
         rationale=rd.opt_text(g("rationale"), "rationale"),
         created_at=datetime.fromtimestamp(tstamp, UTC) if tstamp is not None else None,
+        raw=rec,
+        prompt_field=prompt_field if pkey is not None else None,
+        known_order=position is None,
     )
     return vote, pkey, prompt_value
+
+
+def _parse_arena_hard(
+    line: int, rec: dict[str, Any], baseline: str | None, judge: str | None
+) -> list[_Vote]:
+    """An Arena-Hard judgment row: the judge's two verdicts, baseline shown first in game 1."""
+    g = rec.get
+    qfield = "question_id" if g("question_id") is not None or "uid" not in rec else "uid"
+    qid = rd.ident(g(qfield), qfield)
+    model = rd.name(g("model"), "model")
+    base = baseline or rd.name(g("baseline"), "baseline")
+    if model == base:
+        raise SelfPairError(
+            "model",
+            model,
+            f"is the baseline itself ('{model}'): a model cannot be compared with itself",
+        )
+    rater = judge or (rd.name(g("judge"), "judge") if g("judge") is not None else None)
+    if rater is None:
+        raise rd.FieldError("judge", "is missing: name the judge model with --judge")
+    games = g("games")
+    if type(games) is not list or len(games) != 2:
+        raise rd.FieldError(
+            "games",
+            f"must be a list of the two games (baseline first, then swapped), got"
+            f" {rd.kind_of(games) if type(games) is not list else f'{len(games)} games'}",
+        )
+    tstamp = rd.opt_number(g("tstamp"), "tstamp")
+    created = datetime.fromtimestamp(tstamp, UTC) if tstamp is not None else None
+    category = rd.opt_text(g("category"), "category", 100)
+    votes = []
+    for i, game in enumerate(games):
+        where = f"games[{i}].score"
+        label = game.get("score") if type(game) is dict else None
+        if label is None:
+            raise rd.FieldError(where, "is missing: the judge gave no verdict in this game")
+        if label not in ARENA_HARD_LABELS:
+            raise rd.FieldError(
+                where, f"must be one of {', '.join(ARENA_HARD_LABELS)}; got {rd.kind_of(label)}"
+            )
+        first, second = (base, model) if i == 0 else (model, base)
+        reply = game.get("judgment")
+        votes.append(
+            _Vote(
+                line=line,
+                qid=qid,
+                ext=qid,
+                turn=1,
+                a=_Side(first, None, None),
+                b=_Side(second, None, None),
+                score=ARENA_HARD_LABELS[label],
+                both_bad=False,
+                rater=("llm", rater),
+                category=category,
+                rationale=None,
+                created_at=created,
+                raw=rec,
+                raw_reply=reply if type(reply) is str else None,
+            )
+        )
+    return votes
 
 
 def _imported_judge_hash(rater: str) -> str:
@@ -194,35 +334,72 @@ class _VoteImport:
         log: rd.ErrorLog,
         result: VoteImportResult,
         progress: Callable[[int], None] | None,
+        rejects: rd.Rejects | None = None,
+        baseline: str | None = None,
+        judge: str | None = None,
     ) -> None:
         self.conn, self.campaign, self.log, self.result = conn, campaign, log, result
         self.campaign_id: int = campaign.id  # type: ignore[assignment]
         self.progress = progress
+        self.rejects, self.baseline, self.judge = rejects, baseline, judge
+        self.scalars = rd.Scalars()
         self.prompts: dict[str, tuple[int, int | None]] = {}
         self.prompt_ids: dict[str, int] = {}
         self.new_prompts: dict[str, dict[str, Any]] = {}
+        # Prompts whose stored text differs from this file's: ext -> why.
+        self.bad_prompts: dict[str, str] = {}
         self.cand_ids: dict[str, int] = {}
         self.rater_ids: dict[tuple[str, str], tuple[str, int]] = {}
         self.versions: dict[tuple[int, str, str], int] = {}
         self.revised: list[tuple[int, str, str, int]] = []
         self.touched: set[int] = set()
         self.batch: list[_Vote] = []
+        self.rejected_lines: set[int] = set()
+        # (prompt id, candidate id) -> output id, and the hash of the text it holds with the
+        # line that gave it (None when it was stored before this import).
+        self.output_ids: dict[tuple[int, int], int] = {}
+        self.output_texts: dict[tuple[int, int], tuple[int, int | None]] = {}
         self.outputs = outputs_insert(conn)
+
+    def reject(self, line: int, field: str | None, problem: str, raw: Any) -> None:
+        """A bad row: left out and listed when skipping invalid rows, else an error."""
+        if self.rejects is None:
+            self.log.add(line, field, problem)
+        elif line not in self.rejected_lines:
+            self.rejected_lines.add(line)
+            self.rejects.add(line, field, problem, raw)
 
     def feed(self, line: int, rec: Any) -> None:
         try:
-            vote, pkey, pval = _parse_vote(line, rec)
-        except rd.FieldError as exc:
-            self.log.add(line, exc.field, exc.problem)
+            if type(rec) is dict and "games" in rec:
+                if self.baseline is None and rec.get("baseline") is None:
+                    raise ImportFileError(
+                        self.result.source,
+                        line,
+                        None,
+                        "Arena-Hard judgment rows do not name the baseline: give the model"
+                        " every row was compared with (--baseline MODEL)",
+                    )
+                votes = _parse_arena_hard(line, rec, self.baseline, self.judge)
+                pkey, pval = None, None
+            else:
+                vote, pkey, pval = _parse_vote(line, rec, self.scalars)
+                votes = [vote]
+        except SelfPairError as exc:
+            if self.rejects is not None:
+                self.rejects.self_pair(exc.model)
+            self.reject(line, exc.field, exc.problem, rec)
             return
+        except rd.FieldError as exc:
+            self.reject(line, exc.field, exc.problem, rec)
+            return
+        vote = votes[0]
         seen = self.prompts.get(vote.ext)
-        if seen is None:
+        if seen is None or (seen[1] is None and pkey is not None):
             self.prompts[vote.ext] = (line, pkey)
             if pval is None:
-                pval = [
-                    {"role": "user", "content": f"(question {vote.qid}, turn {t})"}
-                    for t in range(1, vote.turn + 1)
-                ]
+                pval = rd.placeholder(vote.qid, vote.turn)
+            # A prompt first seen without text is checked again (or filled in) with the text.
             self.new_prompts[vote.ext] = {
                 "campaign_id": self.campaign_id,
                 "external_id": vote.ext,
@@ -233,16 +410,17 @@ class _VoteImport:
                 "meta": None,
             }
         elif pkey is not None and seen[1] is not None and pkey != seen[1]:
-            self.log.add(
+            self.reject(
                 line,
                 "prompt",
                 f"'{vote.ext}' has a different prompt than on line {seen[0]}:"
                 " give each distinct prompt its own question_id",
+                rec,
             )
             return
         if self.log:
             return
-        self.batch.append(vote)
+        self.batch.extend(votes)
         if len(self.batch) >= BATCH_VOTES:
             self.flush()
 
@@ -256,11 +434,45 @@ class _VoteImport:
             self.result.candidates_added += added
 
     def _prompts(self) -> None:
-        new = [self.new_prompts.pop(v.ext) for v in self.batch if v.ext in self.new_prompts]
-        if new:
-            ids, added = ensure_prompts(self.conn, self.campaign_id, new)
-            self.prompt_ids.update(ids)
-            self.result.prompts_added += added
+        new = []
+        for v in self.batch:
+            row = self.new_prompts.pop(v.ext, None)
+            if row is not None:
+                new.append(row)
+        if not new:
+            return
+        stored = self._stored_prompts([r["external_id"] for r in new])
+        ids, added = ensure_prompts(self.conn, self.campaign_id, new)
+        self.prompt_ids.update(ids)
+        self.result.prompts_added += added
+        for row in new:
+            ext = row["external_id"]
+            if ext not in stored or self.prompts[ext][1] is None:
+                continue
+            pid, messages = stored[ext]
+            if messages == row["messages"]:
+                continue
+            if rd.is_placeholder(messages):
+                fill_placeholders(self.conn, self.campaign_id, [row], rd.is_placeholder)
+            else:
+                self.bad_prompts[ext] = (
+                    f"differs from the prompt already stored for '{ext}' in campaign"
+                    f" '{self.campaign.name}': votes are never recorded against another"
+                    " prompt's text; give this prompt its own question_id, or import into"
+                    " another campaign"
+                )
+
+    def _stored_prompts(self, exts: list[str]) -> dict[str, tuple[int, Any]]:
+        found: dict[str, tuple[int, Any]] = {}
+        for i in range(0, len(exts), _CHUNK):
+            rows = self.conn.execute(
+                select(Prompt.external_id, Prompt.id, Prompt.messages).where(
+                    Prompt.campaign_id == self.campaign_id,
+                    Prompt.external_id.in_(exts[i : i + _CHUNK]),
+                )
+            ).all()
+            found.update({ext: (pid, msgs) for ext, pid, msgs in rows})
+        return found
 
     def _raters(self) -> None:
         new = {v.rater for v in self.batch} - self.rater_ids.keys()
@@ -331,26 +543,69 @@ class _VoteImport:
             select(Judge.id).where(Judge.content_hash == content_hash)
         ).scalar_one()
 
-    def _outputs(self) -> dict[tuple[int, int], int]:
-        """Output ids for every (prompt, candidate) the batch needs, creating those given."""
-        wanted: dict[tuple[int, int], _Side | None] = {}
-        for v in self.batch:
-            pid = self.prompt_ids[v.ext]
-            for side in (v.a, v.b):
-                key = (pid, self.cand_ids[side.model])
-                if wanted.get(key) is None:
-                    wanted[key] = side if side.content is not None else None
-        ids = self._existing_outputs(wanted)
-        new = [(k, s) for k, s in wanted.items() if k not in ids and s is not None]
+    def _outputs(self, votes: list[_Vote]) -> None:
+        """Resolve the output ids the votes need, creating the outputs they give; reject a
+        vote whose answer text differs from the text stored (or given earlier) for it.
+
+        Texts are compared by hash, and a stored output's text is read only when a vote
+        gives an answer for it, so a large import does not hold every answer in memory."""
+        cand, pids = self.cand_ids, self.prompt_ids
+        keys = {(pids[v.ext], cand[s.model]) for v in votes for s in (v.a, v.b)}
+        self.output_ids.update(self._existing_outputs(keys - self.output_ids.keys()))
+        given = {
+            (pids[v.ext], cand[s.model]) for v in votes for s in (v.a, v.b) if s.content is not None
+        }
+        unread = [k for k in given if k in self.output_ids and k not in self.output_texts]
+        for key, content in self._output_texts(unread).items():
+            self.output_texts[key] = (hash(content), None)
+        new: dict[tuple[int, int], _Side] = {}
+        for v in votes:
+            pid = pids[v.ext]
+            answers = [
+                (side, key, (pid, cand[side.model]))
+                for side, key in ((v.a, "a"), (v.b, "b"))
+                if side.content is not None
+            ]
+            clash = False
+            for side, key, k in answers:
+                known = self.output_texts.get(k)
+                if known is not None and known[0] != hash(side.content):
+                    self._other_text(v, side, key, known[1])
+                    clash = True
+            if clash:
+                continue  # a rejected vote's other answer is not stored either
+            for side, _, k in answers:
+                if k not in self.output_texts:
+                    self.output_texts[k] = (hash(side.content), v.line)
+                    new[k] = side
         if new:
             added = self.outputs(
-                [(p, c, s.content, to_json(s.turns), None, None, None, "null") for (p, c), s in new]
+                [
+                    (p, c, s.content, to_json(s.turns), None, None, None, "null")
+                    for (p, c), s in new.items()
+                ]
             )
             self.result.outputs_added += added
-            ids.update(self._existing_outputs(dict(new)))
-        return ids
+            self.output_ids.update(self._existing_outputs(set(new)))
 
-    def _existing_outputs(self, wanted: dict[tuple[int, int], Any]) -> dict[tuple[int, int], int]:
+    def _other_text(self, v: _Vote, side: _Side, key: str, first_line: int | None) -> None:
+        conv = f"conversation_{key}"
+        field = conv if type(v.raw) is dict and v.raw.get(conv) is not None else f"output_{key}"
+        where = (
+            f"the output already stored for model '{side.model}' and prompt '{v.ext}' in"
+            f" campaign '{self.campaign.name}'"
+            if first_line is None
+            else f"the answer of model '{side.model}' to '{v.ext}' on line {first_line}"
+        )
+        self.reject(
+            v.line,
+            field,
+            f"differs from {where}: a vote is never recorded against another text; fix the"
+            " file or import it into another campaign",
+            v.raw,
+        )
+
+    def _existing_outputs(self, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
         pids = sorted({p for p, _ in wanted})
         found: dict[tuple[int, int], int] = {}
         for i in range(0, len(pids), _CHUNK):
@@ -361,6 +616,17 @@ class _VoteImport:
             ).all()
             found.update({(p, c): o for p, c, o in rows if (p, c) in wanted})
         return found
+
+    def _output_texts(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        by_id = {self.output_ids[k]: k for k in keys}
+        ids = sorted(by_id)
+        texts: dict[tuple[int, int], str] = {}
+        for i in range(0, len(ids), _CHUNK):
+            rows = self.conn.execute(
+                select(Output.id, Output.content).where(Output.id.in_(ids[i : i + _CHUNK]))
+            ).all()
+            texts.update({by_id[o]: content for o, content in rows})
+        return texts
 
     def _comparisons(self, pairs: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
         def existing(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
@@ -412,27 +678,31 @@ class _VoteImport:
             return
         self._candidates()
         self._prompts()
-        self._raters()
-        outputs = self._outputs()
-        votes = []
+        batch = []
         for v in self.batch:
+            if v.ext in self.bad_prompts and v.prompt_field is not None:
+                self.reject(v.line, v.prompt_field, self.bad_prompts[v.ext], v.raw)
+            else:
+                batch.append(v)
+        self._outputs(batch)
+        votes = []
+        for v in batch:
+            if v.line in self.rejected_lines:
+                continue
             pid = self.prompt_ids[v.ext]
-            oa = outputs.get((pid, self.cand_ids[v.a.model]))
-            ob = outputs.get((pid, self.cand_ids[v.b.model]))
+            oa = self.output_ids.get((pid, self.cand_ids[v.a.model]))
+            ob = self.output_ids.get((pid, self.cand_ids[v.b.model]))
             for o, side, key in ((oa, v.a, "a"), (ob, v.b, "b")):
                 if o is None:
-                    self.log.add(
-                        v.line,
-                        f"output_{key}",
-                        f"there is no output of model '{side.model}' for prompt '{v.ext}' in"
-                        f" campaign '{self.campaign.name}': give the answer in output_{key} (or"
-                        f" conversation_{key}), or import the outputs first",
-                    )
+                    self._no_output(v, side, key)
             if oa is not None and ob is not None:
                 votes.append((v, pid, oa, ob))
+        votes = [t for t in votes if t[0].line not in self.rejected_lines]
         if self.log:
             self.batch = []
             return
+        self.batch = [v for v, *_ in votes]
+        self._raters()
         comps = self._comparisons({(pid, min(oa, ob), max(oa, ob)) for _, pid, oa, ob in votes})
         now = utcnow()
         rows = []
@@ -440,13 +710,12 @@ class _VoteImport:
             a_first = oa < ob
             comp = comps[(pid, min(oa, ob), max(oa, ob))]
             rater_key, rater_id = self.rater_ids[v.rater]
-            order = "ab" if a_first else "ba"
-            if v.winner == "model_a":
-                pref = -1 if a_first else 1
-            elif v.winner == "model_b":
-                pref = 1 if a_first else -1
+            if v.known_order:
+                order = "ab" if a_first else "ba"
             else:
-                pref = 0
+                order = "unknown"
+                self.result.unknown_order += 1
+            pref = v.score if a_first else -v.score
             key = (comp, rater_key, order)
             version = self.versions.get(key, 0) + 1
             self.versions[key] = version
@@ -465,9 +734,9 @@ class _VoteImport:
                     "assignment_id": None,
                     "shown_order": order,
                     "preference": pref,
-                    "both_bad": v.winner == "tie (bothbad)",
+                    "both_bad": v.both_bad,
                     "rationale": v.rationale,
-                    "raw_reply": None,
+                    "raw_reply": v.raw_reply,
                     "time_on_task_ms": None,
                     "is_reshow": False,
                     "version": version,
@@ -483,6 +752,26 @@ class _VoteImport:
         self.batch = []
         if self.progress is not None:
             self.progress(self.result.rows_read)
+
+    def _no_output(self, v: _Vote, side: _Side, key: str) -> None:
+        if self.result.campaign_created:
+            raise ImportFileError(
+                self.result.source,
+                None,
+                None,
+                f"no such campaign '{self.campaign.name}', and the votes do not carry all the"
+                f" answers they judge (line {v.line} has no answer of model '{side.model}'):"
+                " create the campaign and import its outputs first (judgeboard import outputs"
+                " FILE --campaign NAME), or check the campaign name",
+            )
+        self.reject(
+            v.line,
+            f"output_{key}",
+            f"there is no output of model '{side.model}' for prompt '{v.ext}' in"
+            f" campaign '{self.campaign.name}': give the answer in output_{key} (or"
+            f" conversation_{key}), or import the outputs first",
+            v.raw,
+        )
 
     def _insert_judgments(self, rows: list[dict[str, Any]]) -> None:
         comp_ids = sorted({r["comparison_id"] for r in rows})
@@ -552,14 +841,24 @@ def import_votes(
     actor_id: int,
     filename: str | None = None,
     progress: Callable[[int], None] | None = None,
+    skip_invalid: bool = False,
+    rejects: Path | BinaryIO | None = None,
+    baseline: str | None = None,
+    judge: str | None = None,
 ) -> VoteImportResult:
-    """Import votes from a JSONL file into ``campaign`` (created if missing), all or nothing;
-    admins only.
+    """Import votes from a JSONL file into ``campaign`` (created if missing); admins only.
 
-    Raises ImportFileError naming the file, line and field of every problem (up to 20).
+    Rows are Chatbot Arena / MT-Bench style votes or Arena-Hard judgment rows (``games``),
+    whose baseline model is ``baseline`` and whose judge is ``judge`` (default: the row's
+    ``judge``). By default any bad row raises ImportFileError naming the file, line and field
+    of every problem (up to 20), and nothing is written. With ``skip_invalid`` the valid rows
+    are imported and every bad row is written to ``rejects`` (default
+    ``<file>.rejects.jsonl``) with its line and reason.
     """
     admin_only(engine, actor_id)
     started = time.perf_counter()
+    baseline = baseline.strip() if baseline and baseline.strip() else None
+    judge = judge.strip() if judge and judge.strip() else None
     with rd.open_source(source, filename) as src:
         suffix = Path(src.name).suffix.lower()
         if suffix and suffix not in (".jsonl", ".ndjson", ".json"):
@@ -571,6 +870,7 @@ def import_votes(
                 " a JSON list (.json)",
             )
         container = rd.detect_container(src, "jsonl")
+        skipped = rd.rejects_for(source, skip_invalid, rejects)
         log = rd.ErrorLog(src.name)
         with write_session(engine) as s:
             existed = s.exec(select(Campaign.id).where(Campaign.name == campaign.strip())).first()
@@ -578,12 +878,15 @@ def import_votes(
             result = VoteImportResult(
                 campaign=camp.name, source=src.name, campaign_created=existed is None
             )
-            job = _VoteImport(s.connection(), camp, log, result, progress)
+            job = _VoteImport(s.connection(), camp, log, result, progress, skipped, baseline, judge)
             try:
                 for line, rec in rd.read_records(src, container):
                     result.rows_read += 1
                     if type(rec) is rd.Bad:
-                        log.add(line, rec.field, rec.problem)
+                        if rec.fatal:
+                            log.add(line, rec.field, rec.problem)
+                        else:
+                            job.reject(line, rec.field, rec.problem, rec.raw)
                     else:
                         job.feed(line, rec)
                 job.flush()
@@ -591,8 +894,15 @@ def import_votes(
                 if result.rows_read == 0:
                     raise ImportFileError(src.name, None, None, "is empty: it has no votes")
                 job.finish()
+                result.values_as_text = job.scalars.n
+                if skipped is not None:
+                    skipped.close()
+                    result.rows_rejected, result.rejects_path = skipped.n, skipped.path
+                    result.rejects_words = skipped.words()
                 s.commit()
             except BaseException:
+                if skipped is not None:
+                    skipped.discard()
                 s.rollback()
                 raise
     result.seconds = time.perf_counter() - started

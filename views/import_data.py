@@ -1,23 +1,41 @@
-"""Upload outputs or votes; nothing is written unless the whole file is valid."""
+"""Upload outputs or votes; by default nothing is written unless the whole file is valid."""
 
 from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
 
 import streamlit as st
 
 from annotate.campaigns import get_campaign, list_campaigns
 from annotate.pairing import STRATEGIES, generate_comparisons
-from ingest.outputs import import_outputs
+from ingest.outputs import import_outputs, load_questions
 from ingest.votes import import_votes
 from views.widgets.common import engine, require_actor, run_or_error
+
+FORMATS = Path(__file__).resolve().parents[1] / "docs" / "FORMATS.md"
+
+
+def plain(text: str) -> str:
+    """``text`` with markdown's special characters escaped: file and campaign names are shown
+    as written, never interpreted."""
+    return re.sub(r"([\\`*_\[\]<>#|~$])", r"\\\1", text)
+
 
 actor = require_actor(admin=True)
 st.title("Import")
 st.markdown(
     "Bring **outputs** (JSONL, CSV or Parquet long form with `prompt_id`, `prompt`, `model`,"
-    " `output`; AlpacaEval JSON lists; MT-Bench `model_answer` JSONL) or **votes**"
-    " (Chatbot Arena / MT-Bench judgment JSONL). A file with any bad row is rejected whole,"
-    " with the line and field named; importing the same file twice changes nothing."
+    " `output`; AlpacaEval JSON lists; MT-Bench or Arena-Hard model answers with their"
+    " questions file) or **votes** (Chatbot Arena / MT-Bench judgment JSONL, Arena-Hard"
+    " judgment files). A file with any bad row is rejected whole, with the line and field"
+    " named, unless you choose to skip invalid rows; importing the same file twice changes"
+    " nothing. Every format, field by field, is in `docs/FORMATS.md` (below)."
 )
+if FORMATS.is_file():
+    with st.expander("File formats, field by field (docs/FORMATS.md)"):
+        st.markdown(FORMATS.read_text(encoding="utf-8"))
 
 existing = [c.name for c in list_campaigns(engine())]
 
@@ -25,10 +43,23 @@ kind = st.radio("What is in the file?", ["outputs", "votes"], horizontal=True)
 choice = st.selectbox("Campaign", [*existing, "+ New campaign"])
 campaign = st.text_input("New campaign name") if choice == "+ New campaign" else choice
 pair = None
+questions_upload = None
+ah_baseline = ah_judge = ""
 if kind == "outputs":
     pair = st.selectbox("Then pair outputs into comparisons", ["(not now)", *STRATEGIES], index=1)
     baseline = st.text_input("Baseline model", disabled=pair != "baseline")
     k = st.number_input("k random pairs per prompt", 1, 50, 2, disabled=pair != "random_k")
+    questions_upload = st.file_uploader(
+        "Questions file for MT-Bench / Arena-Hard answers (optional)", type=["jsonl"]
+    )
+else:
+    ah_baseline = st.text_input("Baseline model (Arena-Hard judgment files)")
+    ah_judge = st.text_input("Judge name (Arena-Hard; default: each row's judge)")
+skip_invalid = st.checkbox(
+    "Skip invalid rows",
+    help="Import the valid rows in one transaction and offer the rejected rows (line,"
+    " reason, row) as a download, instead of rejecting the whole file.",
+)
 upload = st.file_uploader(
     "File", type=["jsonl", "ndjson", "json", "csv", "parquet"], accept_multiple_files=False
 )
@@ -40,19 +71,48 @@ if st.button("Import", type="primary", disabled=not (upload and campaign)):
     def progress(rows: int) -> None:
         bar.progress(min(upload.tell() / size, 1.0), text=f"{rows:,} rows read")
 
-    importer = import_outputs if kind == "outputs" else import_votes
-    result = run_or_error(
-        importer,
-        engine(),
-        upload,
-        campaign,
-        actor_id=actor.id,
-        filename=upload.name,
-        progress=progress,
-    )
+    rejected = io.BytesIO()
+    options = {"skip_invalid": skip_invalid, "rejects": rejected if skip_invalid else None}
+    result = None
+    if kind == "outputs":
+        questions = None
+        if questions_upload is not None:
+            questions = run_or_error(load_questions, questions_upload, questions_upload.name)
+        if questions is not None or questions_upload is None:
+            result = run_or_error(
+                import_outputs,
+                engine(),
+                upload,
+                campaign,
+                actor_id=actor.id,
+                filename=upload.name,
+                progress=progress,
+                questions=questions,
+                **options,
+            )
+    else:
+        result = run_or_error(
+            import_votes,
+            engine(),
+            upload,
+            campaign,
+            actor_id=actor.id,
+            filename=upload.name,
+            progress=progress,
+            baseline=ah_baseline or None,
+            judge=ah_judge or None,
+            **options,
+        )
     bar.empty()
     if result is not None:
-        st.success(result.summary())
+        st.success(plain(result.summary()))
+        if result.rows_rejected:
+            st.download_button(
+                f"Download the {result.rows_rejected:,} rejected rows",
+                data=rejected.getvalue(),
+                file_name=f"{upload.name}.rejects.jsonl",
+                mime="application/jsonl",
+            )
         if kind == "outputs" and pair in STRATEGIES:
             campaign_id = get_campaign(engine(), campaign).id
             paired = run_or_error(
@@ -65,4 +125,4 @@ if st.button("Import", type="primary", disabled=not (upload and campaign)):
                 actor_id=actor.id,
             )
             if paired is not None:
-                st.success(paired.summary())
+                st.success(plain(paired.summary()))

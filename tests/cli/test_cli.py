@@ -199,3 +199,91 @@ def test_campaign_flags_lists_what_raters_reported(cli_db) -> None:
     assert rows[0]["rater"] == "rater0@example.com"
     bad = runner.invoke(app, ["campaign", "flags", "-c", "Flagged", "--format", "xml"])
     assert bad.exit_code == 1 and "not one of table, json" in bad.output
+
+
+def test_import_help_points_to_the_formats_document(cli_db) -> None:
+    for command in (["import", "votes", "--help"], ["import", "outputs", "--help"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0 and "docs/FORMATS.md" in result.output
+
+
+def test_import_votes_skip_invalid_writes_rejects_and_says_where(cli_db, tmp_path) -> None:
+    votes = factory.vote_rows(3)
+    votes[1]["winner"] = "nobody"
+    votes[2] |= {"model_b": "m1"}
+    path = factory.write_jsonl(tmp_path / "votes.jsonl", votes)
+    strict = runner.invoke(app, ["import", "votes", str(path), "-c", "arena"])
+    assert strict.exit_code == 1 and "line 2" in strict.output
+
+    lenient = runner.invoke(app, ["import", "votes", str(path), "-c", "arena", "--skip-invalid"])
+
+    assert lenient.exit_code == 0, lenient.output
+    rejects = tmp_path / "votes.jsonl.rejects.jsonl"
+    output = " ".join(lenient.stdout.split())
+    assert f"2 invalid rows were skipped (listed in {rejects})" in output
+    assert "Rows pairing a model with itself: m1 (1)." in output
+    assert [json.loads(r)["line"] for r in rejects.read_text().splitlines()] == [2, 3]
+
+
+def test_import_outputs_rejects_path_can_be_chosen(cli_db, tmp_path) -> None:
+    rows = factory.output_rows(2)
+    rows[0]["output"] = None
+    path = factory.write_jsonl(tmp_path / "o.jsonl", rows)
+    dest = tmp_path / "bad-rows.jsonl"
+    result = runner.invoke(
+        app,
+        ["import", "outputs", str(path), "-c", "c", "--skip-invalid", "--rejects", str(dest)],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(dest.read_text())["field"] == "output"
+
+
+def test_arena_hard_answers_and_judgments_import_from_the_shell(cli_db, tmp_path) -> None:
+    questions = factory.write_jsonl(
+        tmp_path / "question.jsonl",
+        [{"question_id": q, "category": "hard", "turns": [{"content": f"Q{q}?"}]} for q in "12"],
+    )
+    answers = []
+    for model in ("gpt-4-0314", "cand"):
+        rows = [
+            {
+                "question_id": q,
+                "model_id": model,
+                "choices": [{"index": 0, "turns": [{"content": f"{model} {q}", "token_len": 3}]}],
+            }
+            for q in "12"
+        ]
+        answers.append(str(factory.write_jsonl(tmp_path / f"{model}.jsonl", rows)))
+    imported = runner.invoke(
+        app, ["import", "outputs", *answers, "-c", "ah", "--questions", str(questions)]
+    )
+    assert imported.exit_code == 0, imported.output
+    assert imported.stdout.count("Imported 2 outputs") == 2
+    judgments = factory.write_jsonl(
+        tmp_path / "cand-judgments.jsonl",
+        [
+            {
+                "question_id": q,
+                "model": "cand",
+                "judge": "gpt-4-1106-preview",
+                "games": [{"score": "A>B"}, {"score": "B>>A"}],
+            }
+            for q in "12"
+        ],
+    )
+    missing = runner.invoke(app, ["import", "votes", str(judgments), "-c", "ah"])
+    assert missing.exit_code == 1 and "--baseline" in missing.output
+
+    result = runner.invoke(
+        app, ["import", "votes", str(judgments), "-c", "ah", "--baseline", "gpt-4-0314"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Imported 4 votes" in result.stdout and "1 new judges" in result.stdout
+
+
+def test_import_summary_text_is_printed_as_is(cli_db, tmp_path) -> None:
+    path = factory.write_jsonl(tmp_path / "o.jsonl", factory.output_rows(1))
+    result = runner.invoke(app, ["import", "outputs", str(path), "-c", "[bold]x[/bold]"])
+    assert result.exit_code == 0, result.output
+    assert "'[bold]x[/bold]'" in result.stdout

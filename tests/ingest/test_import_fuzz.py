@@ -46,7 +46,9 @@ OUTPUT_CASES = {
         "must be a number, got 'fast'",
     ),
     "negative-tokens": ("o.jsonl", _jl(GOOD | {"tokens": -3}), 1, "tokens", "non-negative"),
-    "prompt-is-a-number": ("o.jsonl", _jl(GOOD | {"prompt": 42}), 1, "prompt", "the number 42"),
+    "prompt-is-null": ("o.jsonl", _jl(GOOD | {"prompt": None}), 1, "prompt", "missing"),
+    "prompt-is-an-object": ("o.jsonl", _jl(GOOD | {"prompt": {"x": 1}}), 1, "prompt", "an object"),
+    "output-is-null": ("o.jsonl", _jl(GOOD | {"output": None}), 1, "output", "missing"),
     "message-without-role": (
         "o.jsonl",
         _jl(GOOD | {"prompt": [{"content": "Hi"}]}),
@@ -128,10 +130,10 @@ OUTPUT_CASES = {
     ),
     "mt-bench-bad-turns": (
         "a.jsonl",
-        _jl({"question_id": 81, "model_id": "m", "choices": [{"turns": [1]}]}),
+        _jl({"question_id": 81, "model_id": "m", "choices": [{"turns": [None]}]}),
         1,
         "choices[0].turns",
-        "list of strings",
+        "turn 1 must be a string",
     ),
     "csv-missing-column": (
         "o.csv",
@@ -287,11 +289,11 @@ VOTE_CASES = {
         "conversation_a",
         "must end with the model's answer",
     ),
-    "no-output-anywhere": (
+    "no-output-in-a-new-campaign": (
         _jl(_vote(), {k: v for k, v in _vote(question_id=9).items() if k != "output_b"}),
-        2,
-        "output_b",
-        "import the outputs first",
+        None,
+        None,
+        "no such campaign 'new'",
     ),
     "malformed-json": (_jl(_vote()) + b"{]\n", 2, None, "malformed JSON"),
     "invalid-utf8": (b'{"question_id": "\xc3\x28"}\n', 1, None, "invalid UTF-8"),
