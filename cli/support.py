@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from db.errors import JudgeboardError
 from metrics.errors import StatisticsError
@@ -28,7 +29,7 @@ def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (JudgeboardError, StatisticsError) as exc:
-            err.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
+            err.print(Text.assemble(("Error: ", "bold red"), str(exc)), highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper

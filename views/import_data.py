@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import streamlit as st
@@ -12,15 +11,9 @@ from annotate.campaigns import get_campaign, list_campaigns
 from annotate.pairing import STRATEGIES, generate_comparisons
 from ingest.outputs import import_outputs, load_questions
 from ingest.votes import import_votes
-from views.widgets.common import engine, require_actor, run_or_error
+from views.widgets.common import engine, plain, require_actor, run_or_error
 
 FORMATS = Path(__file__).resolve().parents[1] / "docs" / "FORMATS.md"
-
-
-def plain(text: str) -> str:
-    """``text`` with markdown's special characters escaped: file and campaign names are shown
-    as written, never interpreted."""
-    return re.sub(r"([\\`*_\[\]<>#|~$])", r"\\\1", text)
 
 
 actor = require_actor(admin=True)

@@ -85,6 +85,13 @@ def test_unknown_campaign_exits_1_and_says_how_to_create_it(cli_db) -> None:
     assert "judgeboard import outputs" in result.output
 
 
+def test_an_error_naming_user_text_prints_it_as_written_not_as_markup(cli_db) -> None:
+    name = "[bold]q3[/bold] [link=http://evil.example]x[/link]"
+    result = runner.invoke(app, ["leaderboard", "-c", name])
+    assert result.exit_code == 1
+    assert f"No campaign named '{name}'" in result.output
+
+
 def _unknown_baseline(campaign: str, *extra: str) -> list[str]:
     result = runner.invoke(
         app, ["leaderboard", "-c", campaign, "--baseline", "typo", "--rounds", "20", *extra]

@@ -47,7 +47,7 @@ def test_a_bad_upload_names_the_line_and_field_and_writes_nothing(app_db) -> Non
     before = factory.table_counts(app_db)
     at = _upload(at, "bad.jsonl", rows, "broken")
     errors = " ".join(e.value for e in at.error)
-    assert "bad.jsonl, line 3" in errors and "latency_ms" in errors, errors
+    assert "bad.jsonl, line 3" in errors and r"latency\_ms" in errors, errors
     assert factory.table_counts(app_db) == before
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -63,12 +64,18 @@ def current_user() -> Actor | None:
     return Actor(user.id, user.handle, user.role, user.display_name or user.handle)
 
 
+def plain(text: str) -> str:
+    """``text`` with markdown's special characters escaped, for st.error/st.success and the
+    like: names and messages that carry user text show as written, never interpreted."""
+    return re.sub(r"([\\`*_\[\]<>#|~$])", r"\\\1", text)
+
+
 def run_or_error(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-    """Call a domain function; show its error message instead of a traceback."""
+    """Call a domain function; show its error message (as plain text) instead of a traceback."""
     try:
         return fn(*args, **kwargs)
     except (JudgeboardError, StatisticsError) as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return None
 
 
