@@ -16,7 +16,9 @@ Which rows feed which figure:
   scored and carry an ``expected_preference``; right means the same 3-way winner.
 - **Consistency**: each re-shown row paired with the rater's first showing of that comparison.
 - **P(prefer left)**: every scored, non-tie row of the rater (re-shows included, each showing has
-  its own order); "left" is A when ``shown_order`` is "ab", B when "ba".
+  its own order); "left" is A when ``shown_order`` is "ab", B when "ba". Rows whose shown order
+  is "unknown" (or missing: e.g. verdicts imported already combined over both orders) are left
+  out of it and counted in ``left_unknown_n``, so the table says how many were left out.
 - **Median time**: every row of the rater with a ``time_on_task_ms``.
 - **n**: every human row of the rater, scored or not.
 """
@@ -45,6 +47,7 @@ QUALITY_COLUMNS: tuple[str, ...] = (
     "consistency_n",
     "p_prefer_left",
     "left_n",
+    "left_unknown_n",
     "median_time_ms",
     "time_n",
     "flags",
@@ -227,6 +230,8 @@ def rater_quality(
     decisive = humans["winner"].isin(["a", "b"]) & order.isin(["ab", "ba"])
     left = (order.eq("ab") & humans["winner"].eq("a")) | (order.eq("ba") & humans["winner"].eq("b"))
     parts["left"] = _share(left[decisive], rater[decisive])
+    unknown = humans["winner"].isin(["a", "b"]) & ~order.isin(["ab", "ba"])
+    table["_left_unknown_n"] = unknown.groupby(rater).sum()
 
     time = pd.to_numeric(_column(humans, "time_on_task_ms", np.nan)).astype(float)
     table["median_time_ms"] = time.groupby(rater).median()
@@ -254,6 +259,7 @@ def rater_quality(
             "consistency_n": table["consistency_n"].to_numpy(np.int64),
             "p_prefer_left": table["_left_share"].to_numpy(float),
             "left_n": table["left_n"].to_numpy(np.int64),
+            "left_unknown_n": table["_left_unknown_n"].fillna(0).to_numpy(np.int64),
             "median_time_ms": table["median_time_ms"].to_numpy(float),
             "time_n": table["_time_n"].fillna(0).to_numpy(np.int64),
         }

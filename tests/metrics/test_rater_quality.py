@@ -125,6 +125,27 @@ def test_prefer_left_counts_non_tie_votes_by_the_side_shown_left():
     assert (q["p_prefer_left"], q["left_n"]) == (0.75, 4)
 
 
+def test_prefer_left_leaves_out_votes_of_unknown_order_and_counts_them():
+    rows = [
+        _row(1, "p", -1, "ab"),  # left
+        _row(2, "p", 1, "ab"),  # right
+        _row(3, "p", -2, "unknown"),  # decisive, order unknown: left out, counted
+        _row(4, "p", 1, "unknown"),  # likewise
+        _row(5, "p", 0, "unknown"),  # a tie never counts for P(prefer left)
+        _row(6, "p", 1, None),  # no order recorded at all: left out, counted
+    ]
+    q = _one(rows, "p")
+    assert (q["p_prefer_left"], q["left_n"], q["left_unknown_n"]) == (0.5, 2, 3)
+    assert q["n"] == 6  # they still count as judgments
+
+
+def test_a_rater_with_only_unknown_orders_has_no_left_figure_and_is_not_flagged_for_it():
+    rows = [_row(c, "u", A, "unknown") for c in range(1, 11)]
+    q = _one(rows, "u", max_left_bias=0.6)
+    assert np.isnan(q["p_prefer_left"]) and q["left_n"] == 0 and q["left_unknown_n"] == 10
+    assert not any("left" in reason for reason in q["flags"])
+
+
 def test_median_time_ignores_missing_times():
     rows = [_row(1, "t", A, time=1000.0), _row(2, "t", A, time=2000.0),
             _row(3, "t", A, time=5000.0), _row(4, "t", A, time=nan)]  # fmt: skip
