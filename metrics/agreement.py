@@ -343,6 +343,16 @@ def krippendorff_alpha(
         raise StatisticsError(f"Unknown level {level!r}; use one of {list(LEVELS)}.")
     _check_confidence(confidence)
     table = _table(_check_long(long_frame), mirror)
+    return _alpha_result(table, level, n_boot, confidence, seed)
+
+
+def _alpha_result(
+    table: PatternTable,
+    level: str,
+    n_boot: int,
+    confidence: float,
+    seed: int | np.random.Generator | None,
+) -> AlphaResult:
     point = _alpha_fast.alpha_point(table, level)
     boots = _alpha_fast.alpha_bootstrap(table, level, n_boot, np.random.default_rng(seed))
     low, high, usable = _percentiles(boots, confidence)
@@ -386,13 +396,18 @@ def percent_agreement(long_frame: pd.DataFrame) -> float:
     A unit rated by m raters contributes m(m-1)/2 pairs, so units with more raters weigh
     more (unlike Fleiss' mean of per-unit agreement). NaN when no unit has two ratings.
     """
-    table = _table(_check_long(long_frame))
-    if table.n_units == 0:
-        return float("nan")
+    return _pair_agreement(_table(_check_long(long_frame))).agreement
+
+
+def _pair_agreement(table: PatternTable) -> PairAgreement:
     c, m = table.counts, table.m
-    agreeing = table.freq @ (c * (c - 1)).sum(axis=1)
-    pairs = table.freq @ (m * (m - 1))
-    return float(agreeing / pairs)
+    pairs = float(table.freq @ (m * (m - 1))) / 2
+    agreeing = float(table.freq @ (c * (c - 1)).sum(axis=1)) / 2
+    return PairAgreement(
+        agreement=agreeing / pairs if pairs else float("nan"),
+        n_pairs=int(round(pairs)),
+        n_units=table.n_units,
+    )
 
 
 def vote_pair_agreement(long_frame: pd.DataFrame, ties: bool = True) -> PairAgreement:
@@ -408,15 +423,7 @@ def vote_pair_agreement(long_frame: pd.DataFrame, ties: bool = True) -> PairAgre
     rated = _check_long(long_frame)
     if not ties:
         rated = rated[rated["value"] != 0]
-    table = _table(rated)
-    c, m = table.counts, table.m
-    pairs = float(table.freq @ (m * (m - 1))) / 2
-    agreeing = float(table.freq @ (c * (c - 1)).sum(axis=1)) / 2
-    return PairAgreement(
-        agreement=agreeing / pairs if pairs else float("nan"),
-        n_pairs=int(round(pairs)),
-        n_units=table.n_units,
-    )
+    return _pair_agreement(_table(rated))
 
 
 def _disagreement_weights(values: np.ndarray, weights: KappaWeights) -> np.ndarray:
@@ -529,7 +536,17 @@ def pairwise_cohen_kappa(
     seeded with ``seed``, so a pair's interval depends only on its own votes.
     """
     _check_confidence(confidence)
-    rated = _check_long(long_frame)
+    return _pairwise(_check_long(long_frame), weights, mirror, n_boot, confidence, seed)
+
+
+def _pairwise(
+    rated: pd.DataFrame,
+    weights: KappaWeights,
+    mirror: bool,
+    n_boot: int,
+    confidence: float,
+    seed: int | None,
+) -> PairwiseKappa:
     raters = sorted(rated["rater"].unique(), key=str)
     values = np.unique(rated["value"].to_numpy(float))
     if mirror:
@@ -602,10 +619,7 @@ def fleiss_kappa(long_frame: pd.DataFrame, *, mirror: bool = False) -> float:
     Categories are the distinct values (nominal). ``mirror=True`` symmetrises the category
     shares over orientation (signed preferences, module docstring); P_bar is unchanged by it.
     """
-    table = _table(_check_long(long_frame), mirror)
-    if table.n_units == 0:
-        return float("nan")
-    return float(_fleiss_for_weights(table, table.freq[None, :])[0])
+    return _fleiss_result(_table(_check_long(long_frame), mirror), 0, 0.95, None).kappa
 
 
 def fleiss_kappa_ci(
@@ -618,7 +632,15 @@ def fleiss_kappa_ci(
 ) -> KappaResult:
     """:func:`fleiss_kappa` with a percentile bootstrap CI over pairable units."""
     _check_confidence(confidence)
-    table = _table(_check_long(long_frame), mirror)
+    return _fleiss_result(_table(_check_long(long_frame), mirror), n_boot, confidence, seed)
+
+
+def _fleiss_result(
+    table: PatternTable,
+    n_boot: int,
+    confidence: float,
+    seed: int | np.random.Generator | None,
+) -> KappaResult:
     point = float("nan")
     boots = np.full(max(n_boot, 0), np.nan)
     if table.n_units:
@@ -718,12 +740,15 @@ def agreement_report(
             f"{len(checks)} attention-check comparison{'s' if len(checks) != 1 else ''} left"
             " out: their obvious answer would inflate agreement."
         )
-    winner = preference_long_frame(votes, "winner")
-    five = preference_long_frame(votes, "five_point")
-    boot = {"n_boot": n_boot, "seed": seed}
+    winner = _check_long(preference_long_frame(votes, "winner"))
+    five = _check_long(preference_long_frame(votes, "five_point"))
+    winner_table, five_table = _table(winner), _table(five)
+    mirrored = _alpha_fast.mirror(winner_table)
     alphas = {
-        "preference/nominal": krippendorff_alpha(winner, "nominal", mirror=True, **boot),
-        "preference/ordinal": krippendorff_alpha(five, "ordinal", mirror=True, **boot),
+        "preference/nominal": _alpha_result(mirrored, "nominal", n_boot, 0.95, seed),
+        "preference/ordinal": _alpha_result(
+            _alpha_fast.mirror(five_table), "ordinal", n_boot, 0.95, seed
+        ),
     }
     if scores is not None and len(scores):
         levels: tuple[Level, ...] = ("ordinal", "interval")
@@ -734,20 +759,21 @@ def agreement_report(
     if alphas["preference/nominal"].n_units == 0:
         notes.append("No comparison has two human votes yet; raise the campaign's overlap.")
     as_stored = {
-        "preference/nominal alpha": krippendorff_alpha(winner, "nominal", n_boot=0).alpha,
-        "preference/ordinal alpha": krippendorff_alpha(five, "ordinal", n_boot=0).alpha,
-        "Fleiss' kappa": fleiss_kappa(winner),
+        "preference/nominal alpha": _alpha_fast.alpha_point(winner_table, "nominal"),
+        "preference/ordinal alpha": _alpha_fast.alpha_point(five_table, "ordinal"),
+        "Fleiss' kappa": _fleiss_result(winner_table, 0, 0.95, None).kappa,
     }
+    s1 = _pair_agreement(winner_table)
     return AgreementReport(
         krippendorff_alpha=alphas,
-        percent_agreement=percent_agreement(winner),
+        percent_agreement=s1.agreement,
         human_human={
-            "S1": vote_pair_agreement(winner, ties=True),
-            "S2": vote_pair_agreement(winner, ties=False),
+            "S1": s1,
+            "S2": _pair_agreement(_table(winner[winner["value"] != 0])),
         },
-        pairwise_cohen_kappa=pairwise_cohen_kappa(winner, mirror=True, **boot),
-        pairwise_weighted_kappa=pairwise_cohen_kappa(five, "linear", mirror=True, **boot),
-        fleiss_kappa=fleiss_kappa_ci(winner, mirror=True, **boot),
+        pairwise_cohen_kappa=_pairwise(winner, None, True, n_boot, 0.95, seed),
+        pairwise_weighted_kappa=_pairwise(five, "linear", True, n_boot, 0.95, seed),
+        fleiss_kappa=_fleiss_result(mirrored, n_boot, 0.95, seed),
         as_stored=as_stored,
         n_units=int(winner["unit"].nunique()),
         n_raters=int(winner["rater"].nunique()),
