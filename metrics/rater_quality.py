@@ -160,8 +160,9 @@ def loo_majority(votes: pd.DataFrame, min_others: int = 2) -> pd.DataFrame:
     if shown.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in LOO_COLUMNS})
     counts = winner_counts(shown)
-    unit = counts.loc[shown["comparison_id"]].to_numpy()
-    own = (shown["winner"].to_numpy()[:, None] == np.asarray(WINNERS)[None, :]).astype(np.int64)
+    unit = counts.to_numpy()[counts.index.get_indexer(shown["comparison_id"])]
+    own = np.zeros_like(unit)
+    own[np.arange(len(own)), pd.Index(WINNERS).get_indexer(shown["winner"])] = 1
     others = unit - own
     n_others = others.sum(axis=1)
     majority = plurality(others)
