@@ -155,3 +155,23 @@ def test_a_campaign_without_two_votes_on_any_comparison_says_why(engine):
     assert got["percent_agreement"] is None and got["percent_agreement_reason"]
     assert got["fleiss_kappa"]["kappa"] is None and got["fleiss_kappa"]["reason"]
     assert got["human_human"]["S1"]["agreement"] is None and got["human_human"]["S1"]["reason"]
+
+
+def test_a_reshown_comparison_changes_no_agreement_figure(engine):
+    plan = _plan(seed=4)
+    without = [dict(item, votes=[v for v in item["votes"] if not v.get("reshow")]) for item in plan]
+    with_reshow = _store(engine, plan, x_first=True, name="again")
+    plain = _store(engine, without, x_first=True, name="once")
+    admin = factory.admin_id(engine)
+    a, b = (
+        campaign_agreement(engine, c, n_boot=50, actor_id=admin) for c in (with_reshow, plain)
+    )
+    report_a, report_b = a.report.to_dict(), b.report.to_dict()
+    for key in ("pairwise_cohen_kappa", "pairwise_weighted_kappa"):
+        for report in (report_a, report_b):
+            for pair in report[key]:
+                pair["rater_1"] = pair["rater_1"].split("-", 1)[1]
+                pair["rater_2"] = pair["rater_2"].split("-", 1)[1]
+    assert report_a == report_b
+    consistency = a.raters["consistency_n"].sum(), b.raters["consistency_n"].sum()
+    assert consistency == (1, 0)
