@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.engine import Engine
 
 from db.access import admin_only
@@ -47,16 +47,29 @@ def _user_handles(engine: Engine) -> dict[str, str]:
         return {user_key(uid): handle for uid, handle in conn.execute(select(User.id, User.handle))}
 
 
+def _packed_vote() -> ColumnElement[int]:
+    """preference, both-bad, shown order and re-show of a judgment as one small integer:
+    ``(preference + 2, or 5 when none) * 16 + both_bad * 8 + order * 2 + is_reshow``, with
+    order 1 = "ab", 2 = "ba", 0 = unknown. One value per row instead of four for the driver
+    to convert (about a fifth of the read's time on 300,000 rows)."""
+    return (
+        func.coalesce(Judgment.preference + 2, 5) * 16
+        + case((Judgment.both_bad, 8), else_=0)
+        + case((Judgment.shown_order == "ab", 2), (Judgment.shown_order == "ba", 4), else_=0)
+        + case((Judgment.is_reshow, 1), else_=0)
+    )
+
+
 def _agreement_votes(engine: Engine, flt: VoteFilter, handles: dict[str, str]) -> pd.DataFrame:
     """The human votes that agreement and rater quality read, with only the columns they read
     and raters named by their handles.
 
     This is the hot path of a large campaign (300,000 human votes), so the judgments are read
-    alone through the covering index (no join, no sort in SQL), every column coded as a number
-    in SQL, and the rows go from the DBAPI cursor into one float array: no per-row objects
-    beyond the driver's own. The few comparisons that are checks or pair an output with
-    itself come from a second, small query; raters are named from ``handles``. Rows are put in
-    judgment order, as every votes frame is.
+    alone through the covering index (no join, no sort in SQL), the small fields packed into
+    one number in SQL (:func:`_packed_vote`), and the rows go from the DBAPI cursor into one
+    float array: no per-row objects beyond the driver's own. The few comparisons that are
+    checks or pair an output with itself come from a second, small query; raters are named
+    from ``handles``. Rows are put in judgment order, as every votes frame is.
     """
     flt = replace(flt, rater_kind="human")
     query = flt.apply(
@@ -64,11 +77,8 @@ def _agreement_votes(engine: Engine, flt: VoteFilter, handles: dict[str, str]) -
             Judgment.id,
             Judgment.comparison_id,
             Judgment.user_id,
-            Judgment.preference,
-            case((Judgment.both_bad, 1), else_=0),
-            case((Judgment.shown_order == "ab", 1), (Judgment.shown_order == "ba", 2), else_=0),
+            _packed_vote(),
             Judgment.time_on_task_ms,
-            case((Judgment.is_reshow, 1), else_=0),
         )
     )
     special = select(
@@ -83,7 +93,7 @@ def _agreement_votes(engine: Engine, flt: VoteFilter, handles: dict[str, str]) -
     with engine.connect() as conn:
         rows = conn.execute(query).cursor.fetchall()
         checks = conn.execute(special).all()
-    table = np.array(rows, dtype=float).reshape(len(rows), 8)
+    table = np.array(rows, dtype=float).reshape(len(rows), 5)
     table = table[np.argsort(table[:, 0], kind="stable")]
     self_pairs = [cid for cid, _, _, same in checks if same]
     if self_pairs:
@@ -92,6 +102,8 @@ def _agreement_votes(engine: Engine, flt: VoteFilter, handles: dict[str, str]) -
     keys = [user_key(int(uid)) for uid in user_ids]
     names = np.array([handles.get(key, key) for key in keys], dtype=object)
     comparison = pd.Series(table[:, 1].astype(np.int64))
+    packed = table[:, 3].astype(np.int64)
+    preference = (packed >> 4) - 2.0
     kinds = {cid: kind for cid, kind, _, _ in checks if kind is not None}
     expected = {cid: pref for cid, _, pref, _ in checks if pref is not None}
     return pd.DataFrame(
@@ -99,13 +111,13 @@ def _agreement_votes(engine: Engine, flt: VoteFilter, handles: dict[str, str]) -
             "comparison_id": comparison,
             "rater": pd.array(names[user_codes.ravel()], dtype="str"),
             "rater_kind": "human",
-            "preference": table[:, 3],
-            "both_bad": table[:, 4] == 1,
-            "shown_order": pd.array(_SHOWN_ORDERS[table[:, 5].astype(int)], dtype="str"),
-            "time_on_task_ms": table[:, 6],
+            "preference": np.where(preference > 2, np.nan, preference),
+            "both_bad": (packed & 8) > 0,
+            "shown_order": pd.array(_SHOWN_ORDERS[(packed >> 1) & 3], dtype="str"),
+            "time_on_task_ms": table[:, 4],
             "check_kind": comparison.map(kinds) if kinds else None,
             "expected_preference": comparison.map(expected).astype(float) if expected else np.nan,
-            "is_reshow": table[:, 7] == 1,
+            "is_reshow": (packed & 1) > 0,
         }
     )
 
