@@ -207,6 +207,13 @@ def agreement_cmd(
         )
         + ".",
     ]
+    position = data.get("position_bias")
+    if position is not None:
+        lines.append(
+            f"P(prefer left) {_measured(position['p_prefer_left'], position['reason'])} over"
+            f" {position['n']} decisive votes of known shown order"
+            f" ({position['n_unknown_order']} of unknown order left out)."
+        )
     for line in lines:
         out.print(line, markup=False, highlight=False)
     kappas = Table(

@@ -269,6 +269,53 @@ def rater_quality(
     return apply_thresholds(out, thresholds or QualityThresholds())
 
 
+@dataclass(frozen=True)
+class PositionBias:
+    """How often human raters chose the output shown on the left, over decisive votes.
+
+    Votes whose shown order is unknown (e.g. imported already combined over both orders) say
+    nothing about position and are left out; ``n_unknown_order`` says how many.
+    """
+
+    p_prefer_left: float
+    n: int
+    n_unknown_order: int
+
+    @property
+    def reason(self) -> str | None:
+        """Why the share is missing, in words (None when it is not)."""
+        if self.n:
+            return None
+        if self.n_unknown_order:
+            return "every decisive vote has an unknown shown order"
+        return "no decisive human vote"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "p_prefer_left": None if self.n == 0 else self.p_prefer_left,
+            "n": self.n,
+            "n_unknown_order": self.n_unknown_order,
+            "reason": self.reason,
+        }
+
+
+def position_bias(votes: pd.DataFrame) -> PositionBias:
+    """P(prefer left) over every decisive human vote of known shown order (re-shows included,
+    as in :func:`rater_quality`: each showing has its own order)."""
+    humans = human_rows(votes)
+    order = _column(humans, "shown_order")
+    decisive = humans["winner"].isin(["a", "b"]).to_numpy(dtype=bool)
+    known = order.isin(["ab", "ba"]).to_numpy(dtype=bool)
+    left = (order.eq("ab") & humans["winner"].eq("a")) | (order.eq("ba") & humans["winner"].eq("b"))
+    n = int((decisive & known).sum())
+    hits = int(left.to_numpy(dtype=bool)[decisive & known].sum())
+    return PositionBias(
+        p_prefer_left=hits / n if n else float("nan"),
+        n=n,
+        n_unknown_order=int((decisive & ~known).sum()),
+    )
+
+
 def flag_reasons(row: pd.Series | dict, thresholds: QualityThresholds) -> list[str]:
     """Why one rater (a row of :func:`rater_quality`) falls short of ``thresholds``."""
     t = thresholds

@@ -13,7 +13,7 @@ from db.access import admin_only
 from db.models import Comparison, Judgment, User
 from metrics.agreement import AgreementReport, agreement_report
 from metrics.calibration import CalibrationReport, calibration_report
-from metrics.rater_quality import QualityThresholds, rater_quality
+from metrics.rater_quality import PositionBias, QualityThresholds, position_bias, rater_quality
 from metrics.vocabulary import missing_to_none, user_key
 from results.votes import VoteFilter, rater_names, scores_frame, votes_frame
 
@@ -24,9 +24,12 @@ _SHOWN_ORDERS = np.array(["unknown", "ab", "ba"], dtype=object)
 class AgreementPage:
     report: AgreementReport
     raters: pd.DataFrame
+    position: PositionBias | None = None
 
     def to_dict(self) -> dict:
         data = self.report.to_dict()
+        if self.position is not None:
+            data["position_bias"] = self.position.to_dict()
         data["raters"] = [
             {k: missing_to_none(v) for k, v in row.items()}
             for row in self.raters.to_dict("records")
@@ -145,13 +148,14 @@ def campaign_agreement(
     scores = scores.assign(rater=scores["rater"].map(handles).fillna(scores["rater"]))
     report = agreement_report(votes, scores, n_boot=n_boot, seed=seed)
     raters = rater_quality(votes, thresholds) if len(votes) else pd.DataFrame()
-    unknown = int(raters["left_unknown_n"].sum()) if len(raters) else 0
+    position = position_bias(votes)
+    unknown = position.n_unknown_order
     if unknown:
         report.notes.append(
             f"{unknown} decisive vote{'s' if unknown != 1 else ''} with an unknown shown order"
             " left out of P(prefer left); they count everywhere else."
         )
-    return AgreementPage(report, raters)
+    return AgreementPage(report, raters, position)
 
 
 def campaign_calibration(

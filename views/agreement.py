@@ -99,6 +99,14 @@ st.caption(
     f"Fleiss' kappa 95% CI {interval(fleiss['ci_low'], fleiss['ci_high'])}"
     f" ({rounds(fleiss['n_boot_usable'], fleiss['n_boot'])} bootstrap rounds usable)."
 )
+position = report.get("position_bias")
+if position is not None:
+    st.caption(
+        f"Humans chose the output shown on the left in"
+        f" {measured(position['p_prefer_left'], position['reason'], '.1%')} of"
+        f" {position['n']} decisive votes of known shown order;"
+        f" {position['n_unknown_order']} votes of unknown order are left out of it."
+    )
 with st.expander("As stored (A/B order as imported)"):
     st.caption(
         "These code each vote in the stored A/B order, as some published figures do; they"

@@ -22,7 +22,7 @@ from metrics.agreement import (
     vote_pair_agreement,
 )
 from metrics.frames import SCORE_COLUMNS, VOTE_COLUMNS
-from metrics.rater_quality import rater_quality
+from metrics.rater_quality import position_bias, rater_quality
 from tests import factory
 
 LEVELS = ("nominal", "ordinal", "interval")
@@ -126,6 +126,8 @@ def test_flipping_changes_no_rater_quality_figure():
     votes = _data_set(seed=2)
     flipped = _flip(votes, _random_half(votes, seed=3))
     pd.testing.assert_frame_equal(rater_quality(votes), rater_quality(flipped))
+    assert position_bias(votes) == position_bias(flipped)
+    assert position_bias(votes).n_unknown_order > 0
 
 
 @pytest.mark.parametrize("weights", [None, "linear", "quadratic"])

@@ -9,7 +9,7 @@ import pytest
 
 from db.models import Comparison
 from metrics.agreement import agreement_report
-from metrics.rater_quality import rater_quality
+from metrics.rater_quality import position_bias, rater_quality
 from results.reports import campaign_agreement
 from results.votes import VoteFilter, rater_names, scores_frame, votes_frame
 from tests import factory
@@ -97,10 +97,12 @@ def test_agreement_from_the_database_equals_the_votes_frame_path(engine, categor
     expected = agreement_report(votes, scores, n_boot=50, seed=2).to_dict()
     got = page.to_dict()
     notes = got.pop("notes")
+    position = got.pop("position_bias")
     assert {k: v for k, v in got.items() if k != "raters"} == {
         k: v for k, v in expected.items() if k != "notes"
     }
     pd.testing.assert_frame_equal(page.raters, rater_quality(votes))
+    assert position == position_bias(votes).to_dict()
     unknown = int(page.raters["left_unknown_n"].sum())
     assert unknown > 0
     assert any(f"{unknown} decisive votes with an unknown shown order" in n for n in notes)
