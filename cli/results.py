@@ -149,6 +149,21 @@ def gate_cmd(
         raise typer.Exit(1)
 
 
+def _measured(value: float | None, reason: str | None, spec: str = ".3f") -> str:
+    """A figure, or "—" with why it is missing: never a 0 for something not measured."""
+    if value is None:
+        return f"— ({reason})" if reason else "—"
+    return format(value, spec)
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    return "—" if low is None or high is None else f"{low:.3f} to {high:.3f}"
+
+
+def _rounds(usable: int, total: int) -> str:
+    return f"{usable}/{total}" if total else "—"
+
+
 @domain_errors
 def agreement_cmd(
     campaign: CampaignOpt,
@@ -156,8 +171,12 @@ def agreement_cmd(
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap rounds.")] = 1000,
     category: Annotated[str | None, typer.Option(help="Only this prompt category.")] = None,
 ) -> None:
-    """How far human raters agree: Krippendorff's alpha with CIs, kappas, rater quality."""
+    """How far human raters agree: Krippendorff's alpha and kappas with CIs, the MT-Bench
+    human-human figures (S1 with ties, S2 without), rater quality. Preference figures do not
+    depend on which output is stored as A; "as stored" figures are labelled as such."""
     import json
+
+    from rich.text import Text
 
     from results.reports import campaign_agreement
 
@@ -174,37 +193,85 @@ def agreement_cmd(
         typer.echo(json.dumps(page.to_dict(), indent=2))
         return
     data = page.to_dict()
-    alphas = Table("criterion / level", "alpha", "95% CI", "units", title="Krippendorff's alpha")
+    alphas = Table(
+        "criterion / level", "alpha", "95% CI", "units", "usable rounds",
+        title="Krippendorff's alpha",
+    )  # fmt: skip
     for key, r in data["krippendorff_alpha"].items():
-        ci = f"{show_number(r['ci_low'])} to {show_number(r['ci_high'])}"
-        alphas.add_row(key, show_number(r["alpha"]), ci, str(r["n_units"]))
+        alphas.add_row(
+            Text(key),
+            _measured(r["alpha"], r["reason"]),
+            _interval(r["ci_low"], r["ci_high"]),
+            str(r["n_units"]),
+            _rounds(r["n_boot_usable"], data["n_boot"]),
+        )
     out.print(alphas)
-    out.print(
-        f"Percent agreement {show_number(data['percent_agreement'])}; Fleiss' kappa"
-        f" {show_number(data['fleiss_kappa'])}; {data['n_raters']} raters, {data['n_units']} units."
-    )
-    kappas = Table("rater 1", "rater 2", "Cohen's kappa", "shared units", title="Pairwise kappa")
+    fleiss = data["fleiss_kappa"]
+    s1, s2 = data["human_human"]["S1"], data["human_human"]["S2"]
+    percent = _measured(data["percent_agreement"], data["percent_agreement_reason"])
+    lines = [
+        f"{data['n_raters']} raters, {data['n_units']} comparisons, {data['n_ratings']} votes.",
+        f"Percent agreement {percent}.",
+        f"Human-human agreement (MT-Bench): S1 with ties {_measured(s1['agreement'], s1['reason'])}"
+        f" over {s1['n_pairs']} vote pairs; S2 without ties"
+        f" {_measured(s2['agreement'], s2['reason'])} over {s2['n_pairs']} vote pairs.",
+        f"Fleiss' kappa {_measured(fleiss['kappa'], fleiss['reason'])}, 95% CI"
+        f" {_interval(fleiss['ci_low'], fleiss['ci_high'])}"
+        f" ({_rounds(fleiss['n_boot_usable'], fleiss['n_boot'])} bootstrap rounds usable).",
+        "As stored (codes each vote in the stored A/B order, as some published figures do): "
+        + "; ".join(
+            f"{key} {_measured(value, 'not measured')}" for key, value in data["as_stored"].items()
+        )
+        + ".",
+    ]
+    position = data.get("position_bias")
+    if position is not None:
+        lines.append(
+            f"P(prefer left) {_measured(position['p_prefer_left'], position['reason'])} over"
+            f" {position['n']} decisive votes of known shown order"
+            f" ({position['n_unknown_order']} of unknown order left out)."
+        )
+    for line in lines:
+        out.print(line, markup=False, highlight=False)
+    kappas = Table(
+        "rater 1", "rater 2", "Cohen's kappa", "95% CI", "weighted kappa", "shared",
+        "usable rounds", title="Pairwise kappa (3-way winner; weighted: 5-point, linear)",
+    )  # fmt: skip
+    weighted = {(p["rater_1"], p["rater_2"]): p for p in data["pairwise_weighted_kappa"]}
     for row in data["pairwise_cohen_kappa"]:
-        kappas.add_row(row["rater_1"], row["rater_2"], show_number(row["kappa"]), str(row["n"]))
+        w = weighted.get((row["rater_1"], row["rater_2"]), {})
+        kappas.add_row(
+            Text(row["rater_1"]),
+            Text(row["rater_2"]),
+            _measured(row["kappa"], row["reason"]),
+            _interval(row["ci_low"], row["ci_high"]),
+            _measured(w.get("kappa"), w.get("reason")),
+            str(row["n"]),
+            _rounds(row["n_boot_usable"], row["n_boot"]),
+        )
     out.print(kappas)
     raters = Table(title="Raters")
     raters.add_column("rater", no_wrap=True, min_width=14)
-    for name in ("n", "LOO agree", "gold acc", "consistency", "P(left)", "median s", "flags"):
+    columns = ("n", "LOO agree", "gold acc", "consistency", "P(left)", "order unknown",
+               "median s", "flags")  # fmt: skip
+    for name in columns:
         raters.add_column(name)
     for r in data["raters"]:
+        time_s = None if r["median_time_ms"] is None else r["median_time_ms"] / 1000
         raters.add_row(
-            r["rater"],
+            Text(str(r["rater"])),
             str(r["n"]),
-            show_number(r["loo_agreement"]),
-            show_number(r["gold_accuracy"]),
-            show_number(r["consistency"]),
-            show_number(r["p_prefer_left"]),
-            show_number((r["median_time_ms"] or float("nan")) / 1000, ".1f"),
-            "; ".join(r["flags"]),
+            _measured(r["loo_agreement"], "no majority of others"),
+            _measured(r["gold_accuracy"], "no gold items"),
+            _measured(r["consistency"], "no re-shows"),
+            _measured(r["p_prefer_left"], "no decisive vote of known order"),
+            str(r["left_unknown_n"]),
+            _measured(time_s, None, ".1f"),
+            Text("; ".join(r["flags"])),
         )
     out.print(raters)
     for note in data["notes"]:
-        err.print(note, highlight=False)
+        err.print(note, highlight=False, markup=False)
 
 
 @domain_errors

@@ -16,10 +16,18 @@ ordinal distance depends on the margins of each round, but it is a squared diffe
 round's mid-ranks (``d_ck = (M_k - M_c)**2``, ``M = cumsum(n) - n/2``), so it reduces to the
 first two moments of the mid-ranks within each pattern. No round ever materialises a V x V
 matrix, so memory stays O(patterns x V) and the domain may be large.
+
+A *mirrored* table (:func:`mirror`) is for signed preferences, where negating every value of a
+unit is the same verdicts with the unit's two outputs stored in the other order. Each unit is
+counted in both orientations at half weight, which is the coincidence matrix symmetrised over
+orientation, ``(o + o^flip) / 2``: the observed disagreement is unchanged, the margins become
+symmetric, and n stays the number of pairable values. Patterns are stored once per orientation
+class, so a bootstrap round draws units (not orientations) and is itself orientation-free.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +44,7 @@ class PatternTable:
     domain: np.ndarray
     counts: np.ndarray
     freq: np.ndarray
+    mirrored: bool = False
 
     @property
     def m(self) -> np.ndarray:
@@ -88,6 +97,66 @@ def pattern_table(unit_codes: np.ndarray, values: np.ndarray) -> PatternTable:
     flat = (np.arange(len(patterns))[:, None] * base + patterns).ravel()
     counts = np.bincount(flat, minlength=len(patterns) * base).reshape(len(patterns), base)
     return PatternTable(domain, counts[:, :n_values].astype(float), freq.astype(float))
+
+
+def _canonical_orientation(counts: np.ndarray) -> np.ndarray:
+    """Each pattern or its mirror image, whichever is lexicographically larger (domain symmetric,
+    so the mirror image is the reversed row)."""
+    flipped = counts[:, ::-1]
+    diff = counts - flipped
+    nonzero = diff != 0
+    first = nonzero.argmax(axis=1)
+    take_flipped = nonzero.any(axis=1) & (diff[np.arange(len(counts)), first] < 0)
+    return np.where(take_flipped[:, None], flipped, counts)
+
+
+def mirror(table: PatternTable) -> PatternTable:
+    """The orientation-free table of signed values: see the module docstring.
+
+    The first half of the rows holds one pattern per orientation class (canonical orientation,
+    sorted), the second half their mirror images; every row has half its class's frequency.
+    """
+    domain = np.unique(np.r_[table.domain, -table.domain] + 0.0)
+    index = np.searchsorted(domain, table.domain)
+    counts = np.zeros((len(table.counts), len(domain)))
+    counts[:, index] = table.counts
+    if len(counts):
+        canon, inverse = np.unique(_canonical_orientation(counts), axis=0, return_inverse=True)
+        freq = np.bincount(np.ravel(inverse), weights=table.freq, minlength=len(canon))
+    else:
+        canon, freq = counts, table.freq
+    return PatternTable(
+        domain,
+        np.vstack([canon, canon[:, ::-1]]),
+        np.r_[freq, freq] / 2,
+        mirrored=True,
+    )
+
+
+def _drawn_patterns(table: PatternTable) -> np.ndarray:
+    """The frequencies a bootstrap draws units from: one per orientation class if mirrored."""
+    if table.mirrored:
+        return table.freq[: len(table.freq) // 2] * 2
+    return table.freq
+
+
+def bootstrap_weights(
+    table: PatternTable, n_boot: int, rng: np.random.Generator
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Chunks of bootstrap rounds as (first round, rounds x patterns weights).
+
+    Resampling N units with replacement and collapsing them to patterns is exactly a
+    multinomial draw of N over the pattern frequencies, so no unit-level index is ever built.
+    A mirrored table draws units and gives each drawn unit half weight in both orientations.
+    """
+    freq = _drawn_patterns(table)
+    width = max(table.counts.shape)
+    chunk = max(1, min(n_boot, _MAX_CELLS // max(width, 1)))
+    probs = freq / freq.sum()
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        drawn = rng.multinomial(table.n_units, probs, size=size).astype(float)
+        yield start, (np.hstack([drawn, drawn]) / 2 if table.mirrored else drawn)
 
 
 def _ratio_distances(domain: np.ndarray) -> np.ndarray:
@@ -155,21 +224,12 @@ def alpha_point(table: PatternTable, level: str) -> float:
 def alpha_bootstrap(
     table: PatternTable, level: str, n_boot: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Alpha for ``n_boot`` resamples of the pairable units, drawn with replacement.
-
-    Resampling N units with replacement and collapsing them to patterns is exactly a
-    multinomial draw of N over the pattern frequencies, so no unit-level index is ever built.
-    Rounds are processed in chunks to bound memory at a few million cells.
-    """
+    """Alpha for ``n_boot`` resamples of the pairable units, drawn with replacement
+    (:func:`bootstrap_weights`); rounds are processed in chunks to bound memory."""
     if table.n_units == 0 or n_boot <= 0:
         return np.full(max(n_boot, 0), np.nan)
     terms = None if level == "ordinal" else _fixed_observed_terms(table, level)
-    n_patterns, n_values = table.counts.shape
-    chunk = max(1, min(n_boot, _MAX_CELLS // max(n_patterns, n_values)))
-    probs = table.freq / table.freq.sum()
     out = np.empty(n_boot)
-    for start in range(0, n_boot, chunk):
-        size = min(chunk, n_boot - start)
-        weights = rng.multinomial(table.n_units, probs, size=size).astype(float)
-        out[start : start + size] = alpha_for_weights(table, level, weights, terms)
+    for start, weights in bootstrap_weights(table, n_boot, rng):
+        out[start : start + len(weights)] = alpha_for_weights(table, level, weights, terms)
     return out

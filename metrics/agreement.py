@@ -6,7 +6,19 @@ The statistics work on a *long frame*: one row per rating with columns ``unit``,
 frames described in :mod:`metrics.frames`.
 
 Units with fewer than two ratings are not pairable and play no part in any statistic here,
-as Krippendorff defines it. Bootstrap CIs resample pairable units with replacement.
+as Krippendorff defines it. Bootstrap CIs resample pairable units with replacement; every
+bootstrap result says how many of its rounds were usable (a round whose resample has no
+variation has no value, and is counted, not hidden).
+
+**Orientation.** A pairwise preference is coded relative to the stored order of the two
+outputs (negative = A better), and which output is stored as A is an accident of import order.
+With ``mirror=True`` (what :func:`agreement_report` uses for preferences) every comparison is
+counted in both orientations at half weight: alpha's coincidence matrix, the kappa contingency
+tables and Fleiss' category shares are symmetrised over orientation, ``(t + t^flip) / 2``,
+where the flip negates every value of a unit. Agreement within a unit is unchanged; only the
+chance term loses its dependence on the stored order, so storing any comparison the other way
+round changes no figure (nor any bootstrap round: units are drawn per orientation class).
+Rubric scores belong to outputs and need no mirroring.
 """
 
 from __future__ import annotations
@@ -47,6 +59,12 @@ class AlphaResult:
     n_pairable_values: int
     n_boot: int
     confidence: float = 0.95
+    n_boot_usable: int = 0
+
+    @property
+    def reason(self) -> str | None:
+        """Why alpha is missing, in words (None when it is not)."""
+        return missing_reason(self.alpha, self.n_units)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,7 +75,77 @@ class AlphaResult:
             "n_units": self.n_units,
             "n_pairable_values": self.n_pairable_values,
             "n_boot": self.n_boot,
+            "n_boot_usable": self.n_boot_usable,
             "confidence": self.confidence,
+            "reason": self.reason,
+        }
+
+
+def missing_reason(value: float, n_units: int, shared: bool = False) -> str | None:
+    """Why a figure on ``n_units`` units is NaN, in words a reader can act on; None if it is not.
+
+    ``shared`` words it for one pair of raters ("rated by both")."""
+    if value == value:
+        return None
+    by = "rated by both raters" if shared else "with two ratings"
+    if n_units == 0:
+        return f"no comparison {by}"
+    if n_units == 1:
+        return f"only one comparison {by}"
+    return "no variation: every rating is in one category, so chance agreement is total"
+
+
+@dataclass(frozen=True)
+class KappaResult:
+    """A kappa with a percentile bootstrap CI over units (resampled comparisons).
+
+    ``n_boot_usable`` counts the rounds that had a value; the others had no variation (or too
+    few shared units) in their resample and are left out of the percentiles, but shown.
+    """
+
+    kappa: float
+    ci_low: float
+    ci_high: float
+    n_units: int
+    n_boot: int
+    n_boot_usable: int
+    confidence: float = 0.95
+
+    @property
+    def reason(self) -> str | None:
+        """Why kappa is missing, in words (None when it is not)."""
+        return missing_reason(self.kappa, self.n_units)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kappa": missing_to_none(self.kappa),
+            "ci_low": missing_to_none(self.ci_low),
+            "ci_high": missing_to_none(self.ci_high),
+            "n_units": self.n_units,
+            "n_boot": self.n_boot,
+            "n_boot_usable": self.n_boot_usable,
+            "confidence": self.confidence,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    """Share of agreeing vote pairs (MT-Bench style), pooled over comparisons."""
+
+    agreement: float
+    n_pairs: int
+    n_units: int
+
+    def to_dict(self) -> dict[str, Any]:
+        reason = None
+        if self.n_pairs == 0:
+            reason = "no two votes on one comparison" + (" (ties left out)" if self.n_units else "")
+        return {
+            "agreement": missing_to_none(self.agreement),
+            "n_pairs": self.n_pairs,
+            "n_units": self.n_units,
+            "reason": reason,
         }
 
 
@@ -66,27 +154,50 @@ class PairwiseKappa:
     """Cohen's kappa for every pair of raters, over the units both rated.
 
     ``kappa`` and ``n_shared`` are square rater x rater frames with the same labels; kappa is
-    NaN where two raters share fewer than two units or chance agreement is total.
+    NaN where two raters share fewer than two units or chance agreement is total. ``ci_low``,
+    ``ci_high`` and ``n_boot_usable`` (same shape) hold each pair's bootstrap over comparisons
+    when ``n_boot`` > 0 (see :func:`pairwise_cohen_kappa`).
     """
 
     kappa: pd.DataFrame
     n_shared: pd.DataFrame
     weights: str | None = None
+    ci_low: pd.DataFrame | None = None
+    ci_high: pd.DataFrame | None = None
+    n_boot_usable: pd.DataFrame | None = None
+    n_boot: int = 0
+    mirror: bool = False
 
     def pairs(self) -> list[dict[str, Any]]:
-        """Each unordered pair once, in label order, as ``{rater_1, rater_2, kappa, n}``."""
+        """Each unordered pair once, in label order, as ``{rater_1, rater_2, kappa, n, ci_low,
+        ci_high, n_boot, n_boot_usable, reason}``."""
         raters = list(self.kappa.index)
-        return [
-            {
-                "rater_1": str(r1),
-                "rater_2": str(r2),
-                "kappa": missing_to_none(self.kappa.iat[i, j]),
-                "n": int(self.n_shared.iat[i, j]),
-            }
-            for i, r1 in enumerate(raters)
-            for j, r2 in enumerate(raters)
-            if i < j
-        ]
+        out = []
+        for i, r1 in enumerate(raters):
+            for j, r2 in enumerate(raters):
+                if i >= j:
+                    continue
+                kappa, n = self.kappa.iat[i, j], int(self.n_shared.iat[i, j])
+                out.append(
+                    {
+                        "rater_1": str(r1),
+                        "rater_2": str(r2),
+                        "kappa": missing_to_none(kappa),
+                        "n": n,
+                        "ci_low": None if self.ci_low is None else missing_to_none(
+                            self.ci_low.iat[i, j]
+                        ),
+                        "ci_high": None if self.ci_high is None else missing_to_none(
+                            self.ci_high.iat[i, j]
+                        ),
+                        "n_boot": self.n_boot,
+                        "n_boot_usable": 0
+                        if self.n_boot_usable is None
+                        else int(self.n_boot_usable.iat[i, j]),
+                        "reason": missing_reason(kappa, n, shared=True),
+                    }
+                )
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,9 +229,25 @@ def _check_long(frame: pd.DataFrame) -> pd.DataFrame:
     return rated.reset_index(drop=True)
 
 
-def _table(rated: pd.DataFrame) -> PatternTable:
+def _table(rated: pd.DataFrame, mirror: bool = False) -> PatternTable:
     codes, _ = pd.factorize(rated["unit"])
-    return _alpha_fast.pattern_table(codes.astype(np.int64), rated["value"].to_numpy(float))
+    table = _alpha_fast.pattern_table(codes.astype(np.int64), rated["value"].to_numpy(float))
+    return _alpha_fast.mirror(table) if mirror else table
+
+
+def _percentiles(boots: np.ndarray, confidence: float) -> tuple[float, float, int]:
+    """Percentile interval of the finite rounds, and how many rounds were finite."""
+    finite = boots[np.isfinite(boots)]
+    if not finite.size:
+        return float("nan"), float("nan"), 0
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(finite, [tail, 1 - tail])
+    return float(low), float(high), int(finite.size)
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise StatisticsError(f"confidence must be between 0 and 1, got {confidence}.")
 
 
 def long_frame_from_reliability_data(
@@ -202,26 +329,33 @@ def krippendorff_alpha(
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int | np.random.Generator | None = 0,
+    mirror: bool = False,
 ) -> AlphaResult:
     """Krippendorff's alpha at ``level`` with a percentile bootstrap CI over pairable units.
 
     The point estimate equals ``krippendorff.alpha`` on the same data. Alpha is NaN (not an
     error) when no unit has two ratings or all pairable values are identical, so a dashboard
     can show "not enough data". Rounds where a resample has no variation are left out of the
-    percentile CI.
+    percentile CI and counted in ``n_boot_usable``. ``mirror=True`` is for signed preferences:
+    the coincidence matrix is symmetrised over orientation (module docstring).
     """
     if level not in LEVELS:
         raise StatisticsError(f"Unknown level {level!r}; use one of {list(LEVELS)}.")
-    if not 0 < confidence < 1:
-        raise StatisticsError(f"confidence must be between 0 and 1, got {confidence}.")
-    table = _table(_check_long(long_frame))
+    _check_confidence(confidence)
+    table = _table(_check_long(long_frame), mirror)
+    return _alpha_result(table, level, n_boot, confidence, seed)
+
+
+def _alpha_result(
+    table: PatternTable,
+    level: str,
+    n_boot: int,
+    confidence: float,
+    seed: int | np.random.Generator | None,
+) -> AlphaResult:
     point = _alpha_fast.alpha_point(table, level)
-    low = high = float("nan")
     boots = _alpha_fast.alpha_bootstrap(table, level, n_boot, np.random.default_rng(seed))
-    boots = boots[np.isfinite(boots)]
-    if boots.size:
-        tail = (1 - confidence) / 2
-        low, high = (float(q) for q in np.quantile(boots, [tail, 1 - tail]))
+    low, high, usable = _percentiles(boots, confidence)
     return AlphaResult(
         alpha=point,
         ci_low=low,
@@ -231,6 +365,7 @@ def krippendorff_alpha(
         n_pairable_values=table.n_pairable_values,
         n_boot=max(n_boot, 0),
         confidence=confidence,
+        n_boot_usable=usable,
     )
 
 
@@ -261,13 +396,34 @@ def percent_agreement(long_frame: pd.DataFrame) -> float:
     A unit rated by m raters contributes m(m-1)/2 pairs, so units with more raters weigh
     more (unlike Fleiss' mean of per-unit agreement). NaN when no unit has two ratings.
     """
-    table = _table(_check_long(long_frame))
-    if table.n_units == 0:
-        return float("nan")
+    return _pair_agreement(_table(_check_long(long_frame))).agreement
+
+
+def _pair_agreement(table: PatternTable) -> PairAgreement:
     c, m = table.counts, table.m
-    agreeing = table.freq @ (c * (c - 1)).sum(axis=1)
-    pairs = table.freq @ (m * (m - 1))
-    return float(agreeing / pairs)
+    pairs = float(table.freq @ (m * (m - 1))) / 2
+    agreeing = float(table.freq @ (c * (c - 1)).sum(axis=1)) / 2
+    return PairAgreement(
+        agreement=agreeing / pairs if pairs else float("nan"),
+        n_pairs=int(round(pairs)),
+        n_units=table.n_units,
+    )
+
+
+def vote_pair_agreement(long_frame: pd.DataFrame, ties: bool = True) -> PairAgreement:
+    """Human-human agreement the MT-Bench way (Zheng et al. 2023, "Judging LLM-as-a-judge").
+
+    Every pair of votes by two different raters on the same comparison is one trial, agreeing
+    when both name the same winner; trials are pooled over comparisons, as FastChat's
+    ``compute_agreement.py`` does. ``ties=True`` is setup S1 (ties are votes like any other);
+    ``ties=False`` is S2 (a pair counts only when both votes are non-tie, i.e. tie votes are
+    dropped before pairing). Values are preference signs (-1, 0, +1); agreement is invariant
+    to orientation, since flipping a comparison flips both votes of each pair.
+    """
+    rated = _check_long(long_frame)
+    if not ties:
+        rated = rated[rated["value"] != 0]
+    return _pair_agreement(_table(rated))
 
 
 def _disagreement_weights(values: np.ndarray, weights: KappaWeights) -> np.ndarray:
@@ -296,11 +452,23 @@ def _kappa_from_tables(tables: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.where(n >= 2, kappa, np.nan)
 
 
-def cohen_kappa(a: Any, b: Any, weights: KappaWeights = None) -> float:
+def _symmetric_values(values: np.ndarray) -> np.ndarray:
+    return np.unique(np.r_[values, -values] + 0.0)
+
+
+def _mirror_tables(tables: np.ndarray) -> np.ndarray:
+    """(t + t^flip) / 2 for K x K tables on a symmetric sorted domain (flip = reverse both)."""
+    return (tables + tables[..., ::-1, ::-1]) / 2
+
+
+def cohen_kappa(a: Any, b: Any, weights: KappaWeights = None, *, mirror: bool = False) -> float:
     """Cohen's kappa for two aligned rating vectors; pairs with a NaN on either side are dropped.
 
     ``weights`` "linear" / "quadratic" give weighted kappa with disagreement |x - y| / (x - y)^2
     on the numeric values. NaN with fewer than two complete pairs or when chance agreement is 1.
+    ``mirror=True`` is for signed preferences: the contingency table is symmetrised over
+    orientation, ``(t + t^flip) / 2`` with the flip negating both ratings of a unit, so the
+    figure does not depend on which output is stored as A (module docstring).
     """
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
@@ -309,21 +477,80 @@ def cohen_kappa(a: Any, b: Any, weights: KappaWeights = None) -> float:
         )
     both = ~(np.isnan(x) | np.isnan(y))
     x, y = x[both], y[both]
-    values, idx = np.unique(np.r_[x, y], return_inverse=True)
+    values = np.unique(np.r_[x, y])
+    if mirror:
+        values = _symmetric_values(values)
+    idx = np.searchsorted(values, np.r_[x, y])
     k = len(values)
     table = np.bincount(idx[: len(x)] * k + idx[len(x) :], minlength=k * k).reshape(k, k)
-    return float(_kappa_from_tables(table.astype(float), _disagreement_weights(values, weights)))
+    table = _mirror_tables(table.astype(float)) if mirror else table.astype(float)
+    return float(_kappa_from_tables(table, _disagreement_weights(values, weights)))
 
 
-def pairwise_cohen_kappa(long_frame: pd.DataFrame, weights: KappaWeights = None) -> PairwiseKappa:
+def _cell_bootstrap(
+    table: np.ndarray,
+    n_units: int,
+    w: np.ndarray,
+    n_boot: int,
+    seed: int | None,
+    mirror: bool,
+) -> np.ndarray:
+    """Kappa of ``n_boot`` resamples of ``n_units`` units, for one pair's K x K table.
+
+    Resampling all N units with replacement gives this pair a multinomial draw over its cells
+    plus "a unit the pair did not share", which is all a pair's kappa needs. With ``mirror``
+    the draw is over orientation classes of cells (a cell and its flip), so it is itself
+    orientation-free; each drawn unit then counts half in both orientations.
+    """
+    k = table.shape[0]
+    flat = table.ravel()
+    cells = np.arange(k * k)
+    if mirror:
+        canonical = np.minimum(cells, k * k - 1 - cells)
+        flat = np.bincount(canonical, weights=flat, minlength=k * k)
+    other = max(n_units - flat.sum(), 0.0)
+    probs = np.r_[flat, other] / max(n_units, 1)
+    drawn = np.random.default_rng(seed).multinomial(n_units, probs / probs.sum(), size=n_boot)
+    rounds = drawn[:, :-1].astype(float).reshape(n_boot, k, k)
+    if mirror:
+        rounds = _mirror_tables(rounds)
+    return _kappa_from_tables(rounds, w)
+
+
+def pairwise_cohen_kappa(
+    long_frame: pd.DataFrame,
+    weights: KappaWeights = None,
+    *,
+    mirror: bool = False,
+    n_boot: int = 0,
+    confidence: float = 0.95,
+    seed: int | None = 0,
+) -> PairwiseKappa:
     """Cohen's kappa for every pair of raters over their shared units (labels sorted).
 
     All pairs come from one product ``X' X`` of the units x (rater, category) indicator matrix,
     which holds every pair's contingency table. The diagonal is each rater against itself.
+    ``mirror=True`` symmetrises every table over orientation (signed preferences, module
+    docstring). With ``n_boot`` > 0 each pair gets a percentile CI from resampling the pairable
+    units (comparisons with two ratings) with replacement; every pair draws from a generator
+    seeded with ``seed``, so a pair's interval depends only on its own votes.
     """
-    rated = _check_long(long_frame)
+    _check_confidence(confidence)
+    return _pairwise(_check_long(long_frame), weights, mirror, n_boot, confidence, seed)
+
+
+def _pairwise(
+    rated: pd.DataFrame,
+    weights: KappaWeights,
+    mirror: bool,
+    n_boot: int,
+    confidence: float,
+    seed: int | None,
+) -> PairwiseKappa:
     raters = sorted(rated["rater"].unique(), key=str)
     values = np.unique(rated["value"].to_numpy(float))
+    if mirror:
+        values = _symmetric_values(values)
     w = _disagreement_weights(values, weights)
     n_r, k = len(raters), len(values)
     unit_idx, _ = pd.factorize(rated["unit"])
@@ -334,17 +561,54 @@ def pairwise_cohen_kappa(long_frame: pd.DataFrame, weights: KappaWeights = None)
         shape=(int(unit_idx.max()) + 1 if len(unit_idx) else 0, n_r * k),
     )
     gram = (indicator.T @ indicator).toarray().reshape(n_r, k, n_r, k).transpose(0, 2, 1, 3)
+    if mirror:
+        gram = _mirror_tables(gram)
     kappa = _kappa_from_tables(gram, w)
-    shared = gram.sum(axis=(-2, -1)).astype(int)
+    shared = np.rint(gram.sum(axis=(-2, -1))).astype(int)
     labels = pd.Index(raters, name="rater")
+
+    def frame(data: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(data, index=labels, columns=labels)
+
+    low = np.full((n_r, n_r), np.nan)
+    high = np.full((n_r, n_r), np.nan)
+    usable = np.zeros((n_r, n_r), dtype=int)
+    if n_boot > 0:
+        n_units = int((np.bincount(unit_idx) >= 2).sum()) if len(unit_idx) else 0
+        for i in range(n_r):
+            for j in range(i + 1, n_r):
+                if shared[i, j] == 0:
+                    continue
+                boots = _cell_bootstrap(gram[i, j], n_units, w, n_boot, seed, mirror)
+                lo, hi, ok = _percentiles(boots, confidence)
+                low[i, j] = low[j, i] = lo
+                high[i, j] = high[j, i] = hi
+                usable[i, j] = usable[j, i] = ok
     return PairwiseKappa(
-        kappa=pd.DataFrame(kappa, index=labels, columns=labels),
-        n_shared=pd.DataFrame(shared, index=labels, columns=labels),
+        kappa=frame(kappa),
+        n_shared=frame(shared),
         weights=weights,
+        ci_low=frame(low),
+        ci_high=frame(high),
+        n_boot_usable=frame(usable),
+        n_boot=max(n_boot, 0),
+        mirror=mirror,
     )
 
 
-def fleiss_kappa(long_frame: pd.DataFrame) -> float:
+def _fleiss_for_weights(table: PatternTable, weights: np.ndarray) -> np.ndarray:
+    """Fleiss' kappa for each row of ``weights`` (rounds x patterns)."""
+    c, m = table.counts, table.m
+    per_unit = (c * (c - 1)).sum(axis=1) / (m * (m - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_bar = (weights @ per_unit) / weights.sum(axis=1)
+        shares = (weights @ c) / (weights @ m)[:, None]
+        p_e = (shares**2).sum(axis=1)
+        kappa = (p_bar - p_e) / (1 - p_e)
+    return np.where(p_e < 1 - 1e-12, kappa, np.nan)
+
+
+def fleiss_kappa(long_frame: pd.DataFrame, *, mirror: bool = False) -> float:
     """Fleiss' kappa, generalised to a varying number of raters per unit.
 
     Fleiss (1971) assumes every unit has the same number n of ratings. With n_i ratings on
@@ -352,18 +616,41 @@ def fleiss_kappa(long_frame: pd.DataFrame) -> float:
     P_i = sum_j n_ij (n_ij - 1) / (n_i (n_i - 1)), P_bar = mean of P_i over units with n_i >= 2,
     category shares p_j = sum_i n_ij / sum_i n_i over those units, P_e = sum_j p_j^2, and
     kappa = (P_bar - P_e) / (1 - P_e). With a constant n it is exactly Fleiss' kappa.
-    Categories are the distinct values (nominal).
+    Categories are the distinct values (nominal). ``mirror=True`` symmetrises the category
+    shares over orientation (signed preferences, module docstring); P_bar is unchanged by it.
     """
-    table = _table(_check_long(long_frame))
-    if table.n_units == 0:
-        return float("nan")
-    c, m, f = table.counts, table.m, table.freq
-    p_bar = (f @ ((c * (c - 1)).sum(axis=1) / (m * (m - 1)))) / f.sum()
-    shares = (f @ c) / (f @ m)
-    p_e = float(shares @ shares)
-    if p_e >= 1:
-        return float("nan")
-    return float((p_bar - p_e) / (1 - p_e))
+    return _fleiss_result(_table(_check_long(long_frame), mirror), 0, 0.95, None).kappa
+
+
+def fleiss_kappa_ci(
+    long_frame: pd.DataFrame,
+    *,
+    mirror: bool = False,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int | np.random.Generator | None = 0,
+) -> KappaResult:
+    """:func:`fleiss_kappa` with a percentile bootstrap CI over pairable units."""
+    _check_confidence(confidence)
+    return _fleiss_result(_table(_check_long(long_frame), mirror), n_boot, confidence, seed)
+
+
+def _fleiss_result(
+    table: PatternTable,
+    n_boot: int,
+    confidence: float,
+    seed: int | np.random.Generator | None,
+) -> KappaResult:
+    point = float("nan")
+    boots = np.full(max(n_boot, 0), np.nan)
+    if table.n_units:
+        point = float(_fleiss_for_weights(table, table.freq[None, :])[0])
+        if n_boot > 0:
+            rng = np.random.default_rng(seed)
+            for start, weights in _alpha_fast.bootstrap_weights(table, n_boot, rng):
+                boots[start : start + len(weights)] = _fleiss_for_weights(table, weights)
+    low, high, usable = _percentiles(boots, confidence)
+    return KappaResult(point, low, high, table.n_units, max(n_boot, 0), usable, confidence)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,14 +663,21 @@ class AgreementReport:
 
     ``krippendorff_alpha`` is keyed "<variable>/<level>": "preference/nominal" (3-way winner),
     "preference/ordinal" (5-point preference), "<criterion>/ordinal" and "<criterion>/interval".
-    Percent agreement, pairwise Cohen's kappa (unweighted) and Fleiss' kappa are on the 3-way
-    winner, the statistic a reader compares across campaigns.
+    Every preference figure is orientation-free (module docstring); ``as_stored`` gives the
+    point estimates that code each vote in the stored A/B order instead, for comparison with
+    published figures that did so. Percent agreement, the MT-Bench figures (``human_human``:
+    "S1" with ties, "S2" without), pairwise Cohen's kappa and Fleiss' kappa are on the 3-way
+    winner, the statistic a reader compares across campaigns; the weighted kappa (linear) is
+    on the 5-point preference. Every kappa carries a bootstrap CI over comparisons.
     """
 
     krippendorff_alpha: dict[str, AlphaResult]
     percent_agreement: float
+    human_human: dict[str, PairAgreement]
     pairwise_cohen_kappa: PairwiseKappa
-    fleiss_kappa: float
+    pairwise_weighted_kappa: PairwiseKappa
+    fleiss_kappa: KappaResult
+    as_stored: dict[str, float]
     n_units: int
     n_raters: int
     n_ratings: int
@@ -392,7 +686,8 @@ class AgreementReport:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict with stable keys and order; NaN becomes null."""
+        """Plain JSON-ready dict with stable keys and order; NaN becomes null, and every
+        missing figure carries a ``reason``."""
         return {
             "krippendorff_alpha": {
                 key: {
@@ -400,12 +695,18 @@ class AgreementReport:
                     "ci_low": missing_to_none(r.ci_low),
                     "ci_high": missing_to_none(r.ci_high),
                     "n_units": r.n_units,
+                    "n_boot_usable": r.n_boot_usable,
+                    "reason": r.reason,
                 }
                 for key, r in self.krippendorff_alpha.items()
             },
             "percent_agreement": missing_to_none(self.percent_agreement),
+            "percent_agreement_reason": missing_reason(self.percent_agreement, self.n_units),
+            "human_human": {key: r.to_dict() for key, r in self.human_human.items()},
             "pairwise_cohen_kappa": self.pairwise_cohen_kappa.pairs(),
-            "fleiss_kappa": missing_to_none(self.fleiss_kappa),
+            "pairwise_weighted_kappa": self.pairwise_weighted_kappa.pairs(),
+            "fleiss_kappa": self.fleiss_kappa.to_dict(),
+            "as_stored": {key: missing_to_none(v) for key, v in self.as_stored.items()},
             "n_units": self.n_units,
             "n_raters": self.n_raters,
             "n_ratings": self.n_ratings,
@@ -426,7 +727,7 @@ def agreement_report(
     Only human rows count, and re-shown rows are dropped, so each rater gives one value per
     comparison. Attention-check comparisons are left out: they are built to have an obvious
     answer, so they would inflate agreement (rater quality still scores them). Every alpha
-    uses the same seed, so adding a criterion never moves another CI.
+    and kappa uses the same seed, so adding a criterion never moves another CI.
     """
     notes = []
     attention = votes["check_kind"].eq("attention").to_numpy(dtype=bool)
@@ -439,11 +740,15 @@ def agreement_report(
             f"{len(checks)} attention-check comparison{'s' if len(checks) != 1 else ''} left"
             " out: their obvious answer would inflate agreement."
         )
-    winner = preference_long_frame(votes, "winner")
-    five = preference_long_frame(votes, "five_point")
+    winner = _check_long(preference_long_frame(votes, "winner"))
+    five = _check_long(preference_long_frame(votes, "five_point"))
+    winner_table, five_table = _table(winner), _table(five)
+    mirrored = _alpha_fast.mirror(winner_table)
     alphas = {
-        "preference/nominal": krippendorff_alpha(winner, "nominal", n_boot=n_boot, seed=seed),
-        "preference/ordinal": krippendorff_alpha(five, "ordinal", n_boot=n_boot, seed=seed),
+        "preference/nominal": _alpha_result(mirrored, "nominal", n_boot, 0.95, seed),
+        "preference/ordinal": _alpha_result(
+            _alpha_fast.mirror(five_table), "ordinal", n_boot, 0.95, seed
+        ),
     }
     if scores is not None and len(scores):
         levels: tuple[Level, ...] = ("ordinal", "interval")
@@ -453,11 +758,23 @@ def agreement_report(
                 alphas[f"{criterion}/{level}"] = by_level[level][criterion]
     if alphas["preference/nominal"].n_units == 0:
         notes.append("No comparison has two human votes yet; raise the campaign's overlap.")
+    as_stored = {
+        "preference/nominal alpha": _alpha_fast.alpha_point(winner_table, "nominal"),
+        "preference/ordinal alpha": _alpha_fast.alpha_point(five_table, "ordinal"),
+        "Fleiss' kappa": _fleiss_result(winner_table, 0, 0.95, None).kappa,
+    }
+    s1 = _pair_agreement(winner_table)
     return AgreementReport(
         krippendorff_alpha=alphas,
-        percent_agreement=percent_agreement(winner),
-        pairwise_cohen_kappa=pairwise_cohen_kappa(winner),
-        fleiss_kappa=fleiss_kappa(winner),
+        percent_agreement=s1.agreement,
+        human_human={
+            "S1": s1,
+            "S2": _pair_agreement(_table(winner[winner["value"] != 0])),
+        },
+        pairwise_cohen_kappa=_pairwise(winner, None, True, n_boot, 0.95, seed),
+        pairwise_weighted_kappa=_pairwise(five, "linear", True, n_boot, 0.95, seed),
+        fleiss_kappa=_fleiss_result(mirrored, n_boot, 0.95, seed),
+        as_stored=as_stored,
         n_units=int(winner["unit"].nunique()),
         n_raters=int(winner["rater"].nunique()),
         n_ratings=len(winner),

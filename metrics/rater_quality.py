@@ -16,7 +16,9 @@ Which rows feed which figure:
   scored and carry an ``expected_preference``; right means the same 3-way winner.
 - **Consistency**: each re-shown row paired with the rater's first showing of that comparison.
 - **P(prefer left)**: every scored, non-tie row of the rater (re-shows included, each showing has
-  its own order); "left" is A when ``shown_order`` is "ab", B when "ba".
+  its own order); "left" is A when ``shown_order`` is "ab", B when "ba". Rows whose shown order
+  is "unknown" (or missing: e.g. verdicts imported already combined over both orders) are left
+  out of it and counted in ``left_unknown_n``, so the table says how many were left out.
 - **Median time**: every row of the rater with a ``time_on_task_ms``.
 - **n**: every human row of the rater, scored or not.
 """
@@ -45,6 +47,7 @@ QUALITY_COLUMNS: tuple[str, ...] = (
     "consistency_n",
     "p_prefer_left",
     "left_n",
+    "left_unknown_n",
     "median_time_ms",
     "time_n",
     "flags",
@@ -157,8 +160,9 @@ def loo_majority(votes: pd.DataFrame, min_others: int = 2) -> pd.DataFrame:
     if shown.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in LOO_COLUMNS})
     counts = winner_counts(shown)
-    unit = counts.loc[shown["comparison_id"]].to_numpy()
-    own = (shown["winner"].to_numpy()[:, None] == np.asarray(WINNERS)[None, :]).astype(np.int64)
+    unit = counts.to_numpy()[counts.index.get_indexer(shown["comparison_id"])]
+    own = np.zeros_like(unit)
+    own[np.arange(len(own)), pd.Index(WINNERS).get_indexer(shown["winner"])] = 1
     others = unit - own
     n_others = others.sum(axis=1)
     majority = plurality(others)
@@ -227,6 +231,8 @@ def rater_quality(
     decisive = humans["winner"].isin(["a", "b"]) & order.isin(["ab", "ba"])
     left = (order.eq("ab") & humans["winner"].eq("a")) | (order.eq("ba") & humans["winner"].eq("b"))
     parts["left"] = _share(left[decisive], rater[decisive])
+    unknown = humans["winner"].isin(["a", "b"]) & ~order.isin(["ab", "ba"])
+    table["_left_unknown_n"] = unknown.groupby(rater).sum()
 
     time = pd.to_numeric(_column(humans, "time_on_task_ms", np.nan)).astype(float)
     table["median_time_ms"] = time.groupby(rater).median()
@@ -254,12 +260,60 @@ def rater_quality(
             "consistency_n": table["consistency_n"].to_numpy(np.int64),
             "p_prefer_left": table["_left_share"].to_numpy(float),
             "left_n": table["left_n"].to_numpy(np.int64),
+            "left_unknown_n": table["_left_unknown_n"].fillna(0).to_numpy(np.int64),
             "median_time_ms": table["median_time_ms"].to_numpy(float),
             "time_n": table["_time_n"].fillna(0).to_numpy(np.int64),
         }
     )
     out = out.sort_values("rater", key=lambda s: s.astype(str), ignore_index=True)
     return apply_thresholds(out, thresholds or QualityThresholds())
+
+
+@dataclass(frozen=True)
+class PositionBias:
+    """How often human raters chose the output shown on the left, over decisive votes.
+
+    Votes whose shown order is unknown (e.g. imported already combined over both orders) say
+    nothing about position and are left out; ``n_unknown_order`` says how many.
+    """
+
+    p_prefer_left: float
+    n: int
+    n_unknown_order: int
+
+    @property
+    def reason(self) -> str | None:
+        """Why the share is missing, in words (None when it is not)."""
+        if self.n:
+            return None
+        if self.n_unknown_order:
+            return "every decisive vote has an unknown shown order"
+        return "no decisive human vote"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "p_prefer_left": None if self.n == 0 else self.p_prefer_left,
+            "n": self.n,
+            "n_unknown_order": self.n_unknown_order,
+            "reason": self.reason,
+        }
+
+
+def position_bias(votes: pd.DataFrame) -> PositionBias:
+    """P(prefer left) over every decisive human vote of known shown order (re-shows included,
+    as in :func:`rater_quality`: each showing has its own order)."""
+    humans = human_rows(votes)
+    order = _column(humans, "shown_order")
+    decisive = humans["winner"].isin(["a", "b"]).to_numpy(dtype=bool)
+    known = order.isin(["ab", "ba"]).to_numpy(dtype=bool)
+    left = (order.eq("ab") & humans["winner"].eq("a")) | (order.eq("ba") & humans["winner"].eq("b"))
+    n = int((decisive & known).sum())
+    hits = int(left.to_numpy(dtype=bool)[decisive & known].sum())
+    return PositionBias(
+        p_prefer_left=hits / n if n else float("nan"),
+        n=n,
+        n_unknown_order=int((decisive & ~known).sum()),
+    )
 
 
 def flag_reasons(row: pd.Series | dict, thresholds: QualityThresholds) -> list[str]:

@@ -34,44 +34,136 @@ report = data["report"]
 for note in report["notes"]:
     st.info(note)
 
+
+def measured(value: float | None, reason: str | None, spec: str = ".3f") -> str:
+    """A figure, or "—" with why it is missing: never 0 for something not measured."""
+    if value is None:
+        return f"— ({reason})" if reason else "—"
+    return format(value, spec)
+
+
+def interval(low: float | None, high: float | None) -> str:
+    return "—" if low is None or high is None else f"{low:.3f} to {high:.3f}"
+
+
+def rounds(usable: int, total: int) -> str:
+    return f"{usable} of {total}" if total else "—"
+
+
 st.subheader("Krippendorff's alpha")
 st.caption(
     f"{report['n_raters']} raters, {report['n_units']} comparisons with votes; 95% bootstrap"
     " intervals over comparisons. Nominal treats A / tie / B as categories; ordinal uses the"
-    " full preference scale. Above 0.8 is reliable, below 0.67 calls for clearer instructions."
-)
-alphas = pd.DataFrame(
-    [{"measure": key, **values} for key, values in report["krippendorff_alpha"].items()]
+    " full preference scale. Preference figures count every comparison in both orientations,"
+    " so they do not depend on which output is stored as A. Above 0.8 is reliable, below 0.67"
+    " calls for clearer instructions."
 )
 st.dataframe(
-    alphas,
+    pd.DataFrame(
+        [
+            {
+                "measure": key,
+                "alpha": measured(r["alpha"], r["reason"]),
+                "95% CI": interval(r["ci_low"], r["ci_high"]),
+                "comparisons": r["n_units"],
+                "usable bootstrap rounds": rounds(r["n_boot_usable"], report["n_boot"]),
+            }
+            for key, r in report["krippendorff_alpha"].items()
+        ]
+    ),
     hide_index=True,
     width="stretch",
-    column_config={
-        c: st.column_config.NumberColumn(format="%.3f") for c in ("alpha", "ci_low", "ci_high")
-    },
 )
-cols = st.columns(2)
-cols[0].metric("Percent agreement", f"{report['percent_agreement'] or 0:.1%}")
-cols[1].metric("Fleiss' kappa", f"{report['fleiss_kappa'] or 0:.3f}")
+
+s1, s2 = report["human_human"]["S1"], report["human_human"]["S2"]
+fleiss = report["fleiss_kappa"]
+cols = st.columns(3)
+cols[0].metric(
+    "Human-human agreement, with ties (S1)",
+    measured(s1["agreement"], s1["reason"], ".1%"),
+    help=f"MT-Bench setup S1: every pair of votes by two raters on one comparison;"
+    f" {s1['n_pairs']} vote pairs. Equal to percent agreement.",
+)
+cols[1].metric(
+    "Human-human agreement, without ties (S2)",
+    measured(s2["agreement"], s2["reason"], ".1%"),
+    help=f"MT-Bench setup S2: only pairs where both votes name a winner; {s2['n_pairs']} pairs.",
+)
+cols[2].metric(
+    "Fleiss' kappa",
+    measured(fleiss["kappa"], fleiss["reason"]),
+    help=f"95% CI {interval(fleiss['ci_low'], fleiss['ci_high'])};"
+    f" {rounds(fleiss['n_boot_usable'], fleiss['n_boot'])} bootstrap rounds usable.",
+)
+st.caption(
+    f"Fleiss' kappa 95% CI {interval(fleiss['ci_low'], fleiss['ci_high'])}"
+    f" ({rounds(fleiss['n_boot_usable'], fleiss['n_boot'])} bootstrap rounds usable)."
+)
+position = report.get("position_bias")
+if position is not None:
+    st.caption(
+        f"Humans chose the output shown on the left in"
+        f" {measured(position['p_prefer_left'], position['reason'], '.1%')} of"
+        f" {position['n']} decisive votes of known shown order;"
+        f" {position['n_unknown_order']} votes of unknown order are left out of it."
+    )
+with st.expander("As stored (A/B order as imported)"):
+    st.caption(
+        "These code each vote in the stored A/B order, as some published figures do; they"
+        " change when a comparison's outputs are stored the other way round."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"figure": key, "value": measured(value, "not measured")}
+                for key, value in report["as_stored"].items()
+            ]
+        ),
+        hide_index=True,
+    )
 
 pairs = pd.DataFrame(report["pairwise_cohen_kappa"])
 if not pairs.empty:
     st.subheader("Cohen's kappa between raters")
+    weighted = {
+        (p["rater_1"], p["rater_2"]): p for p in report["pairwise_weighted_kappa"]
+    }
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "rater 1": p["rater_1"],
+                    "rater 2": p["rater_2"],
+                    "kappa": measured(p["kappa"], p["reason"]),
+                    "95% CI": interval(p["ci_low"], p["ci_high"]),
+                    "weighted kappa (5-point)": measured(
+                        weighted[(p["rater_1"], p["rater_2"])]["kappa"],
+                        weighted[(p["rater_1"], p["rater_2"])]["reason"],
+                    ),
+                    "shared comparisons": p["n"],
+                    "usable bootstrap rounds": rounds(p["n_boot_usable"], p["n_boot"]),
+                }
+                for p in report["pairwise_cohen_kappa"]
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     both = pd.concat(
         [pairs, pairs.rename(columns={"rater_1": "rater_2", "rater_2": "rater_1"})]
     ).dropna(subset=["kappa"])
-    st.altair_chart(
-        alt.Chart(both)
-        .mark_rect()
-        .encode(
-            x=alt.X("rater_1:N", title=None),
-            y=alt.Y("rater_2:N", title=None),
-            color=alt.Color("kappa:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue")),
-            tooltip=["rater_1", "rater_2", alt.Tooltip("kappa:Q", format=".2f"), "n"],
-        ),
-        use_container_width=True,
-    )
+    if not both.empty:
+        st.altair_chart(
+            alt.Chart(both)
+            .mark_rect()
+            .encode(
+                x=alt.X("rater_1:N", title=None),
+                y=alt.Y("rater_2:N", title=None),
+                color=alt.Color("kappa:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue")),
+                tooltip=["rater_1", "rater_2", alt.Tooltip("kappa:Q", format=".2f"), "n"],
+            ),
+            use_container_width=True,
+        )
 
 st.subheader("Raters")
 with st.expander("Flag thresholds"):
@@ -95,4 +187,21 @@ if raters.empty:
 else:
     flagged = apply_thresholds(raters, thresholds)
     flagged = flagged.assign(flags=flagged["flags"].map("; ".join))
-    st.dataframe(flagged, hide_index=True, width="stretch")
+    unknown = int(flagged["left_unknown_n"].sum())
+    if unknown:
+        st.caption(
+            f"P(prefer left) leaves out {unknown} decisive votes whose shown order is unknown"
+            " (column left_unknown_n); they count everywhere else."
+        )
+    spec = dict.fromkeys(
+        ("loo_agreement", "gold_accuracy", "attention_failure_rate", "consistency",
+         "p_prefer_left"), ".3f",
+    ) | {"median_time_ms": ".0f"}  # fmt: skip
+    shown = flagged.assign(
+        **{
+            c: flagged[c].map(lambda v, f=f: "—" if pd.isna(v) else format(v, f))
+            for c, f in spec.items()
+        }
+    )
+    st.caption("— means not measured: the matching *_n column says how many items it rests on.")
+    st.dataframe(shown, hide_index=True, width="stretch")

@@ -263,11 +263,17 @@ def test_pairwise_kappa_is_nan_for_raters_sharing_fewer_than_two_units():
     assert pairwise.kappa.loc["A", "B"] == pytest.approx(1.0)
     assert np.isnan(pairwise.kappa.loc["A", "C"])
     assert pairwise.n_shared.loc["A", "C"] == 1
-    assert pairwise.pairs() == [
-        {"rater_1": "A", "rater_2": "B", "kappa": 1.0, "n": 2},
-        {"rater_1": "A", "rater_2": "C", "kappa": None, "n": 1},
-        {"rater_1": "B", "rater_2": "C", "kappa": None, "n": 0},
+    pairs = [
+        {key: p[key] for key in ("rater_1", "rater_2", "kappa", "n", "reason")}
+        for p in pairwise.pairs()
     ]
+    assert pairs == [
+        {"rater_1": "A", "rater_2": "B", "kappa": 1.0, "n": 2, "reason": None},
+        {"rater_1": "A", "rater_2": "C", "kappa": None, "n": 1,
+         "reason": "only one comparison rated by both raters"},
+        {"rater_1": "B", "rater_2": "C", "kappa": None, "n": 0,
+         "reason": "no comparison rated by both raters"},
+    ]  # fmt: skip
 
 
 def test_fleiss_kappa_by_hand_two_raters():
@@ -353,9 +359,12 @@ def test_report_matches_the_individual_statistics_on_human_first_showings():
     # Winner codes per unit, after dropping the judge, the re-show and the unscored vote:
     # (a,a,a), (b,b,tie), (tie,tie), (b,b,b), (a,b) -> agreeing pairs 3+1+1+3+0 of 3+3+1+3+1.
     assert report.percent_agreement == pytest.approx(8 / 11)
-    assert report.fleiss_kappa == pytest.approx(fleiss_kappa(winner))
+    assert report.fleiss_kappa.kappa == pytest.approx(fleiss_kappa(winner, mirror=True))
     nominal = report.krippendorff_alpha["preference/nominal"]
-    assert nominal == krippendorff_alpha(winner, "nominal", n_boot=100, seed=3)
+    assert nominal == krippendorff_alpha(winner, "nominal", n_boot=100, seed=3, mirror=True)
+    assert report.as_stored["preference/nominal alpha"] == pytest.approx(
+        krippendorff_alpha(winner, "nominal", n_boot=0).alpha
+    )
     assert (report.n_units, report.n_raters, report.n_ratings) == (5, 3, 13)
 
 
@@ -387,7 +396,7 @@ def test_report_to_dict_is_stable_json():
         "helpfulness/interval",
     ]
     assert set(as_dict["krippendorff_alpha"]["accuracy/ordinal"]) == {
-        "alpha", "ci_low", "ci_high", "n_units"
+        "alpha", "ci_low", "ci_high", "n_units", "n_boot_usable", "reason"
     }  # fmt: skip
     assert [(p["rater_1"], p["rater_2"]) for p in as_dict["pairwise_cohen_kappa"]] == [
         ("u:1", "u:2"), ("u:1", "u:3"), ("u:2", "u:3")

@@ -12,6 +12,7 @@ from metrics.rater_quality import (
     apply_thresholds,
     flag_reasons,
     loo_majority,
+    position_bias,
     rater_quality,
 )
 from tests import factory
@@ -123,6 +124,51 @@ def test_prefer_left_counts_non_tie_votes_by_the_side_shown_left():
     ]
     q = _one(rows, "p")
     assert (q["p_prefer_left"], q["left_n"]) == (0.75, 4)
+
+
+def test_prefer_left_leaves_out_votes_of_unknown_order_and_counts_them():
+    rows = [
+        _row(1, "p", -1, "ab"),  # left
+        _row(2, "p", 1, "ab"),  # right
+        _row(3, "p", -2, "unknown"),  # decisive, order unknown: left out, counted
+        _row(4, "p", 1, "unknown"),  # likewise
+        _row(5, "p", 0, "unknown"),  # a tie never counts for P(prefer left)
+        _row(6, "p", 1, None),  # no order recorded at all: left out, counted
+    ]
+    q = _one(rows, "p")
+    assert (q["p_prefer_left"], q["left_n"], q["left_unknown_n"]) == (0.5, 2, 3)
+    assert q["n"] == 6  # they still count as judgments
+
+
+def test_position_bias_pools_decisive_human_votes_of_known_order_and_counts_the_rest():
+    rows = [
+        _row(1, "p", -1, "ab"),  # left
+        _row(2, "q", 1, "ab"),  # right
+        _row(3, "q", 2, "ba"),  # left
+        _row(3, "p", 1, "ba", reshow=True),  # a re-show has its own order: left
+        _row(4, "p", 0, "ab"),  # tie: not decisive
+        _row(5, "q", -2, "unknown"),  # unknown order: left out, counted
+        _row(6, "j:1", -1, "ab", kind="llm"),  # a judge is not a human rater
+    ]
+    bias = position_bias(_frame(rows))
+    assert (bias.p_prefer_left, bias.n, bias.n_unknown_order) == (0.75, 4, 1)
+    assert bias.to_dict()["reason"] is None
+
+
+def test_position_bias_says_why_it_is_missing():
+    only_unknown = position_bias(_frame([_row(1, "p", -1, "unknown")]))
+    assert only_unknown.to_dict() == {
+        "p_prefer_left": None, "n": 0, "n_unknown_order": 1,
+        "reason": "every decisive vote has an unknown shown order",
+    }  # fmt: skip
+    assert position_bias(_frame([_row(1, "p", 0, "ab")])).reason == "no decisive human vote"
+
+
+def test_a_rater_with_only_unknown_orders_has_no_left_figure_and_is_not_flagged_for_it():
+    rows = [_row(c, "u", A, "unknown") for c in range(1, 11)]
+    q = _one(rows, "u", max_left_bias=0.6)
+    assert np.isnan(q["p_prefer_left"]) and q["left_n"] == 0 and q["left_unknown_n"] == 10
+    assert not any("left" in reason for reason in q["flags"])
 
 
 def test_median_time_ignores_missing_times():
