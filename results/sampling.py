@@ -1,0 +1,130 @@
+"""Were the human labels drawn at random? The check behind prediction-powered inference.
+
+PPI (``metrics.blend``) corrects a judge with human labels and is valid only if the
+labelled comparisons are a random sample of the comparisons. The queue makes them one: it
+serves the comparisons with the fewest ratings first and, among equals, in the campaign's
+seeded random ``serve_rank`` order (``annotate.serving``). So in a campaign rated through
+the queue the labelled comparisons are the first ones by rank, give or take the items that
+were served but not (yet) answered.
+
+The rule, checked from the data on the campaign's ordinary comparisons (gold and attention
+items are picked by hand and PPI leaves them out):
+
+- ``L``: comparisons with a current, scored human vote that is not a re-show;
+- ``U``: comparisons the queue handed out (an ordinary assignment of any status) that have
+  no such vote: skipped, flagged, expired or still leased;
+- the *serving prefix* is the first ``|L| + |U| + WINDOW`` comparisons by
+  ``(serve_rank, id)``; ``WINDOW`` is the number of candidates the queue reads at a time,
+  within which it may reorder by open leases;
+- a labelled comparison beyond the prefix was not served by the queue in its order: it was
+  imported, hand-picked, or labelled before comparisons were added or the order changed.
+
+The labels count as a random sample when the campaign has a serving seed and at most
+``TOLERANCE`` (5 %) of them lie beyond the prefix. Otherwise PPI still runs, with a warning
+in words on the page, in the CLI and in the gate's message.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Engine
+
+from db.models import Assignment, Campaign, Comparison, Judgment
+from results.votes import VoteFilter
+
+WINDOW = 16
+"""The queue's candidate window (``annotate.queue_sql.WINDOW``), as slack in the prefix."""
+TOLERANCE = 0.05
+"""Share of labelled comparisons allowed beyond the serving prefix."""
+
+
+@dataclass(frozen=True)
+class SampleCheck:
+    """What the data says about how the human-labelled comparisons were chosen."""
+
+    seeded: bool
+    n_comparisons: int
+    n_labelled: int
+    n_served_unlabelled: int
+    prefix: int
+    n_outside: int
+
+    @property
+    def is_random(self) -> bool:
+        return self.seeded and self.n_outside <= math.floor(TOLERANCE * self.n_labelled)
+
+    def warning(self) -> str | None:
+        """The warning to show beside PPI figures, or None when the check passes."""
+        if not self.seeded:
+            return (
+                "This campaign has no serving seed (it was made before seeded serving), so the"
+                " queue served its comparisons in import order and the human-labelled ones may"
+                " not be a random sample: PPI intervals may be biased. Set a seed before rating"
+                " starts (judgeboard campaign seed) or rate in a new campaign."
+            )
+        if self.is_random:
+            return None
+        return (
+            f"The human-labelled comparisons were not drawn at random ({self.n_outside} of"
+            f" {self.n_labelled} lie outside the serving order): PPI intervals may be biased;"
+            " label a random sample with the queue."
+        )
+
+
+def labelled_sample_check(engine: Engine, campaign_id: int) -> SampleCheck:
+    """Apply the module's rule to a campaign (no access check: callers have made it)."""
+    ordinary = and_(Comparison.campaign_id == campaign_id, Comparison.check_kind.is_(None))
+    labelled = (
+        VoteFilter(campaign_id, rater_kind="human", scored_only=True)
+        .apply(select(Judgment.comparison_id))
+        .distinct()
+        .subquery()
+    )
+    labelled_rows = (
+        select(Comparison.id, Comparison.serve_rank)
+        .join(labelled, labelled.c.comparison_id == Comparison.id)
+        .where(ordinary)
+    )
+    served_unlabelled = (
+        select(func.count(func.distinct(Assignment.comparison_id)))
+        .join(Comparison, Comparison.id == Assignment.comparison_id)
+        .where(
+            Assignment.campaign_id == campaign_id,
+            Assignment.kind == "normal",
+            ordinary,
+            Assignment.comparison_id.not_in(select(labelled.c.comparison_id)),
+        )
+    )
+    with engine.connect() as conn:
+        seed = conn.execute(select(Campaign.serve_seed).where(Campaign.id == campaign_id))
+        seeded = seed.scalar() is not None
+        total = conn.execute(select(func.count()).select_from(Comparison).where(ordinary))
+        total = int(total.scalar_one())
+        n_labelled = int(
+            conn.execute(select(func.count()).select_from(labelled_rows.subquery())).scalar_one()
+        )
+        n_unlabelled = int(conn.execute(served_unlabelled).scalar_one())
+        prefix = n_labelled + n_unlabelled + WINDOW
+        last = conn.execute(
+            select(Comparison.serve_rank, Comparison.id)
+            .where(ordinary)
+            .order_by(Comparison.serve_rank, Comparison.id)
+            .offset(prefix - 1)
+            .limit(1)
+        ).first()
+        n_outside = 0
+        if last is not None:
+            rank, last_id = last
+            beyond = labelled_rows.where(
+                or_(
+                    Comparison.serve_rank > rank,
+                    and_(Comparison.serve_rank == rank, Comparison.id > last_id),
+                )
+            )
+            n_outside = int(
+                conn.execute(select(func.count()).select_from(beyond.subquery())).scalar_one()
+            )
+    return SampleCheck(seeded, total, n_labelled, n_unlabelled, min(prefix, total), n_outside)
