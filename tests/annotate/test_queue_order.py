@@ -167,3 +167,23 @@ def test_a_campaign_made_before_seeds_draws_one_when_comparisons_are_added(
     ids = _identities(engine, campaign_id)
     assert len(ids) == 9
     assert ranks == {c: serve_rank(seed, *ident) for c, ident in ids.items()}
+
+
+def test_the_cli_shows_and_sets_the_serving_seed(app_db, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    runner = CliRunner()
+    rows = factory.output_rows(n_prompts=2, models=("m1", "m2"))
+    campaign_id = _paired_campaign(app_db, tmp_path, "cli seeded", rows, seed=11)
+    shown = runner.invoke(app, ["campaign", "seed", "-c", "cli seeded"])
+    assert (shown.exit_code, shown.stdout.strip()) == (0, "11")
+    changed = runner.invoke(app, ["campaign", "seed", "-c", "cli seeded", "--set", str(SEED)])
+    assert changed.exit_code == 0, changed.output
+    assert "2 comparisons re-ranked" in changed.stdout
+    assert runner.invoke(app, ["campaign", "seed", "-c", "cli seeded"]).stdout.strip() == str(SEED)
+    _served(app_db, campaign_id)
+    refused = runner.invoke(app, ["campaign", "seed", "-c", "cli seeded", "--set", "3"])
+    assert refused.exit_code == 1
+    assert "can no longer change" in refused.output
