@@ -60,17 +60,18 @@ class SampleCheck:
         """The warning to show beside PPI figures, or None when the check passes."""
         if not self.seeded:
             return (
-                "This campaign has no serving seed (it was made before seeded serving), so the"
-                " queue served its comparisons in import order and the human-labelled ones may"
-                " not be a random sample: PPI intervals may be biased. Set a seed before rating"
-                " starts (judgeboard campaign seed) or rate in a new campaign."
+                "This campaign has no serving seed (it was made before seeded serving): the"
+                " queue served its comparisons in import order, so the human-labelled ones may"
+                " not be a random sample and PPI intervals may be biased; label a random sample"
+                " in a new campaign, or set a seed before rating starts (judgeboard campaign"
+                " seed --set)."
             )
         if self.is_random:
             return None
         return (
-            f"The human-labelled comparisons were not drawn at random ({self.n_outside} of"
-            f" {self.n_labelled} lie outside the serving order): PPI intervals may be biased;"
-            " label a random sample with the queue."
+            "The human-labelled comparisons were not drawn at random by the queue"
+            f" ({self.n_outside} of {self.n_labelled} lie outside the serving order): PPI"
+            " intervals may be biased; label a random sample with the queue."
         )
 
 

@@ -92,8 +92,9 @@ def test_hand_picked_labels_fail_and_every_output_says_so(engine) -> None:
     assert (check.n_labelled, check.n_outside) == (12, 12)
     assert not check.is_random
     expected = (
-        "The human-labelled comparisons were not drawn at random (12 of 12 lie outside the"
-        " serving order): PPI intervals may be biased; label a random sample with the queue."
+        "The human-labelled comparisons were not drawn at random by the queue (12 of 12 lie"
+        " outside the serving order): PPI intervals may be biased; label a random sample with"
+        " the queue."
     )
     assert check.warning() == expected
     assert _ppi(engine, campaign_id).warnings == [expected]
