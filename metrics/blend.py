@@ -28,6 +28,7 @@ The human-labelled comparisons must be a random sample (within each model pair f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -301,7 +302,9 @@ def ppi_win_rates(
 # -------------------------------------------------------------------------- PPI: BT
 
 
-def _human_elo(models: tuple[str, ...], has_label: np.ndarray, baseline: str | None) -> Any:
+def _human_elo(
+    models: tuple[str, ...], has_label: np.ndarray, baseline: str | None
+) -> Callable[[np.ndarray], np.ndarray]:
     """Human-only strengths -> Elo for the models with a human label; NaN for the others.
 
     A model no human judged has no human-only figure (the fit leaves it at the prior, which
