@@ -182,9 +182,10 @@ def _lease_normal(
         rows = conn.execute(Q_CANDIDATES, params).all()
         if not rows:
             return None
-        # Fewest completed + leased first; ties go to the fewest completed, then serving order
-        # (the window arrives in it, and the sort is stable).
-        for comparison_id, _done, _leases in sorted(rows, key=lambda r: (r[1] + r[2], r[1])):
+        # Fewest completed + leased first; ties go to the fewest completed, then serving
+        # order, then id.
+        ordered = sorted(rows, key=lambda r: (r[1] + r[2], r[1], r[3], r[0]))
+        for comparison_id, _done, _leases, _rank in ordered:
             if not _lock_skip(conn, comparison_id):
                 continue
             if pg:
