@@ -161,7 +161,7 @@ def ppi_mean(
             lam = np.ones(f.shape[:-1])
         lam_f = lam[..., None] * f
         rect = np.where(lab, y - lam_f, 0.0)
-        est = lam_f.mean(axis=-1) + rect.sum(axis=-1) / n
+        est = lam_f.sum(axis=-1) / big_n + rect.sum(axis=-1) / n
         g = np.where(lab, lam_f / big_n + rect / n[..., None], np.nan)
         var_g = _nanvar(g, lab, n)
         se = np.sqrt(n * var_g + (big_n - n) * lam**2 * var_f / big_n**2)
@@ -170,6 +170,7 @@ def ppi_mean(
         h_se = np.sqrt(_nanvar(np.where(lab, y, np.nan), lab, n) / n)
         z = stats.norm.ppf(0.5 + level / 2)
         ratio = se / h_se
+        judge_est = f.sum(axis=-1) / big_n
     return PPIMean(
         estimate=est,
         se=se,
@@ -179,7 +180,7 @@ def ppi_mean(
         human_se=h_se,
         human_ci_low=h_est - z * h_se,
         human_ci_high=h_est + z * h_se,
-        judge_estimate=f.mean(axis=-1),
+        judge_estimate=judge_est,
         n_labelled=n,
         n_total=big_n,
         width_ratio=ratio,
