@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from db.models import Assignment, Campaign, Comparison, Judgment
@@ -76,56 +76,35 @@ class SampleCheck:
 
 
 def labelled_sample_check(engine: Engine, campaign_id: int) -> SampleCheck:
-    """Apply the module's rule to a campaign (no access check: callers have made it)."""
-    ordinary = and_(Comparison.campaign_id == campaign_id, Comparison.check_kind.is_(None))
-    labelled = (
+    """Apply the module's rule to a campaign (no access check: callers have made it).
+
+    Three reads: the labelled comparison ids (one pass over the covering vote index), the
+    served ones, and the ordinary comparisons in serving order; the rest is counting.
+    """
+    labelled_ids = (
         VoteFilter(campaign_id, rater_kind="human", scored_only=True)
         .apply(select(Judgment.comparison_id))
         .distinct()
-        .subquery()
     )
-    labelled_rows = (
-        select(Comparison.id, Comparison.serve_rank)
-        .join(labelled, labelled.c.comparison_id == Comparison.id)
-        .where(ordinary)
+    served_ids = (
+        select(Assignment.comparison_id)
+        .where(Assignment.campaign_id == campaign_id, Assignment.kind == "normal")
+        .distinct()
     )
-    served_unlabelled = (
-        select(func.count(func.distinct(Assignment.comparison_id)))
-        .join(Comparison, Comparison.id == Assignment.comparison_id)
-        .where(
-            Assignment.campaign_id == campaign_id,
-            Assignment.kind == "normal",
-            ordinary,
-            Assignment.comparison_id.not_in(select(labelled.c.comparison_id)),
-        )
+    in_order = (
+        select(Comparison.id)
+        .where(Comparison.campaign_id == campaign_id, Comparison.check_kind.is_(None))
+        .order_by(Comparison.serve_rank, Comparison.id)
     )
     with engine.connect() as conn:
         seed = conn.execute(select(Campaign.serve_seed).where(Campaign.id == campaign_id))
         seeded = seed.scalar() is not None
-        total = conn.execute(select(func.count()).select_from(Comparison).where(ordinary))
-        total = int(total.scalar_one())
-        n_labelled = int(
-            conn.execute(select(func.count()).select_from(labelled_rows.subquery())).scalar_one()
-        )
-        n_unlabelled = int(conn.execute(served_unlabelled).scalar_one())
-        prefix = n_labelled + n_unlabelled + WINDOW
-        last = conn.execute(
-            select(Comparison.serve_rank, Comparison.id)
-            .where(ordinary)
-            .order_by(Comparison.serve_rank, Comparison.id)
-            .offset(prefix - 1)
-            .limit(1)
-        ).first()
-        n_outside = 0
-        if last is not None:
-            rank, last_id = last
-            beyond = labelled_rows.where(
-                or_(
-                    Comparison.serve_rank > rank,
-                    and_(Comparison.serve_rank == rank, Comparison.id > last_id),
-                )
-            )
-            n_outside = int(
-                conn.execute(select(func.count()).select_from(beyond.subquery())).scalar_one()
-            )
-    return SampleCheck(seeded, total, n_labelled, n_unlabelled, min(prefix, total), n_outside)
+        labelled = set(conn.execute(labelled_ids).scalars())
+        served = set(conn.execute(served_ids).scalars())
+        order = conn.execute(in_order).scalars().all()
+    is_labelled = [cid in labelled for cid in order]
+    n_labelled = sum(is_labelled)
+    n_unlabelled = sum(1 for cid in order if cid in served and cid not in labelled)
+    prefix = min(n_labelled + n_unlabelled + WINDOW, len(order))
+    n_outside = sum(is_labelled[prefix:])
+    return SampleCheck(seeded, len(order), n_labelled, n_unlabelled, prefix, n_outside)
