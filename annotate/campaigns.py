@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from annotate.serving import check_seed, new_serve_seed
 from db.access import require_admin
 from db.errors import InvalidInputError, NotFoundError
 from db.models import (
@@ -98,7 +99,7 @@ def create_campaign(engine: Engine, name: str, *, actor_id: int, **settings: Any
     """Create a campaign with its rubric and commit it (admins only); returns it detached.
 
     ``settings`` are ``_create_campaign``'s keywords (instructions, mode, preference_scale,
-    overlap, criteria, gold/attention/reshow rates, lease_seconds, allow_both_bad).
+    overlap, criteria, gold/attention/reshow rates, lease_seconds, allow_both_bad, serve_seed).
     """
     with Session(engine, expire_on_commit=False) as session:
         require_admin(session, actor_id)
@@ -121,10 +122,13 @@ def _create_campaign(
     reshow_rate: float = 0.0,
     lease_seconds: int = 600,
     allow_both_bad: bool = True,
+    serve_seed: int | None = None,
 ) -> Campaign:
     """Create a campaign in the caller's transaction (flushes, does not commit).
 
-    The caller checks that its actor is an admin.
+    ``serve_seed`` fixes the random order the queue serves comparisons in (give one to
+    reproduce an order); by default a fresh one is drawn. The caller checks that its actor
+    is an admin.
     """
     name = name.strip()
     if not name:
@@ -154,6 +158,7 @@ def _create_campaign(
         reshow_rate=reshow_rate,
         lease_seconds=lease_seconds,
         allow_both_bad=allow_both_bad,
+        serve_seed=new_serve_seed() if serve_seed is None else check_seed(serve_seed),
     )
     session.add(campaign)
     session.flush()

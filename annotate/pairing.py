@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from annotate.serving import insert_comparisons
 from db.access import admin_only
 from db.errors import InvalidInputError
 from db.models import Campaign, Candidate, Comparison, Output, Prompt, utcnow
-from db.upsert import insert_ignore
 
 STRATEGIES = ("all_pairs", "baseline", "random_k")
 
@@ -64,7 +64,9 @@ def generate_comparisons(
 ) -> PairingResult:
     """Create comparisons for every prompt of a campaign; re-running adds only what's missing.
 
-    In a ``rubric`` campaign each output becomes a single-output item (A == B). Admins only.
+    In a ``rubric`` campaign each output becomes a single-output item (A == B). Each new
+    comparison gets its rank in the campaign's seeded serving order (``annotate.serving``).
+    Admins only.
     """
     admin_only(engine, actor_id)
     if strategy not in STRATEGIES:
@@ -110,7 +112,6 @@ def generate_comparisons(
                 pairs = _pairs_for_prompt(outputs, strategy, baseline, k, rng)
             batch.extend(
                 {
-                    "campaign_id": campaign_id,
                     "prompt_id": prompt_id,
                     "output_a_id": a,
                     "output_b_id": b,
@@ -119,9 +120,6 @@ def generate_comparisons(
                 }
                 for a, b in pairs
             )
-            if len(batch) >= 5000:
-                insert_ignore(conn, Comparison.__table__, batch)
-                batch = []
-        insert_ignore(conn, Comparison.__table__, batch)
+        insert_comparisons(conn, campaign_id, batch)
         after = conn.execute(count).scalar_one()
     return PairingResult(strategy, len(by_prompt), after - before, after)

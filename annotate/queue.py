@@ -7,7 +7,9 @@ while it is unexpired (a page refresh shows the same item); otherwise a new one 
   "attention") this rater has not seen, with probability ``reshow_rate`` a comparison this
   rater already judged, sides swapped (``kind="reshow"``); they look like any other item;
 - otherwise the ordinary comparison with the fewest completed ratings plus active leases
-  that this rater never held, skipped or judged, while completed + leases < overlap.
+  that this rater never held, skipped or judged, while completed + leases < overlap; among
+  equals the one first in the campaign's seeded random serving order (``serve_rank``, see
+  ``annotate.serving``), so the labelled comparisons are a random sample, as PPI needs.
 
 Concurrency: on SQLite the whole decision runs under ``BEGIN IMMEDIATE`` (one writer at a
 time; writers in this process also queue on a lock first, so they never sit in SQLite's
@@ -15,8 +17,8 @@ sleeping busy handler). On PostgreSQL candidates are read without locks, then lo
 a time with ``FOR UPDATE SKIP LOCKED`` and re-counted under the lock: every path that adds
 a lease or a completed rating locks the comparison row first, so the recount is exact.
 
-Speed: candidates come from the ``(campaign_id, n_done)`` index in ``n_done`` order, a small
-window at a time; the per-row checks hit the lease index, the assignments' unique key and
+Speed: candidates come from the ``(campaign_id, n_done, serve_rank)`` index in that order, a
+small window at a time; the per-row checks hit the lease index, the assignments' unique key and
 the judgments' unique key. Nothing scans a campaign's comparisons or a rater's history in
 full. The statements live in ``annotate.queue_sql``, the values pages see in ``annotate.items``.
 """
@@ -180,8 +182,10 @@ def _lease_normal(
         rows = conn.execute(Q_CANDIDATES, params).all()
         if not rows:
             return None
-        # Fewest completed + leased first; ties go to the fewest completed, then index order.
-        for comparison_id, _done, _leases in sorted(rows, key=lambda r: (r[1] + r[2], r[1])):
+        # Fewest completed + leased first; ties go to the fewest completed, then serving
+        # order, then id.
+        ordered = sorted(rows, key=lambda r: (r[1] + r[2], r[1], r[3], r[0]))
+        for comparison_id, _done, _leases, _rank in ordered:
             if not _lock_skip(conn, comparison_id):
                 continue
             if pg:

@@ -102,7 +102,7 @@ def _absent(query: Any) -> Any:
     """``(SELECT 1 ... LIMIT 1) IS NULL``: NOT EXISTS that PostgreSQL cannot turn into a join.
 
     As an anti-join PostgreSQL reads the whole campaign, then sorts; as a per-row subplan
-    it walks the (campaign_id, n_done) index in order and stops after WINDOW rows.
+    it walks the (campaign_id, n_done, serve_rank) index in order and stops after WINDOW rows.
     """
     return query.limit(1).scalar_subquery().is_(None)
 
@@ -156,7 +156,7 @@ Q_FINISHED = (
 )
 
 Q_CANDIDATES = (
-    select(C.c.id, C.c.n_done, _LEASES)
+    select(C.c.id, C.c.n_done, _LEASES, C.c.serve_rank)
     .where(
         C.c.campaign_id == bindparam("cid"),
         C.c.n_done < bindparam("overlap"),
@@ -164,14 +164,19 @@ Q_CANDIDATES = (
         _not_seen(),
         C.c.n_done + _LEASES < bindparam("overlap"),
     )
-    .order_by(C.c.n_done)
+    .order_by(C.c.n_done, C.c.serve_rank)
     .limit(WINDOW)
 )
+"""Open comparisons in ``ix_comparisons_queue`` order: fewest completed, then serving order.
+
+No ``id`` in the ORDER BY: PostgreSQL's index does not carry it, and asking for it turns the
+early-stopping index walk into a sort of the whole campaign. Ranks are 62-bit hashes, so
+ties are (almost) impossible; the caller breaks any by id (SQLite's index order does too)."""
 
 Q_CHECK_CANDIDATES = (
     select(C.c.id)
     .where(C.c.campaign_id == bindparam("cid"), C.c.check_kind == bindparam("kind"), _not_seen())
-    .order_by(C.c.n_done, C.c.id)
+    .order_by(C.c.n_done, C.c.serve_rank, C.c.id)
     .limit(WINDOW)
 )
 

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 from annotate.items import Answer  # noqa: E402
 from annotate.queue import next_item  # noqa: E402
 from annotate.queue_sql import A, C, J  # noqa: E402
+from annotate.serving import serve_rank  # noqa: E402
 from annotate.submission import submit  # noqa: E402
 from bench.seed import bulk_load, load_campaign_basics  # noqa: E402
 from db.engine import (  # noqa: E402
@@ -58,6 +59,7 @@ PG_URL = os.environ.get(
     "JUDGEBOARD_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 STAMP = datetime(2026, 1, 1, tzinfo=UTC)
+SERVE_SEED = 1
 
 
 def line(figure: str, value: float, unit: str, op: str, target: float) -> None:
@@ -123,7 +125,7 @@ def seed(engine: Engine) -> int:
             conn,
             "comparisons",
             ["id", "campaign_id", "prompt_id", "output_a_id", "output_b_id", "n_done"]
-            + ["created_at"],
+            + ["serve_rank", "created_at"],
             (
                 (
                     p * len(pairs) + k + 1,
@@ -132,6 +134,7 @@ def seed(engine: Engine) -> int:
                     p * N_MODELS + a + 1,
                     p * N_MODELS + b + 1,
                     n_done[p * len(pairs) + k],
+                    serve_rank(SERVE_SEED, f"p{p}", f"model-{a:02d}", f"model-{b:02d}"),
                     stamp,
                 )
                 for p in range(N_PROMPTS)
@@ -216,7 +219,9 @@ def naive_next(engine: Engine, rater_id: int, campaign_id: int = 1) -> int | Non
         overlap = conn.execute(text("SELECT overlap FROM campaigns WHERE id = :c"), {"c": 1})
         overlap = overlap.scalar_one()
         comparisons = conn.execute(
-            select(C.c.id, C.c.n_done, C.c.check_kind).where(C.c.campaign_id == campaign_id)
+            select(C.c.id, C.c.n_done, C.c.check_kind, C.c.serve_rank).where(
+                C.c.campaign_id == campaign_id
+            )
         ).all()
         leases = dict(
             conn.execute(
@@ -234,11 +239,11 @@ def naive_next(engine: Engine, rater_id: int, campaign_id: int = 1) -> int | Non
             .all()
         )
     open_ = [
-        (n + leases.get(cid, 0), n, cid)
-        for cid, n, kind in comparisons
+        (n + leases.get(cid, 0), n, rank, cid)
+        for cid, n, kind, rank in comparisons
         if kind is None and cid not in seen and n + leases.get(cid, 0) < overlap
     ]
-    return min(open_)[2] if open_ else None
+    return min(open_)[3] if open_ else None
 
 
 def _median_ms(fn: Callable[[], Any], runs: int) -> float:

@@ -1,4 +1,4 @@
-"""`judgeboard campaign`: list, pair and review flagged items."""
+"""`judgeboard campaign`: list, pair, serving seed and review flagged items."""
 
 from __future__ import annotations
 
@@ -33,6 +33,39 @@ def campaign_pair(
 ) -> None:
     """Generate comparisons from a campaign's outputs."""
     pair_outputs(_engine(), campaign, strategy, baseline, k, seed)
+
+
+@campaign_app.command("seed")
+@domain_errors
+def campaign_seed(
+    campaign: CampaignOpt,
+    set_to: Annotated[
+        int | None,
+        typer.Option("--set", help="Serve in the order of this seed (before rating starts)."),
+    ] = None,
+) -> None:
+    """Show or set the seed of a campaign's random serving order (reproducible orders)."""
+    from sqlalchemy import select
+
+    from annotate.serving import set_serve_seed
+    from db.models import Campaign
+
+    engine = _engine()
+    campaign_id = campaign_id_of(engine, campaign)
+    if set_to is not None:
+        n = set_serve_seed(engine, campaign_id, set_to, actor_id=local_actor(engine))
+        out.print(f"Serving seed set to {set_to}; {n} comparisons re-ranked.", highlight=False)
+        return
+    with engine.connect() as conn:
+        seed = conn.execute(select(Campaign.serve_seed).where(Campaign.id == campaign_id)).scalar()
+    if seed is None:
+        out.print(
+            "This campaign has no serving seed yet: one is drawn when comparisons are next"
+            " added, or set one with --set.",
+            highlight=False,
+        )
+    else:
+        out.print(str(seed), highlight=False)
 
 
 @campaign_app.command("list")

@@ -69,6 +69,8 @@ def leaderboard_cmd(
     )
     for note in result.notes:
         err.print(note, highlight=False)
+    for warning in result.warnings:
+        err.print(f"Warning: {warning}", style="bold yellow", highlight=False, markup=False)
     if fmt == "parquet":
         result.table.to_parquet(output, index=False)
         out.print(f"Wrote {len(result.table)} rows to {output}.")

@@ -1,5 +1,6 @@
 """Bulk writing shared by the outputs and votes importers: id lookups in chunks,
-insert-if-missing, the raw outputs insert (COPY on PostgreSQL) and a background batch writer."""
+insert-if-missing, the raw outputs insert (COPY on PostgreSQL), the comparisons insert (with
+serve ranks) and a background batch writer."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
-from db.models import Candidate, Output, Prompt
+from annotate import serving
+from db.models import Candidate, Output, Prompt, utcnow
 from db.upsert import dialect_insert
 
 _LOOKUP_CHUNK = 500
@@ -152,6 +154,31 @@ OUTPUT_COLUMNS = (
 def outputs_insert(conn: Connection) -> RawInsert:
     """The outputs insert both importers use; rows are tuples in ``OUTPUT_COLUMNS`` order."""
     return RawInsert(conn, Output.__table__, OUTPUT_COLUMNS)  # type: ignore[arg-type]
+
+
+def insert_comparisons(
+    conn: Connection, campaign_id: int, keys: Iterable[tuple[int, int, int]]
+) -> int:
+    """Create the comparisons ``(prompt_id, output_a_id, output_b_id)`` of a campaign that are
+    missing, each with its rank in the campaign's seeded serving order; returns rows sent.
+    """
+    now = utcnow()
+    return serving.insert_comparisons(
+        conn,
+        campaign_id,
+        [
+            {
+                "prompt_id": p,
+                "output_a_id": a,
+                "output_b_id": b,
+                "check_kind": None,
+                "expected_preference": None,
+                "n_done": 0,
+                "created_at": now,
+            }
+            for p, a, b in sorted(keys)
+        ],
+    )
 
 
 def to_json(value: Any) -> str:

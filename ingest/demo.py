@@ -19,6 +19,8 @@ from ingest.votes import import_votes
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_data"
 PREFERENCE_OF = {"a": -1, "b": 1, "tie": 0}
+DEMO_SERVE_SEED = 20260101
+"""Every load of the demo serves its comparisons in the same (random) order."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ def load_demo(engine: Engine, *, with_sample_votes: bool = True) -> DemoResult:
             for c in spec.get("rubric", [])
         ],
         gold_rate=float(spec.get("gold_rate", 0.1)),
+        serve_seed=int(spec.get("serve_seed", DEMO_SERVE_SEED)),
     ).id
     imported = import_outputs(engine, DEMO_DIR / "outputs.jsonl", name, actor_id=actor_id)
     pairing = spec.get("pairing", {})

@@ -47,6 +47,7 @@ from ingest.bulk import (
     ensure_prompts,
     ensure_rows,
     fill_placeholders,
+    insert_comparisons,
     outputs_insert,
     to_json,
 )
@@ -651,23 +652,7 @@ class _VoteImport:
         missing = pairs - ids.keys()
         self.result.comparisons_existing += len(ids)
         if missing:
-            now = utcnow()
-            self.conn.execute(
-                dialect_insert(self.conn, Comparison).on_conflict_do_nothing(),
-                [
-                    {
-                        "campaign_id": self.campaign_id,
-                        "prompt_id": p,
-                        "output_a_id": a,
-                        "output_b_id": b,
-                        "check_kind": None,
-                        "expected_preference": None,
-                        "n_done": 0,
-                        "created_at": now,
-                    }
-                    for p, a, b in sorted(missing)
-                ],
-            )
+            insert_comparisons(self.conn, self.campaign_id, missing)
             self.result.comparisons_added += len(missing)
             ids.update(existing(missing))
         return ids

@@ -28,6 +28,7 @@ The human-labelled comparisons must be a random sample (within each model pair f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from metrics.bradley_terry import DEFAULT_RIDGE, bt_newton, rank_bands, to_elo
+from metrics.bradley_terry import (
+    DEFAULT_RIDGE,
+    ELO_BASE,
+    ELO_SCALE,
+    bt_newton,
+    rank_bands,
+    to_elo,
+)
 from metrics.counts import PairCounts
 from metrics.errors import StatisticsError
 from metrics.vocabulary import missing_to_none, score_of_a
@@ -153,7 +161,7 @@ def ppi_mean(
             lam = np.ones(f.shape[:-1])
         lam_f = lam[..., None] * f
         rect = np.where(lab, y - lam_f, 0.0)
-        est = lam_f.mean(axis=-1) + rect.sum(axis=-1) / n
+        est = lam_f.sum(axis=-1) / big_n + rect.sum(axis=-1) / n
         g = np.where(lab, lam_f / big_n + rect / n[..., None], np.nan)
         var_g = _nanvar(g, lab, n)
         se = np.sqrt(n * var_g + (big_n - n) * lam**2 * var_f / big_n**2)
@@ -162,6 +170,7 @@ def ppi_mean(
         h_se = np.sqrt(_nanvar(np.where(lab, y, np.nan), lab, n) / n)
         z = stats.norm.ppf(0.5 + level / 2)
         ratio = se / h_se
+        judge_est = f.sum(axis=-1) / big_n
     return PPIMean(
         estimate=est,
         se=se,
@@ -171,7 +180,7 @@ def ppi_mean(
         human_se=h_se,
         human_ci_low=h_est - z * h_se,
         human_ci_high=h_est + z * h_se,
-        judge_estimate=f.mean(axis=-1),
+        judge_estimate=judge_est,
         n_labelled=n,
         n_total=big_n,
         width_ratio=ratio,
@@ -294,6 +303,32 @@ def ppi_win_rates(
 # -------------------------------------------------------------------------- PPI: BT
 
 
+def _human_elo(
+    models: tuple[str, ...], has_label: np.ndarray, baseline: str | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Human-only strengths -> Elo for the models with a human label; NaN for the others.
+
+    A model no human judged has no human-only figure (the fit leaves it at the prior, which
+    is no measurement), so it is missing rather than 1000 [1000, 1000], and the anchor is
+    the mean of the labelled models, or the baseline when humans judged it.
+    """
+
+    def elo(theta: np.ndarray) -> np.ndarray:
+        theta = np.asarray(theta, dtype=np.float64)
+        if baseline is not None:
+            if not has_label[list(models).index(baseline)]:
+                return np.full(theta.shape, np.nan)
+            rated = to_elo(theta, models, baseline)
+        elif has_label.any():
+            anchor = theta[..., has_label].mean(axis=-1, keepdims=True)
+            rated = ELO_BASE + ELO_SCALE * (theta - anchor)
+        else:
+            return np.full(theta.shape, np.nan)
+        return np.where(has_label, rated, np.nan)
+
+    return elo
+
+
 @dataclass(frozen=True)
 class PPIRatings:
     """PPI Bradley–Terry leaderboard.
@@ -301,8 +336,11 @@ class PPIRatings:
     ``table`` starts with :data:`~metrics.leaderboard.LEADERBOARD_COLUMNS` (``win_rate``
     is the PPI win rate against the field, ``n`` all judged comparisons) followed by
     ``human_rating``/``human_ci_low``/``human_ci_high``, ``judge_rating``, ``n_labelled``
-    and ``width_ratio``. ``width_ratio`` here is the median over models of PPI CI width /
-    human-only CI width. ``judge_weight`` is the median power-tuning weight over pairs
+    and ``width_ratio``. A model no human labelled has no human-only figures (NaN, shown as
+    missing) and no ``width_ratio``; the human-only ratings are anchored at the mean of the
+    labelled models (or at ``baseline``; all missing if humans never judged it).
+    ``width_ratio`` here is the median, over models that have both intervals, of PPI CI
+    width / human-only CI width. ``judge_weight`` is the median power-tuning weight over pairs
     (1 = classic PPI, 0 = human votes alone).
     """
 
@@ -447,13 +485,18 @@ def ppi_bradley_terry(
 
     q = (1 - level) / 2
     lo_p, hi_p = np.quantile(to_elo(boot_ppi, models, baseline), [q, 1 - q], axis=0)
-    lo_h, hi_h = np.quantile(to_elo(boot_h, models, baseline), [q, 1 - q], axis=0)
+    labelled_pairs = joint.sum(axis=1) > 0
+    has_label = np.zeros(m, dtype=bool)
+    has_label[pi[labelled_pairs]] = has_label[pj[labelled_pairs]] = True
+    human_elo = _human_elo(models, has_label, baseline)
+    lo_h, hi_h = np.quantile(human_elo(boot_h), [q, 1 - q], axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (hi_p - lo_p) / (hi_h - lo_h)
+    ratio = np.where(np.isfinite(ratio), ratio, np.nan)
+    finite = ratio[np.isfinite(ratio)]
     rank_low, rank_high = rank_bands(lo_p, hi_p)
     wr = ppi_win_rates(comparisons, level=level, power_tuning=power_tuning)
     wr = wr.set_index("model").reindex(list(models))
-    labelled_pairs = joint.sum(axis=1) > 0
     pair_weights = weight(joint, unlab)[labelled_pairs]
     table = pd.DataFrame(
         {
@@ -465,7 +508,7 @@ def ppi_bradley_terry(
             "rank_high": rank_high,
             "win_rate": wr["win_rate"].to_numpy(),
             "n": wr["n"].to_numpy(dtype=np.int64),
-            "human_rating": to_elo(theta_h, models, baseline),
+            "human_rating": human_elo(theta_h),
             "human_ci_low": lo_h,
             "human_ci_high": hi_h,
             "judge_rating": to_elo(theta_j, models, baseline),
@@ -476,7 +519,7 @@ def ppi_bradley_terry(
     table = table.sort_values(["rating", "model"], ascending=[False, True], kind="stable")
     return PPIRatings(
         table.reset_index(drop=True),
-        width_ratio=float(np.nanmedian(ratio)),
+        width_ratio=float(np.median(finite)) if len(finite) else float("nan"),
         n_labelled=int(lab.sum()),
         n_total=len(f),
         judge_weight=float(np.median(pair_weights)) if len(pair_weights) else float("nan"),

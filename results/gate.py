@@ -14,6 +14,7 @@ from db.joins import CandA, CandB
 from metrics.blend import ppi_win_rate
 from metrics.win_rates import clustered_win_rate_interval
 from results.leaderboards import LeaderboardQuery, ppi_frame, resolve_judge
+from results.sampling import labelled_sample_check
 from results.votes import VoteFilter, per_comparison_tallies, with_models
 
 
@@ -41,14 +42,29 @@ def gate(
     Ties count half. Human and judge sources use a Wilson interval on the head-to-head
     votes, widened for votes that share a comparison (several raters, or a judge's two
     swapped verdicts; see :func:`metrics.win_rates.clustered_win_rate_interval`); ``ppi`` uses the
-    prediction-powered interval, one unit per comparison.
+    prediction-powered interval, one unit per comparison, and its message carries a warning
+    when the human labels were not drawn at random (``results.sampling``).
     """
     admin_only(engine, actor_id)
+    caveat = ""
     if q.source == "ppi":
         judge_id, _ = resolve_judge(engine, q.campaign_id, q.judge)
         est = ppi_win_rate(ppi_frame(engine, q, judge_id), candidate, baseline)
+        if int(est.n_total) == 0:
+            raise NotFoundError(
+                f"This judge has no verdicts comparing '{candidate}' with '{baseline}': check"
+                " the names (judgeboard leaderboard lists them) or run the judge first."
+            )
+        if int(est.n_labelled) == 0:
+            raise NotFoundError(
+                f"No human-labelled comparison of '{candidate}' with '{baseline}' has a verdict"
+                " of this judge, so PPI has nothing to correct the judge with: rate some of"
+                " their comparisons in the queue, or gate on --source judge."
+            )
         rate, lo, hi, n = est.estimate, est.ci_low, est.ci_high, int(est.n_total)
         clusters = n
+        warning = labelled_sample_check(engine, q.campaign_id).warning()
+        caveat = f" Warning: {warning}" if warning else ""
     else:
         if q.source == "human":
             flt = q.votes(rater_kind="human")
@@ -73,7 +89,7 @@ def gate(
     message = (
         f"{verdict}: {candidate} beats {baseline} {rate:.1%} of the time"
         f" (95% CI {lo:.1%} to {hi:.1%}, n={n}{on_comparisons}); the gate needs the lower bound"
-        f" >= {min_win_rate:.1%}."
+        f" >= {min_win_rate:.1%}.{caveat}"
     )
     return GateResult(passed, float(rate), float(lo), float(hi), int(n), message)
 

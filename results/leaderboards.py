@@ -28,6 +28,7 @@ from metrics.counts import PairCounts, pair_counts_from_aggregates
 from metrics.leaderboard import LEADERBOARD_COLUMNS, leaderboard
 from metrics.vocabulary import missing_to_none
 from metrics.win_rates import win_rate_matrix
+from results.sampling import labelled_sample_check
 from results.votes import (
     VoteFilter,
     per_comparison_tallies,
@@ -74,6 +75,7 @@ class LeaderboardResult:
     width_ratio: float | None = None
     length_coef: float | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def records(self) -> list[dict[str, Any]]:
         return [
@@ -208,7 +210,8 @@ def ppi_frame(engine: Engine, q: LeaderboardQuery, judge_id: int) -> pd.DataFram
     """Per comparison: the judge's verdict (swaps resolved) and the human majority.
 
     A judge's two position-swapped verdicts that disagree resolve to a tie; a human
-    majority that is split evenly is a tie too.
+    majority that is split evenly is a tie too. Gold and attention items are left out:
+    they are picked by hand, and PPI needs the labelled comparisons drawn at random.
     """
     sign = preference_sign_sql(Judgment.preference)
     judge_sum = func.sum(case((Judgment.judge_id == judge_id, sign), else_=0))
@@ -232,6 +235,7 @@ def ppi_frame(engine: Engine, q: LeaderboardQuery, judge_id: int) -> pd.DataFram
     )
     pc = per_comparison.c
     query = with_models(per_comparison, pc.judge_sum, pc.judge_n, pc.human_sum, pc.human_n)
+    query = query.where(Comparison.check_kind.is_(None))
     with engine.connect() as conn:
         frame = pd.DataFrame(
             conn.execute(query).all(),
@@ -402,11 +406,13 @@ def _compute_ppi(
     ppi = ppi_bradley_terry(frame, rounds=q.rounds, seed=q.seed, baseline=q.baseline)
     human = _counts(engine, q.votes(rater_kind="human"), length_control=False)
     matrix = win_rate_matrix(human).rate if human is not None else pd.DataFrame()
+    unlabelled = int((ppi.table["n_labelled"] == 0).sum())
     notes = [
         f"PPI: the judge's verdicts on {ppi.n_total} comparisons, corrected by humans on"
         f" {ppi.n_labelled}, with the judge weighted {_weight_text(ppi.judge_weight)}."
-        f" {_width_note(ppi.width_ratio)}"
+        f" {_width_note(ppi.width_ratio, unlabelled)}"
     ]
+    warning = labelled_sample_check(engine, q.campaign_id).warning()
     return LeaderboardResult(
         q,
         ppi.table,
@@ -415,6 +421,7 @@ def _compute_ppi(
         n_votes=ppi.n_total,
         width_ratio=ppi.width_ratio,
         notes=notes,
+        warnings=[warning] if warning else [],
     )
 
 
@@ -427,17 +434,26 @@ def _weight_text(weight: float) -> str:
     )
 
 
-def _width_note(ratio: float) -> str:
+def _width_note(ratio: float, n_unlabelled: int = 0) -> str:
+    """How PPI's intervals compare with human votes alone, and how many models sit out."""
     if ratio != ratio:
-        return "Interval width versus human votes alone could not be computed."
-    if ratio < 0.995:
-        return f"Its intervals are {1 - ratio:.0%} narrower than human votes alone."
-    if ratio <= 1.005:
-        return (
+        text = "Interval width versus human votes alone could not be computed."
+    elif ratio < 0.995:
+        text = f"Its intervals are {1 - ratio:.0%} narrower than human votes alone."
+    elif ratio <= 1.005:
+        text = (
             "Its intervals are as wide as human votes alone: this judge agrees too little"
             " with the humans to sharpen the estimate, so it is given almost no weight."
         )
-    return f"Its intervals are {ratio - 1:.0%} wider than human votes alone."
+    else:
+        text = f"Its intervals are {ratio - 1:.0%} wider than human votes alone."
+    if n_unlabelled:
+        models = "1 model has" if n_unlabelled == 1 else f"{n_unlabelled} models have"
+        text += (
+            f" {models} no human label: no human-only figures (shown as missing) and no part"
+            " in the width comparison."
+        )
+    return text
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

@@ -11,7 +11,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from annotate.campaigns import CriterionSpec, _create_campaign
-from db.models import Assignment, Candidate, Comparison, Judge, Judgment, Output, Prompt, User
+from annotate.serving import insert_comparisons, serve_rank
+from db.models import (
+    Assignment,
+    Campaign,
+    Candidate,
+    Comparison,
+    Judge,
+    Judgment,
+    Output,
+    Prompt,
+    User,
+)
 from metrics.frames import VOTE_COLUMNS
 
 
@@ -79,10 +90,7 @@ def campaign_with_outputs(
             outputs[(p.id, cand.name)] = o
         if pairs:
             for a, b in itertools.combinations(cands, 2):
-                oa, ob = outputs[(p.id, a.name)], outputs[(p.id, b.name)]
-                lo, hi = sorted((oa.id, ob.id))
-                comp = Comparison(campaign_id=c.id, prompt_id=p.id, output_a_id=lo, output_b_id=hi)
-                s.add(comp)
+                comp = comparison(s, p, outputs[(p.id, a.name)], outputs[(p.id, b.name)])
                 comparisons.append(comp)
     s.flush()
     return {
@@ -92,6 +100,31 @@ def campaign_with_outputs(
         "outputs": outputs,
         "comparisons": comparisons,
     }
+
+
+def comparison(
+    s: Session, prompt: Prompt, out_a: Output, out_b: Output, **kwargs: Any
+) -> Comparison:
+    """A comparison of two outputs of ``prompt`` (stored in canonical order, either given
+    order), ranked in its campaign's serving order as every real creation path ranks it."""
+    lo, hi = sorted((out_a, out_b), key=lambda o: o.id)
+    comp = Comparison(
+        campaign_id=prompt.campaign_id,
+        prompt_id=prompt.id,
+        output_a_id=lo.id,
+        output_b_id=hi.id,
+        serve_rank=rank_of(s, prompt, out_a, out_b),
+        **kwargs,
+    )
+    s.add(comp)
+    return comp
+
+
+def rank_of(s: Session, prompt: Prompt, out_a: Output, out_b: Output) -> int:
+    """The serve rank ``annotate.serving`` gives a comparison of these two outputs."""
+    seed = s.get(Campaign, prompt.campaign_id).serve_seed
+    names = [s.get(Candidate, o.candidate_id).name for o in (out_a, out_b)]
+    return serve_rank(seed, prompt.external_id, *names)
 
 
 def human_judgment(
@@ -150,12 +183,7 @@ def rubric_items(s: Session, outputs: dict[Any, Output]) -> list[Comparison]:
     """Single-output rubric items (a comparison of an output with itself) for ``outputs``."""
     items = []
     for o in outputs.values():
-        p = s.get(Prompt, o.prompt_id)
-        item = Comparison(
-            campaign_id=p.campaign_id, prompt_id=p.id, output_a_id=o.id, output_b_id=o.id
-        )
-        s.add(item)
-        items.append(item)
+        items.append(comparison(s, s.get(Prompt, o.prompt_id), o, o))
     s.flush()
     return items
 
@@ -215,11 +243,11 @@ def bulk_pairwise_campaign(
             .order_by(Output.id)
         ).all():
             outs.setdefault(pid, []).append(oid)
-        s.execute(
-            Comparison.__table__.insert(),
+        insert_comparisons(
+            s.connection(),
+            campaign_id,
             [
                 {
-                    "campaign_id": campaign_id,
                     "prompt_id": pid,
                     "output_a_id": a,
                     "output_b_id": b,
@@ -368,13 +396,7 @@ def voted_campaign(
                 )
             ).first()
             if comp is None:
-                comp = Comparison(
-                    campaign_id=data["campaign"].id,
-                    prompt_id=p.id,
-                    output_a_id=min(ox.id, oy.id),
-                    output_b_id=max(ox.id, oy.id),
-                )
-                s.add(comp)
+                comp = comparison(s, p, ox, oy)
                 s.flush()
                 comparisons.append(comp)
             sign = 1 if ox.id < oy.id else -1

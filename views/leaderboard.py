@@ -19,6 +19,13 @@ from results.leaderboards import (
 )
 from views.widgets.common import engine, require_actor, run_or_error
 
+PPI_HUMAN_COLUMNS = {
+    "human_rating": ("human only", "{:.0f}"),
+    "human_ci_low": ("human CI low", "{:.0f}"),
+    "human_ci_high": ("human CI high", "{:.0f}"),
+    "width_ratio": ("CI width vs human", "{:.0%}"),
+}
+
 actor = require_actor(admin=True)
 st.title("Leaderboard")
 
@@ -69,6 +76,8 @@ if result is None:
     st.stop()
 for note in result.notes:
     st.info(note)
+for warning in result.warnings:
+    st.warning(warning, icon=":material/warning:")
 if result.table.empty:
     st.stop()
 
@@ -83,6 +92,12 @@ shown = table.assign(
         for lo, hi in zip(table.rank_low, table.rank_high, strict=True)
     ]
 )
+# PPI: a model no human labelled has no human-only figure, shown as missing ("—").
+ppi_columns = {}
+if source == "ppi":
+    for col, (label, fmt) in PPI_HUMAN_COLUMNS.items():
+        shown[col] = [fmt.format(v) if pd.notna(v) else "—" for v in shown[col]]
+        ppi_columns[col] = st.column_config.TextColumn(label)
 st.dataframe(
     shown[["rank", *[c for c in table.columns if c not in ("rank_low", "rank_high")]]],
     hide_index=True,
@@ -108,6 +123,7 @@ st.dataframe(
             help="PPI interval width as a share of the human-only interval: below 100% is"
             " narrower.",
         ),
+        **ppi_columns,
     },
 )
 

@@ -222,3 +222,55 @@ def test_power_tuning_keeps_a_coin_flip_judge_from_widening_the_ratings() -> Non
     assert tuned.judge_weight < 0.2
     assert classic.width_ratio > 1.1
     assert tuned.width_ratio < 1.02
+
+
+def with_unlabelled_model(frame: pd.DataFrame, seed: int, n: int = 600) -> pd.DataFrame:
+    """``frame`` plus comparisons of a model "new" that only the judge has seen."""
+    rng = np.random.default_rng(seed)
+    rivals = rng.choice(["low", "mid", "top"], n)
+    extra = pd.DataFrame(
+        {
+            "model_a": np.where(rng.random(n) < 0.5, "new", rivals),
+            "model_b": "",
+            "judge_preference": rng.choice([-1.0, 0.0, 1.0], n),
+            "human_preference": np.nan,
+        }
+    )
+    extra["model_b"] = np.where(extra["model_a"] == "new", rivals, "new")
+    return pd.concat([frame, extra], ignore_index=True)
+
+
+def test_a_model_no_human_labelled_has_no_human_only_figures() -> None:
+    frame = with_unlabelled_model(ppi_frame(17, 3_000, 0.2, 0.8), 17)
+    r = ppi_bradley_terry(frame, rounds=300)
+    table = r.table.set_index("model")
+    human_cols = ["human_rating", "human_ci_low", "human_ci_high", "width_ratio"]
+    assert table.loc["new", human_cols].isna().all()
+    assert table.loc["new", "n_labelled"] == 0
+    assert np.isfinite(table.loc["new", ["rating", "ci_low", "ci_high", "judge_rating"]]).all()
+    labelled = table.drop(index="new")
+    assert labelled[human_cols].notna().all().all()
+    # the width ratio is the median over the labelled models only, computed from the table
+    widths = (labelled["ci_high"] - labelled["ci_low"]) / (
+        labelled["human_ci_high"] - labelled["human_ci_low"]
+    )
+    assert r.width_ratio == pytest.approx(float(np.median(widths)))
+    # human-only ratings are anchored at the mean of the models humans judged
+    assert labelled["human_rating"].mean() == pytest.approx(1000.0)
+
+
+def test_human_only_ratings_ignore_a_model_only_the_judge_saw() -> None:
+    frame = ppi_frame(18, 3_000, 0.2, 0.8)
+    alone = ppi_bradley_terry(frame, rounds=100).table.set_index("model")
+    joined = ppi_bradley_terry(with_unlabelled_model(frame, 18), rounds=100).table
+    joined = joined.set_index("model").loc[alone.index]
+    np.testing.assert_allclose(joined["human_rating"], alone["human_rating"], atol=1e-6)
+
+
+def test_a_baseline_no_human_labelled_leaves_every_human_figure_missing() -> None:
+    frame = with_unlabelled_model(ppi_frame(19, 2_000, 0.2, 0.8), 19)
+    r = ppi_bradley_terry(frame, rounds=100, baseline="new")
+    assert r.table["human_rating"].isna().all()
+    assert r.table["width_ratio"].isna().all()
+    assert math.isnan(r.width_ratio)
+    assert r.table.set_index("model").loc["new", "rating"] == pytest.approx(1000.0)
