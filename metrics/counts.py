@@ -23,6 +23,86 @@ DEFAULT_LENGTH_BINS = 16
 
 
 @dataclass(frozen=True)
+class ClusterClasses:
+    """Comparisons grouped into classes by cell and per-comparison outcome pattern.
+
+    ``count[k]`` comparisons of cell ``cell[k]`` each carried ``wins_i[k]`` votes for the
+    cell's ``i``, ``wins_j[k]`` for its ``j`` and ``ties[k]`` ties (a judge's two swapped
+    verdicts, or several raters). Comparisons with the same pattern are interchangeable
+    in a bootstrap, so drawing how many of each class a round takes (a multinomial over
+    the classes of a cell, the cell keeping its number of comparisons) is exactly
+    resampling the cell's comparisons with replacement, at a cost that depends on the
+    number of classes, not of comparisons. Classes are sorted by cell, then pattern.
+    """
+
+    cell: np.ndarray
+    wins_i: np.ndarray
+    wins_j: np.ndarray
+    ties: np.ndarray
+    count: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        cell: np.ndarray,
+        wins_i: np.ndarray,
+        wins_j: np.ndarray,
+        ties: np.ndarray,
+        count: np.ndarray,
+    ) -> ClusterClasses:
+        """Merge rows with the same cell and pattern, sorted (deterministic order)."""
+        cols = [np.asarray(a, dtype=np.float64) for a in (wins_i, wins_j, ties)]
+        cell = np.asarray(cell, dtype=np.int64)
+        count = np.asarray(count, dtype=np.int64)
+        keep = (cols[0] + cols[1] + cols[2] > 0) & (count > 0)
+        cell, count = cell[keep], count[keep]
+        cols = [a[keep] for a in cols]
+        order = np.lexsort((cols[2], -cols[1], -cols[0], cell))
+        cell, count = cell[order], count[order]
+        cols = [a[order] for a in cols]
+        if len(cell) == 0:
+            return cls(cell, *cols, count)
+        new = np.r_[
+            True,
+            (np.diff(cell) != 0)
+            | (np.diff(cols[0]) != 0)
+            | (np.diff(cols[1]) != 0)
+            | (np.diff(cols[2]) != 0),
+        ]
+        starts = np.flatnonzero(new)
+        return cls(
+            cell[starts],
+            cols[0][starts],
+            cols[1][starts],
+            cols[2][starts],
+            np.add.reduceat(count, starts),
+        )
+
+    def select(self, mask: np.ndarray) -> ClusterClasses:
+        return ClusterClasses(
+            self.cell[mask],
+            self.wins_i[mask],
+            self.wins_j[mask],
+            self.ties[mask],
+            self.count[mask],
+        )
+
+    def recell(self, mapping: np.ndarray) -> ClusterClasses:
+        """Renumber cells through ``mapping`` (old cell -> new cell), merging classes."""
+        return ClusterClasses.build(
+            mapping[self.cell], self.wins_i, self.wins_j, self.ties, self.count
+        )
+
+    def patterns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.wins_i, self.wins_j, self.ties
+
+    @property
+    def single_votes(self) -> bool:
+        """True when no comparison carries more than one vote (clusters change nothing)."""
+        return bool(np.all(self.wins_i + self.wins_j + self.ties == 1))
+
+
+@dataclass(frozen=True)
 class PairCounts:
     """Outcome counts per cell; a cell is a model pair ``i < j`` (and a length bin).
 
@@ -31,7 +111,9 @@ class PairCounts:
     ``(len_i - len_j) / (len_i + len_j)`` of the votes in the cell (``None`` without
     length information). Cells are sorted by pair, so a pair's cells are contiguous.
     ``parts`` records the integer tables and weights a blended table was made from;
-    the bootstrap resamples those parts separately.
+    the bootstrap resamples those parts separately. ``clusters`` (see
+    :class:`ClusterClasses`) groups the votes by the comparison they were cast on; with it
+    the bootstrap resamples comparisons rather than votes.
     """
 
     models: tuple[str, ...]
@@ -42,6 +124,7 @@ class PairCounts:
     ties: np.ndarray
     length: np.ndarray | None = None
     parts: tuple[tuple[PairCounts, float], ...] = field(default=(), repr=False)
+    clusters: ClusterClasses | None = field(default=None, repr=False)
 
     @property
     def n(self) -> np.ndarray:
@@ -59,12 +142,14 @@ class PairCounts:
         uniq, inv = np.unique(key, return_inverse=True)
         sums = [np.bincount(inv, weights=a, minlength=len(uniq)) for a in self._outcomes()]
         parts = tuple((p.collapse(), w) for p, w in self.parts)
+        clusters = None if self.clusters is None else self.clusters.recell(inv)
         return PairCounts(
             self.models,
             (uniq // self.n_models).astype(np.int64),
             (uniq % self.n_models).astype(np.int64),
             *sums,
             parts=parts,
+            clusters=clusters,
         )
 
     def model_totals(self) -> np.ndarray:
@@ -86,7 +171,13 @@ class PairCounts:
         recode = np.cumsum(present) - 1
         models = tuple(m for m, p in zip(self.models, present, strict=True) if p)
 
+        new_cell = np.cumsum(keep_cells) - 1
+
         def pick(c: PairCounts) -> PairCounts:
+            clusters = None
+            if c.clusters is not None:
+                kept = c.clusters.select(keep_cells[c.clusters.cell])
+                clusters = kept.recell(new_cell)
             return PairCounts(
                 models,
                 recode[c.i[keep_cells]],
@@ -95,6 +186,7 @@ class PairCounts:
                 c.wins_j[keep_cells],
                 c.ties[keep_cells],
                 None if c.length is None else c.length[keep_cells],
+                clusters=clusters,
             )
 
         out = pick(self)
@@ -113,7 +205,11 @@ def length_bin(length_diff: np.ndarray, bins: int) -> np.ndarray:
     return np.clip(b, 0, bins - 1).astype(np.int64)
 
 
-def _build(
+def _build(*args: object) -> PairCounts:
+    return _build_keyed(*args)[0]  # type: ignore[arg-type]
+
+
+def _build_keyed(
     models: tuple[str, ...],
     a: np.ndarray,
     b: np.ndarray,
@@ -122,7 +218,7 @@ def _build(
     length_bins: int | None,
     xsum: np.ndarray | None,
     cell_bin: np.ndarray | None,
-) -> PairCounts:
+) -> tuple[PairCounts, np.ndarray]:
     """Shared core: scatter (a, b, sign[, bin]) rows with optional weights into cells.
 
     ``xsum`` is the per-row sum of length differences oriented to ``a`` (per vote it is
@@ -157,7 +253,7 @@ def _build(
         xs = np.bincount(cell, weights=np.where(flip, -xsum, xsum), minlength=size)
         length = xs[nz] / total[nz]
     pair = nz // k
-    return PairCounts(
+    table = PairCounts(
         models,
         pair // m,
         pair % m,
@@ -166,6 +262,7 @@ def _build(
         counts[nz, 2].astype(np.float64),
         length,
     )
+    return table, nz
 
 
 def pair_counts_from_codes(
@@ -261,6 +358,70 @@ def pair_counts_from_aggregates(
     return _build(names, a, b, sign, n, length_bins, xsum, cell_bin)
 
 
+def pair_counts_from_clusters(
+    frame: pd.DataFrame,
+    *,
+    models: Sequence[str] | None = None,
+    length_bins: int | None = None,
+) -> PairCounts:
+    """Counts that remember which votes shared a comparison, from a SQL aggregate.
+
+    One row per (``model_a``, ``model_b``, per-comparison pattern): ``a_wins``, ``ties``,
+    ``b_wins`` are the (possibly weighted) votes one comparison carried and ``n`` how many
+    comparisons of the pair had exactly that pattern. For length control also pass
+    ``length_bin`` (the comparison's bin, see :func:`length_bin`), ``length_diff_sum``
+    (sum over the row's votes of the normalised length difference) and ``length_bins``.
+    The bootstrap then resamples comparisons (see :class:`ClusterClasses`); when every
+    comparison carries one vote the table is the plain per-vote one.
+    """
+    names = _model_list(frame, models)
+    index = pd.Index(names)
+    a = index.get_indexer(frame["model_a"])
+    b = index.get_indexer(frame["model_b"])
+    if (a < 0).any() or (b < 0).any():
+        raise StatisticsError("aggregates mention models that are not in `models`; add them.")
+    aw = frame["a_wins"].to_numpy(dtype=np.float64)
+    tw = frame["ties"].to_numpy(dtype=np.float64)
+    bw = frame["b_wins"].to_numpy(dtype=np.float64)
+    cnt = frame["n"].to_numpy(dtype=np.float64)
+    rows = len(frame)
+    sign = np.repeat([-1.0, 0.0, 1.0], rows)
+    weight = np.r_[aw * cnt, tw * cnt, bw * cnt]
+    a3, b3 = np.tile(a, 3), np.tile(b, 3)
+    if length_bins is None:
+        table, nz = _build_keyed(names, a3, b3, sign, weight, None, None, None)
+        cell_bin = np.zeros(rows, dtype=np.int64)
+    else:
+        cell_bin = frame["length_bin"].to_numpy(dtype=np.int64)
+        xsum = frame["length_diff_sum"].to_numpy(dtype=np.float64)
+        table, nz = _build_keyed(
+            names,
+            a3,
+            b3,
+            sign,
+            weight,
+            length_bins,
+            np.r_[xsum, np.zeros(2 * rows)],
+            np.tile(cell_bin, 3),
+        )
+    m, k = len(names), length_bins or 1
+    ok = (a != b) & (aw + tw + bw > 0) & (cnt > 0)
+    flip = a > b
+    lo, hi = np.where(flip, b, a), np.where(flip, a, b)
+    bins = np.where(flip, k - 1 - cell_bin, cell_bin)
+    cell = np.searchsorted(nz, ((lo * m + hi) * k + bins)[ok])
+    classes = ClusterClasses.build(
+        cell,
+        np.where(flip, bw, aw)[ok],
+        np.where(flip, aw, bw)[ok],
+        tw[ok],
+        np.rint(cnt[ok]),
+    )
+    if classes.single_votes:
+        return table
+    return replace(table, clusters=classes)
+
+
 def _model_list(frame: pd.DataFrame, models: Sequence[str] | None) -> tuple[str, ...]:
     if models is not None:
         return tuple(models)
@@ -283,7 +444,8 @@ def resample_counts(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One multinomial draw per cell and round, per integer part; weighted sum of parts.
 
-    Drawing ``(wins_i, wins_j, ties) ~ Multinomial(n_cell, observed shares)`` is exactly
+    A part with ``clusters`` draws comparisons instead of votes (:func:`cluster_draws`).
+    Otherwise, drawing ``(wins_i, wins_j, ties) ~ Multinomial(n_cell, observed shares)`` is exactly
     the same as resampling the cell's votes with replacement, i.e. a bootstrap
     stratified by pair (and length bin): each pair keeps its observed number of votes.
     """
@@ -291,6 +453,11 @@ def resample_counts(
     shape = (rounds, len(counts.i))
     acc = [np.zeros(shape), np.zeros(shape), np.zeros(shape)]
     for part, weight in parts:
+        if part.clusters is not None:
+            draws = cluster_draws(part.clusters, len(part.i), rounds, rng)
+            for target, pattern in zip(acc, part.clusters.patterns(), strict=True):
+                target += weight * cluster_totals(part.clusters, draws, pattern, len(part.i))
+            continue
         wi, wj, t = _integer_counts(part)
         n = (wi + wj + t).astype(np.int64)
         p1 = np.divide(wi, n, out=np.zeros(len(n)), where=n > 0)
@@ -303,3 +470,49 @@ def resample_counts(
         acc[1] += weight * d2
         acc[2] += weight * (rest - d2)
     return acc[0], acc[1], acc[2]
+
+
+def cluster_draws(
+    classes: ClusterClasses, n_cells: int, rounds: int, rng: np.random.Generator
+) -> np.ndarray:
+    """How many comparisons of each class every round takes, shape ``(rounds, classes)``.
+
+    Per cell and round a multinomial over the cell's classes with the cell's number of
+    comparisons, drawn as a chain of binomials (class ``s`` of a cell gets
+    ``Binomial(left, count_s / count of classes s.. of the cell)``), vectorised over the
+    cells that have an ``s``-th class.
+    """
+    cell, count = classes.cell, classes.count
+    k = len(cell)
+    draws = np.zeros((rounds, k), dtype=np.int64)
+    if k == 0:
+        return draws
+    starts = np.flatnonzero(np.r_[True, np.diff(cell) != 0])
+    first = np.repeat(starts, np.diff(np.r_[starts, k]))
+    slot = np.arange(k) - first
+    tail = np.cumsum(count[::-1])[::-1]
+    ends = np.r_[starts[1:], k]
+    cell_end_tail = np.where(ends < k, np.r_[tail, 0][ends], 0)
+    within_tail = tail - np.repeat(cell_end_tail, np.diff(np.r_[starts, k]))
+    p = count / within_tail
+    left = np.zeros((rounds, n_cells), dtype=np.int64)
+    left[:, cell[starts]] = np.add.reduceat(count, starts)
+    for s in range(int(slot.max()) + 1):
+        idx = np.flatnonzero(slot == s)
+        cells = cell[idx]
+        d = rng.binomial(left[:, cells], p[idx])
+        draws[:, idx] = d
+        left[:, cells] -= d
+    return draws
+
+
+def cluster_totals(
+    classes: ClusterClasses, draws: np.ndarray, pattern: np.ndarray, n_cells: int
+) -> np.ndarray:
+    """Per round and cell, the sum of ``pattern`` over the comparisons drawn."""
+    out = np.zeros((draws.shape[0], n_cells))
+    if len(classes.cell) == 0:
+        return out
+    starts = np.flatnonzero(np.r_[True, np.diff(classes.cell) != 0])
+    out[:, classes.cell[starts]] = np.add.reduceat(draws * pattern, starts, axis=1)
+    return out
