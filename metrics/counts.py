@@ -96,11 +96,6 @@ class ClusterClasses:
     def patterns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.wins_i, self.wins_j, self.ties
 
-    @property
-    def single_votes(self) -> bool:
-        """True when no comparison carries more than one vote (clusters change nothing)."""
-        return bool(np.all(self.wins_i + self.wins_j + self.ties == 1))
-
 
 @dataclass(frozen=True)
 class PairCounts:
@@ -371,8 +366,9 @@ def pair_counts_from_clusters(
     comparisons of the pair had exactly that pattern. For length control also pass
     ``length_bin`` (the comparison's bin, see :func:`length_bin`), ``length_diff_sum``
     (sum over the row's votes of the normalised length difference) and ``length_bins``.
-    The bootstrap then resamples comparisons (see :class:`ClusterClasses`); when every
-    comparison carries one vote the table is the plain per-vote one.
+    The bootstrap then resamples comparisons (see :class:`ClusterClasses`); with one vote
+    per comparison that is the per-vote bootstrap, drawn the same way, so copying every
+    vote k times changes no draw.
     """
     names = _model_list(frame, models)
     index = pd.Index(names)
@@ -417,8 +413,6 @@ def pair_counts_from_clusters(
         tw[ok],
         np.rint(cnt[ok]),
     )
-    if classes.single_votes:
-        return table
     return replace(table, clusters=classes)
 
 
