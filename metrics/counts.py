@@ -438,8 +438,10 @@ def resample_counts(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One multinomial draw per cell and round, per integer part; weighted sum of parts.
 
-    A part with ``clusters`` draws comparisons instead of votes (:func:`cluster_draws`).
-    Otherwise, drawing ``(wins_i, wins_j, ties) ~ Multinomial(n_cell, observed shares)`` is exactly
+    A part with ``clusters`` resamples comparisons instead of votes
+    (:func:`resample_clusters`; its ties come back folded into half wins, which is all any
+    statistic here reads of them). Otherwise, drawing
+    ``(wins_i, wins_j, ties) ~ Multinomial(n_cell, observed shares)`` is exactly
     the same as resampling the cell's votes with replacement, i.e. a bootstrap
     stratified by pair (and length bin): each pair keeps its observed number of votes.
     """
@@ -448,9 +450,10 @@ def resample_counts(
     acc = [np.zeros(shape), np.zeros(shape), np.zeros(shape)]
     for part, weight in parts:
         if part.clusters is not None:
-            draws = cluster_draws(part.clusters, len(part.i), rounds, rng)
-            for target, pattern in zip(acc, part.clusters.patterns(), strict=True):
-                target += weight * cluster_totals(part.clusters, draws, pattern, len(part.i))
+            for target, drawn in zip(
+                acc, resample_clusters(part.clusters, len(part.i), rounds, rng), strict=True
+            ):
+                target += weight * drawn
             continue
         wi, wj, t = _integer_counts(part)
         n = (wi + wj + t).astype(np.int64)
@@ -464,6 +467,82 @@ def resample_counts(
         acc[1] += weight * d2
         acc[2] += weight * (rest - d2)
     return acc[0], acc[1], acc[2]
+
+
+_FFT_BATCH = 1 << 22
+_PMF_FLOOR = 1e-12
+
+
+def resample_clusters(
+    classes: ClusterClasses, n_cells: int, rounds: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Resample each cell's comparisons with replacement, ``rounds`` times.
+
+    Returns per round and cell ``(score_i, n - score_i, 0)`` with ``score_i`` = wins of
+    ``i`` plus half its ties: Bradley–Terry and the win rates read ties only as half
+    wins, so the cell's score and vote total are all a round needs. Where every
+    comparison of a cell carries the same number of votes (a fixed overlap, a judge's
+    two swapped verdicts) the total is fixed and the score is the sum of ``n_cell`` iid
+    draws from the comparisons' scores: its exact distribution is that pmf convolved
+    ``n_cell`` times (by FFT, once per cell), and one uniform per round and cell picks
+    the value from its CDF. That costs O(cells * (support + rounds)) instead of a random
+    draw per comparison class, round and cell; pmf values below 1e-12 (FFT rounding) are
+    set to zero. Cells whose comparisons carry different numbers of votes take the
+    multinomial over classes (:func:`cluster_draws`). One uniform is drawn per round and
+    cell before anything else, so tables whose cells have the same classes up to a
+    common factor (every vote copied k times) get the same draws, times k.
+    """
+    score2 = np.rint(2 * classes.wins_i + classes.ties).astype(np.int64)
+    votes = np.rint(classes.wins_i + classes.wins_j + classes.ties).astype(np.int64)
+    merged = ClusterClasses.build(
+        classes.cell, score2, 2 * votes - score2, 0 * votes, classes.count
+    )
+    cell = merged.cell
+    s2 = merged.wins_i.astype(np.int64)
+    nv = (merged.wins_i + merged.wins_j).astype(np.int64) // 2
+    count = merged.count
+    score = np.zeros((rounds, n_cells))
+    total = np.zeros((rounds, n_cells))
+    uniform = rng.random((rounds, n_cells))
+    if len(cell) == 0:
+        return score, total, np.zeros((rounds, n_cells))
+    starts = np.flatnonzero(np.r_[True, np.diff(cell) != 0])
+    cells = cell[starts]
+    fixed = np.minimum.reduceat(nv, starts) == np.maximum.reduceat(nv, starts)
+    n_clusters = np.add.reduceat(count, starts)
+    top = np.maximum.reduceat(s2, starts)
+    support = n_clusters * top + 1
+    size = 1 << np.ceil(np.log2(np.maximum(support, 2))).astype(np.int64)
+    which = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(cell)]))
+    for fft_size in np.unique(size[fixed]):
+        group = np.flatnonzero(fixed & (size == fft_size))
+        step = max(1, _FFT_BATCH // int(fft_size))
+        for lo in range(0, len(group), step):
+            batch = group[lo : lo + step]
+            rows = np.full(len(starts), -1)
+            rows[batch] = np.arange(len(batch))
+            mine = rows[which] >= 0
+            pmf = np.zeros((len(batch), int(fft_size)))
+            pmf[rows[which[mine]], s2[mine]] = count[mine] / n_clusters[which[mine]]
+            phi = np.fft.rfft(pmf, axis=1) ** n_clusters[batch, None]
+            pmf = np.fft.irfft(phi, n=int(fft_size), axis=1)
+            pmf[pmf < _PMF_FLOOR] = 0.0
+            cdf = np.cumsum(pmf, axis=1)
+            cdf /= cdf[:, -1:]
+            offset = np.arange(len(batch))
+            flat = (cdf + offset[:, None]).ravel()
+            # one cell's queries together, so each binary search stays in cache
+            queries = uniform[:, cells[batch]].T + offset[:, None]
+            pick = np.searchsorted(flat, queries, side="right")
+            value = np.minimum(pick - (offset * int(fft_size))[:, None], support[batch, None] - 1)
+            score[:, cells[batch]] = value.T / 2.0
+            total[:, cells[batch]] = n_clusters[batch] * nv[starts[batch]]
+    if not fixed.all():
+        rest = merged.select(fixed[which] == 0)
+        draws = cluster_draws(rest, n_cells, rounds, rng)
+        score += cluster_totals(rest, draws, rest.wins_i / 2.0, n_cells)
+        total += cluster_totals(rest, draws, (rest.wins_i + rest.wins_j) / 2.0, n_cells)
+    return score, total - score, np.zeros((rounds, n_cells))
 
 
 def cluster_draws(

@@ -469,31 +469,41 @@ def test_cluster_counts_hold_the_same_totals_as_the_votes() -> None:
     assert per_cell.sum() == votes["comparison"].nunique()
 
 
-def test_cluster_bootstrap_matches_resampling_comparisons_within_pairs() -> None:
-    """Mean and variance of each cell's resampled wins equal those of drawing the pair's
-    comparisons with replacement (computed from the comparison list, not the classes)."""
-    votes = comparison_frame(2)
+@pytest.mark.parametrize("ragged", [False, True], ids=["fixed overlap", "ragged overlap"])
+def test_cluster_bootstrap_matches_resampling_comparisons_within_pairs(ragged) -> None:
+    """Mean and variance of each cell's resampled score (wins + half ties) and vote total
+    equal those of drawing the pair's comparisons with replacement, computed from the
+    comparison list. A fixed overlap takes the exact-sum (FFT) path; a ragged one (a
+    third of the comparisons lost a vote) the multinomial over classes."""
+    votes = comparison_frame(2, votes=3)
+    if ragged:
+        votes = votes[~((votes.comparison % 3 == 0) & (votes.index % 3 == 0))]
     counts = pair_counts_from_clusters(clusters_of(votes))
-    wi, wj, t = resample_counts(counts, 40_000, np.random.default_rng(0))
+    score, rest, ties = resample_counts(counts, 40_000, np.random.default_rng(0))
+    a, b = votes.model_a.astype(int), votes.model_b.astype(int)
     per = (
         votes.assign(
-            lo=np.minimum(votes.model_a.astype(int), votes.model_b.astype(int)),
-            hi=np.maximum(votes.model_a.astype(int), votes.model_b.astype(int)),
-            lo_won=np.where(
-                votes.model_a.astype(int) < votes.model_b.astype(int),
-                votes.preference < 0,
-                votes.preference > 0,
-            ),
+            lo=np.minimum(a, b),
+            hi=np.maximum(a, b),
+            lo_score=np.where(a < b, votes.preference < 0, votes.preference > 0)
+            + 0.5 * (votes.preference == 0),
+            one=1.0,
         )
-        .groupby(["lo", "hi", "comparison"])["lo_won"]
+        .groupby(["lo", "hi", "comparison"])[["lo_score", "one"]]
         .sum()
     )
+    assert not ties.any()
     for cell, ((lo, hi), group) in enumerate(per.groupby(level=["lo", "hi"])):
         assert (counts.i[cell], counts.j[cell]) == (lo, hi)
-        x = group.to_numpy(dtype=float)
-        assert wi[:, cell].mean() == pytest.approx(x.sum(), rel=0.01)
-        assert wi[:, cell].var() == pytest.approx(len(x) * x.var(), rel=0.05)
-    assert np.all(wi + wj + t == counts.n)  # every comparison here carries two votes
+        x, n = group.lo_score.to_numpy(), group.one.to_numpy()
+        total = score[:, cell] + rest[:, cell]
+        assert score[:, cell].mean() == pytest.approx(x.sum(), rel=0.01)
+        assert score[:, cell].var() == pytest.approx(len(x) * x.var(), rel=0.05)
+        assert total.mean() == pytest.approx(n.sum(), rel=0.01)
+        if ragged:
+            assert total.var() == pytest.approx(len(n) * n.var(), rel=0.05)
+        else:
+            assert (total == n.sum()).all()
 
 
 def test_copying_every_vote_k_times_leaves_the_leaderboard_intervals_unchanged() -> None:

@@ -12,7 +12,7 @@ import statsmodels.api as sm
 
 from db.errors import InvalidInputError
 from db.models import Comparison
-from metrics.counts import cluster_draws
+from metrics.counts import resample_counts
 from results.leaderboards import LeaderboardQuery, compute_leaderboard, leaderboard_counts
 from tests import factory
 
@@ -132,12 +132,14 @@ def test_arena_hard_win_rates_against_the_baseline_are_reproduced(engine, arena)
     against the published formula computed here from the battle rows, to 0.05 pp.
 
     Interval bounds: Arena-Hard resamples battle rows; we resample comparisons (both
-    games of a question-model pair together, as the gate does). To compare the estimator
-    exactly rather than two Monte Carlo runs, the reference is refitted, round by round,
-    on the battle rows weighted by the comparisons our bootstrap drew in that round
-    (``cluster_draws`` with the leaderboard's seed), and its 2.5th/97.5th percentile
-    ratings go through the same win-rate formula. Both sides then see identical
-    resamples, so any gap is the fit itself, not sampling error.
+    games of a question-model pair together, as the gate does), so the two bootstraps
+    differ by design. To compare the estimator exactly rather than two Monte Carlo runs,
+    the reference is refitted, round by round, on the resample our bootstrap drew in
+    that round (``resample_counts`` with the leaderboard's seed: per model pair the
+    score of one side, ties as half, and the other side's), after checking that the
+    table it starts from is the battles' own. Its 2.5th/97.5th percentile ratings go
+    through the same win-rate formula. Both sides see identical resamples, so any gap is
+    the fit, the anchoring or the formula, not sampling error.
     """
     admin = factory.admin_id(engine)
     q = LeaderboardQuery(
@@ -158,51 +160,32 @@ def test_arena_hard_win_rates_against_the_baseline_are_reproduced(engine, arena)
     assert table.loc[BASELINE, "win_rate_vs_baseline"] == 0.5
 
     counts = leaderboard_counts(engine, q, actor_id=admin)
-    classes = counts.clusters
-    draws = cluster_draws(classes, len(counts.i), ROUNDS, np.random.default_rng(SEED))
-    # each comparison's class: its pair (sorted names) and its weighted tally in that order
-    names = counts.models
-    per_comparison = {}
-    for (question, model), games in arena["games"].groupby(["question", "model"]):
-        lo, hi = sorted((BASELINE, model), key=names.index)
-        b = battles(games)
-        tally = (
-            int(
-                (
-                    (b.winner == "model_a") & (b.model_a == lo)
-                    | (b.winner == "model_b") & (b.model_b == lo)
-                ).sum()
-            ),
-            int(
-                (
-                    (b.winner == "model_a") & (b.model_a == hi)
-                    | (b.winner == "model_b") & (b.model_b == hi)
-                ).sum()
-            ),
-            int((b.winner == "tie").sum()),
+    pairs = pd.DataFrame(
+        {"lo": [counts.models[i] for i in counts.i], "hi": [counts.models[j] for j in counts.j]}
+    )
+    # the observed table the bootstrap starts from is the battles' (weight-3 copies, ties half)
+    for cell, (lo, hi) in enumerate(pairs.itertuples(index=False)):
+        mine = rows[
+            ((rows.model_a == lo) & (rows.model_b == hi))
+            | ((rows.model_a == hi) & (rows.model_b == lo))
+        ]
+        lo_wins = ((mine.winner == "model_a") & (mine.model_a == lo)) | (
+            (mine.winner == "model_b") & (mine.model_b == lo)
         )
-        per_comparison[(question, model)] = (names.index(lo), names.index(hi), *tally)
-    key_of = pd.Series(per_comparison)
-    members = {
-        k: [qm for qm, v in per_comparison.items() if v == k] for k in set(per_comparison.values())
-    }
-    class_keys = [
-        (int(counts.i[c]), int(counts.j[c]), int(wi), int(wj), int(t))
-        for c, wi, wj, t in zip(
-            classes.cell, classes.wins_i, classes.wins_j, classes.ties, strict=True
-        )
-    ]
-    assert sorted(len(members[k]) for k in class_keys) == sorted(classes.count.tolist())
-    assert len(key_of) == N_QUESTIONS * len(MODELS)
-
-    row_key = list(zip(rows["question"], rows["model"], strict=True))
-    boot = []
-    for r in range(ROUNDS):
-        weight = {}
-        for k, d in zip(class_keys, draws[r], strict=True):
-            for qm in members[k]:
-                weight[qm] = d / len(members[k])
-        boot.append(reference_elo(rows, np.array([weight[k] for k in row_key])))
+        ties = (mine.winner == "tie").sum()
+        assert counts.wins_i[cell] + 0.5 * counts.ties[cell] == lo_wins.sum() + 0.5 * ties
+        assert counts.n[cell] == len(mine)
+    # each round's resample, as the bootstrap draws it: the lower-coded model's score
+    # (wins + half ties) and the rest of the pair's votes
+    score, rest, _ = resample_counts(counts, ROUNDS, np.random.default_rng(SEED))
+    aggregated = pd.DataFrame(
+        {
+            "model_a": np.r_[pairs.lo, pairs.lo],
+            "model_b": np.r_[pairs.hi, pairs.hi],
+            "winner": ["model_a"] * len(pairs) + ["model_b"] * len(pairs),
+        }
+    )
+    boot = [reference_elo(aggregated, np.r_[score[r], rest[r]]) for r in range(ROUNDS)]
     boot = pd.DataFrame(boot)
     for model in MODELS:
         lower = win_rate_pct(np.percentile(boot[model], 2.5))
