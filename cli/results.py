@@ -41,8 +41,20 @@ def leaderboard_cmd(
     baseline: Annotated[str | None, typer.Option(help="Anchor this model at 1000.")] = None,
     rounds: Annotated[int, typer.Option(help="Bootstrap rounds.")] = 1000,
     length_control: Annotated[bool, typer.Option(help="Control for output length.")] = False,
+    strong_weight: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Count a strong verdict (5-point ±2, e.g. A>>B) this many times;"
+            " Arena-Hard-Auto uses 3.",
+        ),
+    ] = 1,
 ) -> None:
-    """Rank candidates (Bradley–Terry with bootstrap CIs and rank bands)."""
+    """Rank candidates (Bradley–Terry with bootstrap CIs and rank bands).
+
+    With --baseline the table also gives each model's win rate against the baseline and
+    its interval, computed from the ratings as Arena-Hard-Auto does.
+    """
     from db.errors import InvalidInputError
     from results.leaderboards import LeaderboardQuery, compute_leaderboard
 
@@ -63,11 +75,12 @@ def leaderboard_cmd(
             rounds=rounds,
             baseline=baseline,
             length_control=length_control,
+            strong_weight=strong_weight,
         ),
         actor_id=local_actor(engine),
     )
     for note in result.notes:
-        err.print(note, highlight=False)
+        err.print(note, highlight=False, markup=False)
     if fmt == "parquet":
         result.table.to_parquet(output, index=False)
         out.print(f"Wrote {len(result.table)} rows to {output}.")

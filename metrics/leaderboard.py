@@ -125,7 +125,9 @@ def leaderboard(
     from :func:`cost_latency`) those columns. With ``baseline``: ``win_rate_vs_baseline``
     and its ``_ci_low``/``_ci_high`` (:func:`win_rate_against` of the rating and of its
     interval bounds, as Arena-Hard-Auto reports it; 0.5 without interval for the
-    baseline itself). When the comparison graph falls apart into groups, a ``group``
+    baseline itself). The baseline's own ``ci_low``/``ci_high`` are NaN: it is the anchor
+    (1000) in every round, and [1000, 1000] would read as certainty.
+    When the comparison graph falls apart into groups, a ``group``
     column says which group each model is in, rank bands rank within groups only and a
     model outside the baseline's group gets no win rate against it.
 
@@ -142,6 +144,11 @@ def leaderboard(
     ci_low, ci_high = boot.intervals(level, baseline)
     groups = components(c.collapse())
     rank_low, rank_high = rank_bands(ci_low, ci_high, groups if n_comp > 1 else None)
+    if baseline is not None:
+        # the anchor is 1000 in every round: it has no interval of its own to show
+        anchor = list(fit.models).index(baseline)
+        ci_low, ci_high = ci_low.copy(), ci_high.copy()
+        ci_low[anchor] = ci_high[anchor] = np.nan
     wr = model_win_rates(c, level=level)
     table = pd.DataFrame(
         {

@@ -237,6 +237,22 @@ def leaderboard_counts(engine: Engine, q: LeaderboardQuery, *, actor_id: int) ->
     return _counts(engine, flt, q.length_control, q.strong_weight)
 
 
+def campaign_models(engine: Engine, campaign_id: int, *, actor_id: int) -> list[str]:
+    """Names of the candidates with an output in the campaign, sorted (admins only: it
+    names the candidates of blind campaigns)."""
+    admin_only(engine, actor_id)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Candidate.name)
+            .join(Output, Output.candidate_id == Candidate.id)
+            .join(Prompt, Prompt.id == Output.prompt_id)
+            .where(Prompt.campaign_id == campaign_id)
+            .distinct()
+            .order_by(Candidate.name)
+        ).all()
+    return [name for (name,) in rows]
+
+
 def judges_in_campaign(
     engine: Engine, campaign_id: int, *, actor_id: int
 ) -> list[tuple[int, str, int]]:

@@ -279,9 +279,11 @@ def test_leaderboard_has_stable_columns_sorted_by_rating_and_json_records() -> N
     assert tuple(table.columns[: len(LEADERBOARD_COLUMNS)]) == LEADERBOARD_COLUMNS
     assert table["model"].tolist() == ["m1", "m3", "m0", "m2"]
     assert table.loc[table["model"] == "m0", "rating"].item() == pytest.approx(1000)
-    assert (table["ci_low"] <= table["rating"]).all() and (
-        table["rating"] <= table["ci_high"]
-    ).all()
+    others = table[table["model"] != "m0"]
+    assert (others["ci_low"] <= others["rating"]).all()
+    assert (others["rating"] <= others["ci_high"]).all()
+    # the anchor has no interval of its own, rather than [1000, 1000]
+    assert table.loc[table["model"] == "m0", ["ci_low", "ci_high"]].isna().all(axis=None)
     assert table["n"].sum() == 2 * len(a)
     records = board.to_records()
     assert list(records[0])[: len(LEADERBOARD_COLUMNS)] == list(LEADERBOARD_COLUMNS)
