@@ -646,3 +646,23 @@ def test_rank_bands_rank_within_disconnected_groups_only() -> None:
 def test_rank_bands_give_a_model_without_an_interval_its_whole_group() -> None:
     low, high = rank_bands(np.array([10.0, np.nan, 0.0]), np.array([12.0, np.nan, 1.0]))
     assert list(low) == [1, 1, 2] and list(high) == [2, 3, 3]
+
+
+def test_field_win_rate_interval_is_cluster_aware_like_the_gate() -> None:
+    votes = comparison_frame(6, votes=2)
+    clusters = clusters_of(votes)
+    once = model_win_rates(pair_counts_from_clusters(clusters)).set_index("model")
+    copies = clusters_of(pd.concat([votes] * 4, ignore_index=True))
+    four = model_win_rates(pair_counts_from_clusters(copies)).set_index("model")
+    pd.testing.assert_frame_equal(
+        once[["win_rate", "ci_low", "ci_high"]], four[["win_rate", "ci_low", "ci_high"]]
+    )
+    # model "0" against the field, by hand: one cluster per comparison it took part in
+    mine = clusters[(clusters.model_a == "0") | (clusters.model_b == "0")]
+    wins = np.where(mine.model_a == "0", mine.a_wins, mine.b_wins)
+    n = mine.a_wins + mine.ties + mine.b_wins
+    rate, lo, hi, _ = clustered_win_rate_interval(
+        np.repeat(wins, mine.n), np.repeat(mine.ties, mine.n), np.repeat(n, mine.n)
+    )
+    assert once.loc["0", "win_rate"] == pytest.approx(rate)
+    assert (once.loc["0", "ci_low"], once.loc["0", "ci_high"]) == pytest.approx((lo, hi))
