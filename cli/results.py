@@ -125,6 +125,12 @@ def gate_cmd(
     baseline: Annotated[str, typer.Option(help="The model it must beat.")],
     min_win_rate: Annotated[float, typer.Option(help="Lower CI bound must reach this.")] = 0.5,
     source: Annotated[str, typer.Option(help="human, judge[:NAME] or ppi.")] = "human",
+    strong_weight: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Count a strong verdict (±2) this many times, as the leaderboard does."
+        ),
+    ] = 1,
 ) -> None:
     """Exit 1 unless the lower CI bound of CANDIDATE's win rate over BASELINE clears the bar."""
     from results.gate import gate
@@ -134,7 +140,12 @@ def gate_cmd(
     kind, judge = parse_source(source)
     result = gate(
         engine,
-        LeaderboardQuery(campaign_id_of(engine, campaign), source=kind, judge=judge),
+        LeaderboardQuery(
+            campaign_id_of(engine, campaign),
+            source=kind,
+            judge=judge,
+            strong_weight=strong_weight,
+        ),
         candidate,
         baseline,
         min_win_rate,

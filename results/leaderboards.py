@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Subquery, case, func, select
 from sqlalchemy.engine import Engine
 
 from db.access import admin_only
@@ -131,6 +131,25 @@ def weighted_tallies(preference: Any, strong_weight: int = 1) -> tuple[ColumnEle
     )
 
 
+def weighted_per_comparison(flt: VoteFilter, strong_weight: int = 1) -> Subquery:
+    """Subquery ``comparison_id, a_wins, ties, b_wins`` over the filtered scored votes,
+    a strong verdict counted ``strong_weight`` times."""
+    a_wins, ties, b_wins = weighted_tallies(Judgment.preference, strong_weight)
+    return (
+        replace(flt, scored_only=True)
+        .apply(
+            select(
+                Judgment.comparison_id.label("comparison_id"),
+                a_wins.label("a_wins"),
+                ties.label("ties"),
+                b_wins.label("b_wins"),
+            )
+        )
+        .group_by(Judgment.comparison_id)
+        .subquery()
+    )
+
+
 def cluster_aggregates(
     engine: Engine,
     flt: VoteFilter,
@@ -149,20 +168,7 @@ def cluster_aggregates(
     This is what :func:`metrics.counts.pair_counts_from_clusters` takes, so the
     bootstrap resamples comparisons, not votes.
     """
-    a_wins, ties, b_wins = weighted_tallies(Judgment.preference, strong_weight)
-    pc = (
-        replace(flt, scored_only=True)
-        .apply(
-            select(
-                Judgment.comparison_id.label("comparison_id"),
-                a_wins.label("a_wins"),
-                ties.label("ties"),
-                b_wins.label("b_wins"),
-            )
-        )
-        .group_by(Judgment.comparison_id)
-        .subquery()
-    )
+    pc = weighted_per_comparison(flt, strong_weight)
     keys = [OutA.candidate_id, OutB.candidate_id, pc.c.a_wins, pc.c.ties, pc.c.b_wins]
     extra = []
     if length_bins is not None:
@@ -382,6 +388,15 @@ _cache_lock = threading.Lock()
 CACHE_SIZE = 64
 
 
+def check_strong_weight(weight: object) -> None:
+    """Refuse a strong-verdict weight that is not a whole number of 1 or more."""
+    if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+        raise InvalidInputError(
+            f"Strong weight must be a whole number of 1 or more, got {weight!r}"
+            " (Arena-Hard-Auto counts a strong verdict 3 times)."
+        )
+
+
 def compute_leaderboard(engine: Engine, q: LeaderboardQuery, *, actor_id: int) -> LeaderboardResult:
     """The leaderboard for one source, cached per campaign, data version and query.
 
@@ -392,15 +407,7 @@ def compute_leaderboard(engine: Engine, q: LeaderboardQuery, *, actor_id: int) -
         raise InvalidInputError(f"Source '{q.source}' is not one of {', '.join(SOURCES)}.")
     if not 0.0 <= q.weight <= 1.0:
         raise InvalidInputError(f"Blend weight must be between 0 and 1, got {q.weight}.")
-    if (
-        isinstance(q.strong_weight, bool)
-        or not isinstance(q.strong_weight, int)
-        or (q.strong_weight < 1)
-    ):
-        raise InvalidInputError(
-            f"Strong weight must be a whole number of 1 or more, got {q.strong_weight!r}"
-            " (Arena-Hard-Auto counts a strong verdict 3 times)."
-        )
+    check_strong_weight(q.strong_weight)
     key = (str(engine.url), q, data_version(engine, q.campaign_id))
     with _cache_lock:
         if key in _cache:
