@@ -539,7 +539,7 @@ def leaderboard_notes(board: Leaderboard, *, clustered: bool, strong_weight: int
     unit = (
         "comparisons (all votes on one comparison together)"
         if clustered
-        else "votes (one vote per comparison)"
+        else "votes"
     )
     notes.append(f"{usable}. The bootstrap resamples {unit} within each model pair.")
     if strong_weight > 1:

@@ -261,3 +261,24 @@ def test_disconnected_groups_are_ranked_within_themselves(engine) -> None:
     assert table.loc["a", "group"] != table.loc["c", "group"]
     assert (table.rank_high <= 2).all()
     assert any("ranked within their own group" in note for note in result.notes)
+
+
+def test_notes_warn_when_the_fit_or_rounds_did_not_converge() -> None:
+    from dataclasses import replace
+
+    from metrics.counts import pair_counts_from_codes
+    from metrics.leaderboard import leaderboard
+    from results.leaderboards import leaderboard_notes
+
+    board = leaderboard(
+        pair_counts_from_codes(np.array([0, 0, 1]), np.array([1, 1, 0]), np.array([-1, 1, 0]), 2),
+        rounds=20,
+    )
+    shaky = replace(board, converged=False, usable_rounds=17)
+    notes = leaderboard_notes(shaky, clustered=False)
+    assert notes[0].startswith("Warning: the Bradley–Terry fit did not converge")
+    assert any(
+        "17 of 20 bootstrap rounds were usable (3 did not converge and are left out)" in n
+        for n in notes
+    )
+    assert any("resamples votes within each model pair" in n for n in notes)
