@@ -440,7 +440,13 @@ def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
     if q.source != "human":
         judge_id, judge_label = resolve_judge(engine, q.campaign_id, q.judge)
     if q.source == "ppi":
-        return _compute_ppi(engine, q, judge_id, judge_label)
+        result = _compute_ppi(engine, q, judge_id, judge_label)
+        if q.strong_weight > 1:
+            result.notes.append(
+                "Strong weight applies to human, judge and blend leaderboards, not to PPI,"
+                " which works on one verdict per comparison."
+            )
+        return result
     # Costs and rubric scores come from other tables: fetch them on a second connection
     # while this one aggregates the votes (the drivers release the GIL while they work).
     costs = _side_queries.submit(_costs, engine, q.campaign_id)

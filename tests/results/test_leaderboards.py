@@ -282,3 +282,8 @@ def test_notes_warn_when_the_fit_or_rounds_did_not_converge() -> None:
         for n in notes
     )
     assert any("resamples votes within each model pair" in n for n in notes)
+
+
+def test_ppi_says_strong_weight_does_not_apply(engine, campaign_id) -> None:
+    result = _board(engine, campaign_id, source="ppi", strong_weight=3)
+    assert any("not to PPI" in note for note in result.notes)
