@@ -51,3 +51,12 @@ def test_notes_print_model_names_literally(cli_db) -> None:  # noqa: F811
     assert result.exit_code == 0, result.output
     assert "[bold]winner[/bold], loser won or lost every vote" in result.stderr
     assert "bootstrap rounds were usable" in result.stderr
+
+
+def test_gate_takes_the_strong_weight_too(cli_db) -> None:  # noqa: F811
+    name = _campaign(cli_db, {("cand", "base"): [-2] * 8 + [1] * 4}, "Gate")
+    args = ["gate", "-c", name, "--candidate", "cand", "--baseline", "base"]
+    plain = runner.invoke(app, args)
+    strong = runner.invoke(app, [*args, "--strong-weight", "3"])
+    assert "n=12" in plain.stdout
+    assert strong.exit_code == 0 and "n=28" in strong.stdout and "85.7%" in strong.stdout
