@@ -93,9 +93,6 @@ class ClusterClasses:
             mapping[self.cell], self.wins_i, self.wins_j, self.ties, self.count
         )
 
-    def patterns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.wins_i, self.wins_j, self.ties
-
 
 @dataclass(frozen=True)
 class PairCounts:
@@ -200,8 +197,17 @@ def length_bin(length_diff: np.ndarray, bins: int) -> np.ndarray:
     return np.clip(b, 0, bins - 1).astype(np.int64)
 
 
-def _build(*args: object) -> PairCounts:
-    return _build_keyed(*args)[0]  # type: ignore[arg-type]
+def _build(
+    models: tuple[str, ...],
+    a: np.ndarray,
+    b: np.ndarray,
+    sign: np.ndarray,
+    weight: np.ndarray | None,
+    length_bins: int | None,
+    xsum: np.ndarray | None,
+    cell_bin: np.ndarray | None,
+) -> PairCounts:
+    return _build_keyed(models, a, b, sign, weight, length_bins, xsum, cell_bin)[0]
 
 
 def _build_keyed(
