@@ -25,7 +25,7 @@ from metrics.bradley_terry import (  # noqa: E402
     bootstrap_bradley_terry,
     fit_bradley_terry,
 )
-from metrics.counts import pair_counts_from_codes  # noqa: E402
+from metrics.counts import pair_counts_from_clusters, pair_counts_from_codes  # noqa: E402
 
 N_VOTES = 1_000_000
 N_MODELS = 50
@@ -75,6 +75,71 @@ def figure_counts_bootstrap(a: np.ndarray, b: np.ndarray, outcome: np.ndarray) -
     seconds = median_time(lambda: counts_bootstrap(a, b, outcome), repeats=5)
     report("BT + 1000-round bootstrap from 1M integer-coded votes", seconds, " s", "<=", 1, ".2f")
     return seconds
+
+
+def make_comparisons(
+    votes_per_comparison: int = 10, seed: int = 3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, object]:
+    """1M votes on 100,000 comparisons (10 raters each, as bench.seed stores them): the
+    votes as integer codes and the per-(pair, pattern) aggregate the database returns."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    theta = np.sort(rng.normal(0.0, 100.0, N_MODELS)) / ELO_SCALE
+    n_comp = N_VOTES // votes_per_comparison
+    a = rng.integers(0, N_MODELS, n_comp)
+    b = (a + rng.integers(1, N_MODELS, n_comp)) % N_MODELS
+    p_a = special.expit(theta[a] - theta[b])
+    u = rng.random((n_comp, votes_per_comparison))
+    outcome = np.where(
+        u < TIE_RATE, 0, np.where(u < TIE_RATE + (1 - TIE_RATE) * p_a[:, None], -1, 1)
+    )
+    per = pd.DataFrame(
+        {
+            "model_a": a,
+            "model_b": b,
+            "a_wins": (outcome < 0).sum(axis=1),
+            "ties": (outcome == 0).sum(axis=1),
+            "b_wins": (outcome > 0).sum(axis=1),
+        }
+    )
+    frame = per.groupby(list(per.columns)).size().rename("n").reset_index()
+    k = votes_per_comparison
+    return np.repeat(a, k), np.repeat(b, k), outcome.ravel(), frame
+
+
+def figure_cluster_cost() -> None:
+    """What resampling comparisons instead of votes costs, on the same 1M votes."""
+    a, b, outcome, frame = make_comparisons()
+    models = [str(m) for m in range(N_MODELS)]
+    frame = frame.astype({"model_a": str, "model_b": str})
+
+    def per_vote() -> None:
+        counts = pair_counts_from_codes(a, b, outcome, models)
+        boot = bootstrap_bradley_terry(
+            counts, rounds=ROUNDS, seed=1, start=fit_bradley_terry(counts)
+        )
+        boot.intervals()
+
+    def per_comparison() -> None:
+        counts = pair_counts_from_clusters(frame, models=models)
+        boot = bootstrap_bradley_terry(
+            counts, rounds=ROUNDS, seed=1, start=fit_bradley_terry(counts)
+        )
+        boot.intervals()
+
+    per_vote()
+    per_comparison()
+    reference = median_time(per_vote, repeats=5)
+    seconds = median_time(per_comparison, repeats=5)
+    report(
+        "cluster bootstrap (100k comparisons x 10 votes) cost vs per-vote bootstrap, same votes",
+        seconds / reference,
+        "x",
+        "<=",
+        2,
+        ".2f",
+    )
 
 
 def irls_logistic(x: np.ndarray, y: np.ndarray, tol: float = 1e-8) -> np.ndarray:
@@ -176,6 +241,7 @@ def main() -> int:
     a, b, outcome, _ = make_votes()
     fast = figure_counts_bootstrap(a, b, outcome)
     figure_speedup(a, b, outcome, fast)
+    figure_cluster_cost()
     with tempfile.TemporaryDirectory() as workdir:
         for backend in ("sqlite", "postgresql"):
             figure_database(backend, Path(workdir))

@@ -42,8 +42,20 @@ def leaderboard_cmd(
     baseline: Annotated[str | None, typer.Option(help="Anchor this model at 1000.")] = None,
     rounds: Annotated[int, typer.Option(help="Bootstrap rounds.")] = 1000,
     length_control: Annotated[bool, typer.Option(help="Control for output length.")] = False,
+    strong_weight: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Count a strong verdict (5-point ±2, e.g. A>>B) this many times;"
+            " Arena-Hard-Auto uses 3.",
+        ),
+    ] = 1,
 ) -> None:
-    """Rank candidates (Bradley–Terry with bootstrap CIs and rank bands)."""
+    """Rank candidates (Bradley–Terry with bootstrap CIs and rank bands).
+
+    With --baseline the table also gives each model's win rate against the baseline and
+    its interval, computed from the ratings as Arena-Hard-Auto does.
+    """
     from db.errors import InvalidInputError
     from results.leaderboards import LeaderboardQuery, compute_leaderboard
 
@@ -64,11 +76,12 @@ def leaderboard_cmd(
             rounds=rounds,
             baseline=baseline,
             length_control=length_control,
+            strong_weight=strong_weight,
         ),
         actor_id=local_actor(engine),
     )
     for note in result.notes:
-        err.print(note, highlight=False)
+        err.print(note, highlight=False, markup=False)
     for warning in result.warnings:
         err.print(f"Warning: {warning}", style="bold yellow", highlight=False, markup=False)
     if fmt == "parquet":
@@ -131,6 +144,12 @@ def gate_cmd(
     baseline: Annotated[str, typer.Option(help="The model it must beat.")],
     min_win_rate: Annotated[float, typer.Option(help="Lower CI bound must reach this.")] = 0.5,
     source: Annotated[str, typer.Option(help="human, judge[:NAME] or ppi.")] = "human",
+    strong_weight: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Count a strong verdict (±2) this many times, as the leaderboard does."
+        ),
+    ] = 1,
 ) -> None:
     """Exit 1 unless the lower CI bound of CANDIDATE's win rate over BASELINE clears the bar."""
     from results.gate import gate
@@ -140,7 +159,12 @@ def gate_cmd(
     kind, judge = parse_source(source)
     result = gate(
         engine,
-        LeaderboardQuery(campaign_id_of(engine, campaign), source=kind, judge=judge),
+        LeaderboardQuery(
+            campaign_id_of(engine, campaign),
+            source=kind,
+            judge=judge,
+            strong_weight=strong_weight,
+        ),
         candidate,
         baseline,
         min_win_rate,

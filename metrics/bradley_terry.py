@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import sparse, special
@@ -35,7 +36,29 @@ Pass ``ridge=0`` for the plain maximum-likelihood fit (needs a connected graph).
 _SAFE_STEP = 0.25
 
 
+class BTSolve(NamedTuple):
+    """What :func:`bt_solve` returns: strengths, length coefficients, and per round
+    whether Newton met its tolerance within ``max_iter`` steps with finite results."""
+
+    theta: np.ndarray
+    gamma: np.ndarray | None
+    converged: np.ndarray
+
+
 def bt_newton(
+    i: np.ndarray,
+    j: np.ndarray,
+    w_i: np.ndarray,
+    w_j: np.ndarray,
+    n_models: int,
+    **kwargs: Any,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`bt_solve` without the convergence flags: ``(theta, gamma)``."""
+    theta, gamma, _ = bt_solve(i, j, w_i, w_j, n_models, **kwargs)
+    return theta, gamma
+
+
+def bt_solve(
     i: np.ndarray,
     j: np.ndarray,
     w_i: np.ndarray,
@@ -48,7 +71,7 @@ def bt_newton(
     gamma0: np.ndarray | None = None,
     tol: float = 1e-10,
     max_iter: int = 100,
-) -> tuple[np.ndarray, np.ndarray | None]:
+) -> BTSolve:
     """Batched Bradley–Terry fit by damped Newton on weighted cell counts.
 
     ``w_i``/``w_j`` (shape ``(cells,)`` or ``(rounds, cells)``) are the weights of "i won"
@@ -57,7 +80,9 @@ def bt_newton(
     ``eta = theta_i - theta_j + gamma * x``. Cells must be sorted by pair. Each Newton
     step costs O(rounds * (cells + models^3)); the Hessian gets ``11^T / m`` added, which
     fixes the otherwise free mean of ``theta`` at 0 without changing the optimum.
-    Returns ``theta`` (rounds, models) with mean 0 and ``gamma`` (rounds,) or ``None``.
+    Returns ``theta`` (rounds, models) with mean 0, ``gamma`` (rounds,) or ``None``, and
+    ``converged`` (rounds,): False where the last step was still above ``tol`` after
+    ``max_iter`` steps or the result is not finite.
     """
     squeeze = np.ndim(w_i) == 1
     wi = np.atleast_2d(np.asarray(w_i, dtype=np.float64))
@@ -181,9 +206,12 @@ def bt_newton(
             break
     theta = theta - theta.mean(axis=1, keepdims=True)
     gam = gamma if fit_x else None
+    converged = ~active & np.isfinite(theta).all(axis=1)
+    if fit_x:
+        converged &= np.isfinite(gamma)
     if squeeze:
-        return theta[0], (None if gam is None else np.asarray(gam[0]))
-    return theta, gam
+        return BTSolve(theta[0], None if gam is None else np.asarray(gam[0]), converged[:1])
+    return BTSolve(theta, gam, converged)
 
 
 def to_elo(theta: np.ndarray, models: Sequence[str], baseline: str | None = None) -> np.ndarray:
@@ -209,6 +237,7 @@ class BTFit:
     theta: np.ndarray
     length_coef: float | None = None
     ridge: float = DEFAULT_RIDGE
+    converged: bool = True
 
     def ratings(self, baseline: str | None = None) -> np.ndarray:
         return to_elo(self.theta, self.models, baseline)
@@ -216,11 +245,34 @@ class BTFit:
 
 @dataclass(frozen=True)
 class BTBootstrap:
-    """Bootstrap replicates: ``theta`` (rounds, models), ``length_coef`` (rounds,)."""
+    """Bootstrap replicates: ``theta`` (rounds, models), ``length_coef`` (rounds,).
+
+    ``converged`` (rounds,) marks the rounds whose Newton solve met its tolerance; only
+    those are usable and enter the intervals. ``separated`` (rounds,) marks rounds in
+    which some model won, or lost, every resampled vote it took part in (no variation):
+    its rating in that round is set by the ridge prior, not the data. Those rounds are
+    kept (dropping them would narrow the interval exactly where the data are thin) and
+    counted, so a report can say how many there were.
+    """
 
     models: tuple[str, ...]
     theta: np.ndarray
     length_coef: np.ndarray | None = None
+    converged: np.ndarray | None = None
+    separated: np.ndarray | None = None
+
+    @property
+    def rounds(self) -> int:
+        return int(self.theta.shape[0])
+
+    @property
+    def usable(self) -> int:
+        """Number of rounds that enter the intervals."""
+        return self.rounds if self.converged is None else int(self.converged.sum())
+
+    @property
+    def n_separated(self) -> int:
+        return 0 if self.separated is None else int(self.separated.sum())
 
     def ratings(self, baseline: str | None = None) -> np.ndarray:
         return to_elo(self.theta, self.models, baseline)
@@ -228,9 +280,16 @@ class BTBootstrap:
     def intervals(
         self, level: float = 0.95, baseline: str | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Percentile interval per model on the Elo scale (anchored per round)."""
+        """Percentile interval per model on the Elo scale (anchored per round), over the
+        usable rounds; NaN when no round is usable."""
         q = (1 - level) / 2
-        low, high = np.quantile(self.ratings(baseline), [q, 1 - q], axis=0)
+        ratings = self.ratings(baseline)
+        if self.converged is not None:
+            ratings = ratings[self.converged]
+        if len(ratings) == 0:
+            nan = np.full(len(self.models), np.nan)
+            return nan, nan.copy()
+        low, high = np.quantile(ratings, [q, 1 - q], axis=0)
         return low, high
 
 
@@ -272,7 +331,7 @@ def fit_bradley_terry(
     """
     c, x = fit_cells(counts, length_control)
     check_identifiable(c, ridge)
-    theta, gamma = bt_newton(
+    theta, gamma, converged = bt_solve(
         c.i,
         c.j,
         c.wins_i + 0.5 * c.ties,
@@ -281,7 +340,9 @@ def fit_bradley_terry(
         ridge=ridge,
         x=x,
     )
-    return BTFit(c.models, theta, None if gamma is None else float(gamma), ridge)
+    return BTFit(
+        c.models, theta, None if gamma is None else float(gamma), ridge, bool(converged[0])
+    )
 
 
 def bootstrap_bradley_terry(
@@ -305,7 +366,7 @@ def bootstrap_bradley_terry(
     if start is None:
         start = fit_bradley_terry(counts, ridge=ridge, length_control=length_control)
     wi, wj, t = resample_counts(c, rounds, np.random.default_rng(seed))
-    theta, gamma = bt_newton(
+    theta, gamma, converged = bt_solve(
         c.i,
         c.j,
         wi + 0.5 * t,
@@ -317,11 +378,60 @@ def bootstrap_bradley_terry(
         theta0=start.theta,
         gamma0=start.length_coef,
     )
-    return BTBootstrap(c.models, theta, gamma)
+    return BTBootstrap(c.models, theta, gamma, converged, _separated(c, wi, wj, t))
 
 
-def rank_bands(ci_low: np.ndarray, ci_high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _separated(c: PairCounts, wi: np.ndarray, wj: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Per round: does some model have only wins, or only losses, among its votes?"""
+    m = c.n_models
+    inc_i = sparse.csr_matrix((np.ones(len(c.i)), (np.arange(len(c.i)), c.i)), (len(c.i), m))
+    inc_j = sparse.csr_matrix((np.ones(len(c.j)), (np.arange(len(c.j)), c.j)), (len(c.j), m))
+    wins = (inc_i.T @ wi.T + inc_j.T @ wj.T).T
+    losses = (inc_i.T @ wj.T + inc_j.T @ wi.T).T
+    ties = (inc_i.T @ t.T + inc_j.T @ t.T).T
+    played = wins + losses + ties > 0
+    one_sided = played & (ties == 0) & ((wins == 0) | (losses == 0))
+    return one_sided.any(axis=1)
+
+
+def separated_models(counts: PairCounts) -> list[str]:
+    """Models that won, or lost, every vote they took part in (ties count as neither).
+
+    Their Bradley–Terry rating is not determined by the data: it is as far out as the
+    ridge prior lets it go.
+    """
+    c = counts.collapse().used()
+    flags = _separated(c, c.wins_i[None, :], c.wins_j[None, :], c.ties[None, :])
+    if not flags[0]:
+        return []
+    m = c.n_models
+    wins = np.bincount(c.i, c.wins_i, m) + np.bincount(c.j, c.wins_j, m)
+    losses = np.bincount(c.i, c.wins_j, m) + np.bincount(c.j, c.wins_i, m)
+    ties = np.bincount(c.i, c.ties, m) + np.bincount(c.j, c.ties, m)
+    one_sided = (ties == 0) & ((wins == 0) | (losses == 0))
+    return [name for name, flag in zip(c.models, one_sided, strict=True) if flag]
+
+
+def components(counts: PairCounts) -> np.ndarray:
+    """Connected-component label of each model of ``counts`` in the comparison graph,
+    numbered by first appearance in ``counts.models``."""
+    m = counts.n_models
+    graph = sparse.coo_matrix((np.ones(len(counts.i)), (counts.i, counts.j)), shape=(m, m))
+    _, labels = connected_components(graph, directed=False)
+    _, first = np.unique(labels, return_index=True)
+    order = np.argsort(np.argsort(first))
+    return order[labels].astype(np.int64)
+
+
+def rank_bands(
+    ci_low: np.ndarray, ci_high: np.ndarray, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Rank range each model could hold given its interval.
+
+    With ``groups`` (e.g. :func:`components`) models are ranked within their own group
+    only: ratings of models never linked by comparisons are not comparable, so no model
+    is ranked above or below one of another group. A model with a missing (NaN) interval
+    gets rank range 1 to the size of its group.
 
     ``rank_low`` (best possible rank) = 1 + number of models whose ``ci_low`` is above
     this model's ``ci_high`` (they are clearly better). ``rank_high`` (worst possible) =
@@ -331,6 +441,12 @@ def rank_bands(ci_low: np.ndarray, ci_high: np.ndarray) -> tuple[np.ndarray, np.
     """
     low = np.asarray(ci_low, dtype=np.float64)
     high = np.asarray(ci_high, dtype=np.float64)
-    better = (low[None, :] > high[:, None]).sum(axis=1)
-    not_worse = (high[None, :] >= low[:, None]).sum(axis=1)
-    return (1 + better).astype(np.int64), not_worse.astype(np.int64)
+    same = (
+        np.ones((len(low), len(low)), dtype=bool)
+        if groups is None
+        else np.asarray(groups)[:, None] == np.asarray(groups)[None, :]
+    )
+    better = (same & (low[None, :] > high[:, None])).sum(axis=1)
+    unknown = np.isnan(low) | np.isnan(high)
+    not_worse = same & ((high[None, :] >= low[:, None]) | unknown[:, None] | unknown[None, :])
+    return (1 + better).astype(np.int64), not_worse.sum(axis=1).astype(np.int64)

@@ -113,14 +113,19 @@ def model_win_rates(
 ) -> pd.DataFrame:
     """Each model's win rate against the field (ties half) with a CI.
 
-    ``method="wilson"`` treats the model's comparisons as independent trials;
+    ``method="wilson"`` treats the model's votes as independent trials, unless
+    ``counts.clusters`` says which votes shared a comparison: then the interval is the
+    gate's cluster-aware one (:func:`clustered_win_rate_interval`, one cluster per
+    comparison), so copying every vote k times leaves it unchanged;
     ``method="bootstrap"`` resamples counts within pairs (see
     :func:`metrics.counts.resample_counts`) and takes percentiles. The win rate depends on
     who a model happened to face, which is why the ranking uses Bradley–Terry ratings.
     """
     c = counts.collapse()
     rate, n = _field_win_rate(c.i, c.j, c.wins_i, c.wins_j, c.ties, c.n_models)
-    if method == "wilson":
+    if method == "wilson" and c.clusters is not None:
+        low, high = _clustered_field_intervals(c, level)
+    elif method == "wilson":
         low, high = wilson_interval(rate * n, n, level)
     elif method == "bootstrap":
         wi, wj, t = resample_counts(c, rounds, np.random.default_rng(seed))
@@ -132,3 +137,24 @@ def model_win_rates(
     return pd.DataFrame(
         {"model": list(c.models), "win_rate": rate, "n": n, "ci_low": low, "ci_high": high}
     )
+
+
+def _clustered_field_intervals(c: PairCounts, level: float) -> tuple[np.ndarray, np.ndarray]:
+    k = c.clusters
+    assert k is not None
+    low = np.full(c.n_models, np.nan)
+    high = np.full(c.n_models, np.nan)
+    ci, cj = c.i[k.cell], c.j[k.cell]
+    for m in range(c.n_models):
+        as_i, as_j = ci == m, cj == m
+        mine = as_i | as_j
+        if not mine.any():
+            continue
+        wins = np.where(as_i, k.wins_i, k.wins_j)[mine]
+        reps = k.count[mine]
+        n = (k.wins_i + k.wins_j + k.ties)[mine]
+        _, lo, hi, _ = clustered_win_rate_interval(
+            np.repeat(wins, reps), np.repeat(k.ties[mine], reps), np.repeat(n, reps), level
+        )
+        low[m], high[m] = lo, hi
+    return low, high

@@ -13,9 +13,15 @@ from db.errors import InvalidInputError, NotFoundError
 from db.joins import CandA, CandB
 from metrics.blend import ppi_win_rate
 from metrics.win_rates import clustered_win_rate_interval
-from results.leaderboards import LeaderboardQuery, ppi_frame, resolve_judge
+from results.leaderboards import (
+    LeaderboardQuery,
+    check_strong_weight,
+    ppi_frame,
+    resolve_judge,
+    weighted_per_comparison,
+)
 from results.sampling import labelled_sample_check
-from results.votes import VoteFilter, per_comparison_tallies, with_models
+from results.votes import VoteFilter, with_models
 
 
 @dataclass(frozen=True)
@@ -41,11 +47,13 @@ def gate(
 
     Ties count half. Human and judge sources use a Wilson interval on the head-to-head
     votes, widened for votes that share a comparison (several raters, or a judge's two
-    swapped verdicts; see :func:`metrics.win_rates.clustered_win_rate_interval`); ``ppi`` uses the
+    swapped verdicts; see :func:`metrics.win_rates.clustered_win_rate_interval`), with
+    strong verdicts counted ``q.strong_weight`` times; ``ppi`` uses the
     prediction-powered interval, one unit per comparison, and its message carries a warning
     when the human labels were not drawn at random (``results.sampling``).
     """
     admin_only(engine, actor_id)
+    check_strong_weight(q.strong_weight)
     caveat = ""
     if q.source == "ppi":
         judge_id, _ = resolve_judge(engine, q.campaign_id, q.judge)
@@ -72,7 +80,7 @@ def gate(
             flt = q.votes(judge_id=resolve_judge(engine, q.campaign_id, q.judge)[0])
         else:
             raise InvalidInputError("The gate takes source human, judge or ppi.")
-        votes = head_to_head_clusters(engine, flt, candidate, baseline)
+        votes = head_to_head_clusters(engine, flt, candidate, baseline, q.strong_weight)
         n = int(votes["n"].sum())
         if n == 0:
             raise NotFoundError(
@@ -95,10 +103,11 @@ def gate(
 
 
 def head_to_head_clusters(
-    engine: Engine, flt: VoteFilter, candidate: str, baseline: str
+    engine: Engine, flt: VoteFilter, candidate: str, baseline: str, strong_weight: int = 1
 ) -> pd.DataFrame:
-    """``wins, ties, n`` of ``candidate`` against ``baseline``, one row per comparison."""
-    pc = per_comparison_tallies(flt)
+    """``wins, ties, n`` of ``candidate`` against ``baseline``, one row per comparison
+    (a strong verdict counted ``strong_weight`` times, as on the leaderboard)."""
+    pc = weighted_per_comparison(flt, strong_weight)
     query = with_models(pc, pc.c.a_wins, pc.c.ties, pc.c.b_wins).where(
         or_(
             (CandA.name == candidate) & (CandB.name == baseline),

@@ -15,22 +15,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, Subquery, case, func, select
 from sqlalchemy.engine import Engine
 
 from db.access import admin_only
 from db.errors import InvalidInputError, NotFoundError
-from db.joins import CandA, CandB, OutA, OutB, candidate_joins, output_joins
+from db.joins import CandA, CandB, OutA, OutB, output_joins
 from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
 from metrics import vocabulary
 from metrics.blend import blend_counts, ppi_bradley_terry
-from metrics.counts import PairCounts, pair_counts_from_aggregates
-from metrics.leaderboard import LEADERBOARD_COLUMNS, leaderboard
+from metrics.counts import PairCounts, pair_counts_from_clusters
+from metrics.leaderboard import LEADERBOARD_COLUMNS, Leaderboard, leaderboard
 from metrics.vocabulary import missing_to_none
 from metrics.win_rates import win_rate_matrix
 from results.sampling import labelled_sample_check
 from results.votes import (
     VoteFilter,
+    outcome_tallies,
     per_comparison_tallies,
     preference_sign_sql,
     scores_frame,
@@ -52,6 +53,7 @@ class LeaderboardQuery:
     baseline: str | None = None
     length_control: bool = False
     seed: int = 0
+    strong_weight: int = 1
 
     def votes(self, *, rater_kind: str | None = None, judge_id: int | None = None) -> VoteFilter:
         """The scored current votes this query ranks on, of one rater kind or one judge."""
@@ -119,46 +121,152 @@ def outcome_aggregates(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     return frame.astype({"outcome": "int64", "n": "int64"})
 
 
-def _length_aggregates(engine: Engine, flt: VoteFilter, bins: int) -> pd.DataFrame:
-    x = (
-        (func.length(OutA.content) - func.length(OutB.content))
-        * 1.0
-        / (func.length(OutA.content) + func.length(OutB.content) + 1)
+def weighted_tallies(preference: Any, strong_weight: int = 1) -> tuple[ColumnElement, ...]:
+    """SQL sums of A wins, ties and B wins where a strong verdict (|preference| >= 2)
+    counts ``strong_weight`` times (Arena-Hard-Auto counts ``A>>B`` three times)."""
+    if strong_weight == 1:
+        return outcome_tallies(preference)
+    return (
+        func.sum(case((preference <= -2, strong_weight), (preference < 0, 1), else_=0)),
+        func.sum(case((preference == 0, 1), else_=0)),
+        func.sum(case((preference >= 2, strong_weight), (preference > 0, 1), else_=0)),
     )
-    bin_ = case((x >= 1, bins - 1), else_=func.floor((x + 1) / 2 * bins))
-    sign = preference_sign_sql(Judgment.preference)
-    query = select(
-        CandA.name,
-        CandB.name,
-        sign.label("outcome"),
-        bin_.label("length_bin"),
-        func.count().label("n"),
-        func.sum(x).label("length_diff_sum"),
-    ).join(Comparison, Comparison.id == Judgment.comparison_id)
-    query = flt.apply(
-        candidate_joins(query, with_prompt=False).where(
-            Comparison.output_a_id != Comparison.output_b_id
+
+
+def weighted_per_comparison(flt: VoteFilter, strong_weight: int = 1) -> Subquery:
+    """Subquery ``comparison_id, a_wins, ties, b_wins`` over the filtered scored votes,
+    a strong verdict counted ``strong_weight`` times."""
+    a_wins, ties, b_wins = weighted_tallies(Judgment.preference, strong_weight)
+    return (
+        replace(flt, scored_only=True)
+        .apply(
+            select(
+                Judgment.comparison_id.label("comparison_id"),
+                a_wins.label("a_wins"),
+                ties.label("ties"),
+                b_wins.label("b_wins"),
+            )
         )
-    ).group_by(CandA.name, CandB.name, sign, bin_)
+        .group_by(Judgment.comparison_id)
+        .subquery()
+    )
+
+
+def cluster_aggregates(
+    engine: Engine,
+    flt: VoteFilter,
+    *,
+    strong_weight: int = 1,
+    length_bins: int | None = None,
+) -> pd.DataFrame:
+    """Votes grouped by candidate pair and per-comparison outcome pattern.
+
+    Columns ``model_a, model_b, a_wins, ties, b_wins, n``: ``n`` comparisons of the pair
+    carried exactly ``a_wins``/``ties``/``b_wins`` votes (strong verdicts counted
+    ``strong_weight`` times); with ``length_bins`` also ``length_bin`` and
+    ``length_diff_sum``. Votes are first counted per comparison (the covering index
+    ``ix_judgments_campaign_kind`` hands them over in comparison order), then the far
+    fewer per-comparison rows are joined to their candidates and counted per pattern.
+    This is what :func:`metrics.counts.pair_counts_from_clusters` takes, so the
+    bootstrap resamples comparisons, not votes.
+    """
+    pc = weighted_per_comparison(flt, strong_weight)
+    # one integer per pattern: a 3-column GROUP BY key costs SQLite twice the time
+    pattern = (pc.c.a_wins * _PATTERN_BASE + pc.c.ties) * _PATTERN_BASE + pc.c.b_wins
+    keys = [OutA.candidate_id, OutB.candidate_id, pattern]
+    extra = []
+    if length_bins is not None:
+        x = (
+            (func.length(OutA.content) - func.length(OutB.content))
+            * 1.0
+            / (func.length(OutA.content) + func.length(OutB.content) + 1)
+        )
+        bin_ = case((x >= 1, length_bins - 1), else_=func.floor((x + 1) / 2 * length_bins))
+        keys.append(bin_)
+        extra = [bin_, func.sum(x)]
+    query = (
+        output_joins(
+            select(*keys[:3], func.count(), *extra).join(
+                Comparison, Comparison.id == pc.c.comparison_id
+            )
+        )
+        .where(Comparison.output_a_id != Comparison.output_b_id)
+        .group_by(*keys)
+    )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
+        names = dict(conn.execute(select(Candidate.id, Candidate.name)).all())
+    columns = ["cand_a", "cand_b", "pattern", "n"]
+    if length_bins is not None:
+        columns += ["length_bin", "x_sum"]
+    # column-wise: building a frame from ~10^5 Row objects costs more than the query
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    raw = pd.DataFrame({name: np.asarray(col) for name, col in zip(columns, cols, strict=True)})
+    code = raw["pattern"].to_numpy(dtype=np.int64)
     frame = pd.DataFrame(
-        rows, columns=["model_a", "model_b", "outcome", "length_bin", "n", "length_diff_sum"]
+        {
+            "model_a": raw["cand_a"].map(names),
+            "model_b": raw["cand_b"].map(names),
+            "a_wins": code // (_PATTERN_BASE * _PATTERN_BASE),
+            "ties": code // _PATTERN_BASE % _PATTERN_BASE,
+            "b_wins": code % _PATTERN_BASE,
+            "n": raw["n"].astype("int64"),
+        }
     )
-    return frame.astype({"outcome": "int64", "n": "int64", "length_bin": "int64"})
+    if length_bins is not None:
+        frame["length_bin"] = raw["length_bin"].astype("int64")
+        votes = frame["a_wins"] + frame["ties"] + frame["b_wins"]
+        frame["length_diff_sum"] = raw["x_sum"].astype("float64") * votes
+    return frame
+
+
+_PATTERN_BASE = 1 << 20
+"""Votes one comparison may carry per outcome (a strong verdict counting k times): the
+per-comparison pattern is packed as ``(a_wins * B + ties) * B + b_wins`` in SQL."""
 
 
 LENGTH_BINS = 16
 
 
-def _counts(engine: Engine, flt: VoteFilter, length_control: bool) -> PairCounts | None:
-    if length_control:
-        frame = _length_aggregates(engine, flt, LENGTH_BINS)
-        if frame.empty:
-            return None
-        return pair_counts_from_aggregates(frame, length_bins=LENGTH_BINS)
-    frame = outcome_aggregates(engine, flt)
-    return None if frame.empty else pair_counts_from_aggregates(frame)
+def _counts(
+    engine: Engine, flt: VoteFilter, length_control: bool, strong_weight: int = 1
+) -> PairCounts | None:
+    bins = LENGTH_BINS if length_control else None
+    frame = cluster_aggregates(engine, flt, strong_weight=strong_weight, length_bins=bins)
+    if frame.empty:
+        return None
+    return pair_counts_from_clusters(frame, length_bins=bins)
+
+
+def leaderboard_counts(engine: Engine, q: LeaderboardQuery, *, actor_id: int) -> PairCounts | None:
+    """The counts (with their comparison clusters) a human or judge leaderboard ranks on.
+
+    Admins only. For checking a leaderboard by hand or against another tool.
+    """
+    admin_only(engine, actor_id)
+    if q.source not in ("human", "judge"):
+        raise InvalidInputError("leaderboard_counts takes source human or judge.")
+    if q.source == "human":
+        flt = q.votes(rater_kind="human")
+    else:
+        flt = q.votes(judge_id=resolve_judge(engine, q.campaign_id, q.judge)[0])
+    return _counts(engine, flt, q.length_control, q.strong_weight)
+
+
+def campaign_models(engine: Engine, campaign_id: int, *, actor_id: int) -> list[str]:
+    """Names of the candidates with an output in the campaign, sorted (admins only: it
+    names the candidates of blind campaigns)."""
+    admin_only(engine, actor_id)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Candidate.name)
+            .join(Output, Output.candidate_id == Candidate.id)
+            .join(Prompt, Prompt.id == Output.prompt_id)
+            .where(Prompt.campaign_id == campaign_id)
+            .distinct()
+            .order_by(Candidate.name)
+        ).all()
+    return [name for (name,) in rows]
 
 
 def judges_in_campaign(
@@ -292,6 +400,15 @@ _cache_lock = threading.Lock()
 CACHE_SIZE = 64
 
 
+def check_strong_weight(weight: object) -> None:
+    """Refuse a strong-verdict weight that is not a whole number of 1 or more."""
+    if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+        raise InvalidInputError(
+            f"Strong weight must be a whole number of 1 or more, got {weight!r}"
+            " (Arena-Hard-Auto counts a strong verdict 3 times)."
+        )
+
+
 def compute_leaderboard(engine: Engine, q: LeaderboardQuery, *, actor_id: int) -> LeaderboardResult:
     """The leaderboard for one source, cached per campaign, data version and query.
 
@@ -302,6 +419,7 @@ def compute_leaderboard(engine: Engine, q: LeaderboardQuery, *, actor_id: int) -
         raise InvalidInputError(f"Source '{q.source}' is not one of {', '.join(SOURCES)}.")
     if not 0.0 <= q.weight <= 1.0:
         raise InvalidInputError(f"Blend weight must be between 0 and 1, got {q.weight}.")
+    check_strong_weight(q.strong_weight)
     key = (str(engine.url), q, data_version(engine, q.campaign_id))
     with _cache_lock:
         if key in _cache:
@@ -326,7 +444,13 @@ def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
     if q.source != "human":
         judge_id, judge_label = resolve_judge(engine, q.campaign_id, q.judge)
     if q.source == "ppi":
-        return _compute_ppi(engine, q, judge_id, judge_label)
+        result = _compute_ppi(engine, q, judge_id, judge_label)
+        if q.strong_weight > 1:
+            result.notes.append(
+                "Strong weight applies to human, judge and blend leaderboards, not to PPI,"
+                " which works on one verdict per comparison."
+            )
+        return result
     # Costs and rubric scores come from other tables: fetch them on a second connection
     # while this one aggregates the votes (the drivers release the GIL while they work).
     costs = _side_queries.submit(_costs, engine, q.campaign_id)
@@ -340,12 +464,12 @@ def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
         else None
     )
     human = (
-        _counts(engine, q.votes(rater_kind="human"), q.length_control)
+        _counts(engine, q.votes(rater_kind="human"), q.length_control, q.strong_weight)
         if q.source in ("human", "blend")
         else None
     )
     judged = (
-        _counts(engine, q.votes(judge_id=judge_id), q.length_control)
+        _counts(engine, q.votes(judge_id=judge_id), q.length_control, q.strong_weight)
         if judge_id is not None
         else None
     )
@@ -374,12 +498,7 @@ def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
         costs=costs.result(),
         **extras,
     )
-    notes = []
-    if board.n_components > 1:
-        notes.append(
-            f"The comparison graph has {board.n_components} disconnected groups: ratings"
-            " across groups are not comparable."
-        )
+    notes = leaderboard_notes(board, clustered=_clustered(counts), strong_weight=q.strong_weight)
     matrix = win_rate_matrix(counts.collapse() if counts.length is not None else counts)
     return LeaderboardResult(
         q,
@@ -390,6 +509,58 @@ def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
         length_coef=board.length_coef,
         notes=notes,
     )
+
+
+def _clustered(counts: PairCounts) -> bool:
+    parts = counts.parts or ((counts, 1.0),)
+    return any(p.clusters is not None for p, _ in parts)
+
+
+def leaderboard_notes(board: Leaderboard, *, clustered: bool, strong_weight: int = 1) -> list[str]:
+    """What a reader must know to read the table: fit and bootstrap facts, in words."""
+    notes = []
+    if not board.converged:
+        notes.append(
+            "Warning: the Bradley–Terry fit did not converge, so the ratings are not"
+            " reliable; collect more votes or check for a model that wins or loses every"
+            " comparison."
+        )
+    if board.separated_models:
+        names = ", ".join(board.separated_models)
+        notes.append(
+            f"{names} won or lost every vote they took part in: such a rating is set by the"
+            " prior, not by the data, and its interval is open-ended in fact."
+        )
+    if board.n_components > 1:
+        notes.append(
+            f"The comparison graph has {board.n_components} disconnected groups (column"
+            " 'group'): ratings across groups are not comparable, so models are ranked"
+            " within their own group only and have no win rate against a baseline of"
+            " another group."
+        )
+    usable = f"{board.usable_rounds} of {board.rounds} bootstrap rounds were usable"
+    if board.usable_rounds < board.rounds:
+        usable += f" ({board.rounds - board.usable_rounds} did not converge and are left out)"
+    if board.separated_rounds:
+        usable += (
+            f"; in {board.separated_rounds} of them a model won or lost every resampled vote"
+            " (no variation), kept in the intervals"
+        )
+    unit = (
+        "comparisons (all votes on one comparison together)"
+        if clustered
+        else "votes"
+    )
+    notes.append(f"{usable}. The bootstrap resamples {unit} within each model pair.")
+    if strong_weight > 1:
+        notes.append(f"Strong verdicts count {strong_weight} times, as in Arena-Hard-Auto.")
+    if board.baseline is not None:
+        notes.append(
+            f"Win rate against {board.baseline} is computed from the ratings as"
+            " Arena-Hard-Auto does: 1 / (1 + 10^((baseline − rating) / 400)), its interval"
+            " from the rating's interval."
+        )
+    return notes
 
 
 def _compute_ppi(

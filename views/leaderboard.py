@@ -13,11 +13,12 @@ from annotate.campaigns import list_campaigns
 from results.leaderboards import (
     SOURCES,
     LeaderboardQuery,
+    campaign_models,
     compute_leaderboard,
     judges_in_campaign,
     markdown_table,
 )
-from views.widgets.common import engine, require_actor, run_or_error
+from views.widgets.common import engine, plain, require_actor, run_or_error
 
 PPI_HUMAN_COLUMNS = {
     "human_rating": ("human only", "{:.0f}"),
@@ -57,6 +58,23 @@ weight = 0.5
 if source == "blend":
     weight = st.slider("Judge weight per vote", 0.0, 1.0, 0.5, 0.05)
 length_control = st.toggle("Control for output length", help="Verbosity should not buy rank.")
+options = st.columns(2)
+baseline = options[0].selectbox(
+    "Baseline",
+    [None, *campaign_models(engine(), campaign_id, actor_id=actor.id)],
+    format_func=lambda v: "none (mean rating = 1000)" if v is None else v,
+    help="Anchor this model at 1000 and add each model's win rate against it, with its"
+    " interval, as Arena-Hard-Auto reports it.",
+)
+strong_weight = options[1].number_input(
+    "Strong verdicts count",
+    min_value=1,
+    max_value=10,
+    value=1,
+    step=1,
+    help="Count a strong verdict (A>>B on a 5-point scale) this many times;"
+    " Arena-Hard-Auto uses 3.",
+)
 
 result = run_or_error(
     compute_leaderboard,
@@ -69,22 +87,29 @@ result = run_or_error(
         category=category,
         split=split,
         length_control=length_control and source in ("human", "judge"),
+        baseline=baseline,
+        strong_weight=int(strong_weight),
     ),
     actor_id=actor.id,
 )
 if result is None:
     st.stop()
 for note in result.notes:
-    st.info(note)
+    if note.startswith("Warning"):
+        st.warning(plain(note))
+    else:
+        st.info(plain(note))
 for warning in result.warnings:
-    st.warning(warning, icon=":material/warning:")
+    st.warning(plain(warning), icon=":material/warning:")
 if result.table.empty:
     st.stop()
 
 table = result.table
+anchor = f"{baseline} = 1000" if baseline else "mean 1000"
 st.caption(
-    f"{result.n_votes:,} votes; Bradley–Terry ratings on an Elo scale (mean 1000) with"
+    f"{result.n_votes:,} votes; Bradley–Terry ratings on an Elo scale ({anchor}) with"
     " 95% bootstrap intervals; models whose intervals overlap share a rank range."
+    " Empty cells are missing, not zero."
 )
 shown = table.assign(
     rank=[
@@ -109,6 +134,23 @@ st.dataframe(
         "win_rate": st.column_config.NumberColumn("win rate", format="percent"),
         "win_rate_ci_low": st.column_config.NumberColumn("win rate low", format="percent"),
         "win_rate_ci_high": st.column_config.NumberColumn("win rate high", format="percent"),
+        "win_rate_vs_baseline": st.column_config.NumberColumn(
+            "win rate vs baseline",
+            format="percent",
+            help="Expected win rate against the baseline from the ratings:"
+            " 1 / (1 + 10^((baseline − rating) / 400)).",
+        ),
+        "win_rate_vs_baseline_ci_low": st.column_config.NumberColumn(
+            "vs baseline low", format="percent"
+        ),
+        "win_rate_vs_baseline_ci_high": st.column_config.NumberColumn(
+            "vs baseline high", format="percent"
+        ),
+        "group": st.column_config.NumberColumn(
+            "group",
+            help="Models in different groups were never linked by comparisons:"
+            " ranks are within a group.",
+        ),
         "cost_usd": st.column_config.NumberColumn("mean cost", format="$%.5f"),
         "latency_ms": st.column_config.NumberColumn("mean latency (ms)", format="%.0f"),
         "n_outputs": st.column_config.NumberColumn("outputs"),

@@ -11,8 +11,10 @@ from statsmodels.stats.proportion import proportion_confint
 
 from metrics.bradley_terry import (
     ELO_SCALE,
+    BTBootstrap,
     bootstrap_bradley_terry,
     bt_newton,
+    bt_solve,
     fit_bradley_terry,
     rank_bands,
 )
@@ -20,11 +22,19 @@ from metrics.counts import (
     PairCounts,
     length_bin,
     pair_counts_from_aggregates,
+    pair_counts_from_clusters,
     pair_counts_from_codes,
     pair_counts_from_votes,
+    resample_counts,
 )
 from metrics.errors import StatisticsError
-from metrics.leaderboard import LEADERBOARD_COLUMNS, cost_latency, leaderboard, rubric_means
+from metrics.leaderboard import (
+    LEADERBOARD_COLUMNS,
+    cost_latency,
+    leaderboard,
+    rubric_means,
+    win_rate_against,
+)
 from metrics.win_rates import clustered_win_rate_interval, model_win_rates, win_rate_matrix
 
 
@@ -269,9 +279,11 @@ def test_leaderboard_has_stable_columns_sorted_by_rating_and_json_records() -> N
     assert tuple(table.columns[: len(LEADERBOARD_COLUMNS)]) == LEADERBOARD_COLUMNS
     assert table["model"].tolist() == ["m1", "m3", "m0", "m2"]
     assert table.loc[table["model"] == "m0", "rating"].item() == pytest.approx(1000)
-    assert (table["ci_low"] <= table["rating"]).all() and (
-        table["rating"] <= table["ci_high"]
-    ).all()
+    others = table[table["model"] != "m0"]
+    assert (others["ci_low"] <= others["rating"]).all()
+    assert (others["rating"] <= others["ci_high"]).all()
+    # the anchor has no interval of its own, rather than [1000, 1000]
+    assert table.loc[table["model"] == "m0", ["ci_low", "ci_high"]].isna().all(axis=None)
     assert table["n"].sum() == 2 * len(a)
     records = board.to_records()
     assert list(records[0])[: len(LEADERBOARD_COLUMNS)] == list(LEADERBOARD_COLUMNS)
@@ -409,3 +421,248 @@ def test_sql_aggregates_with_length_bins_give_the_same_cells_as_the_votes() -> N
     for name in ("i", "j", "wins_i", "wins_j", "ties"):
         np.testing.assert_array_equal(getattr(from_agg, name), getattr(from_codes, name))
     np.testing.assert_allclose(from_agg.length, from_codes.length, atol=1e-12)
+
+
+# --- one bootstrap unit: comparisons (issue 12, point 9) ---------------------------------------
+
+
+def comparison_frame(seed: int, n_comparisons: int = 300, votes: int = 2) -> pd.DataFrame:
+    """Comparisons of three models, each carrying ``votes`` correlated votes: one latent
+    verdict per comparison, each vote keeps it with probability 0.85 (else a tie)."""
+    rng = np.random.default_rng(seed)
+    strengths = np.array([0.0, 0.5, 1.0])
+    a = rng.integers(0, 3, n_comparisons)
+    b = (a + rng.integers(1, 3, n_comparisons)) % 3
+    latent = np.where(
+        rng.random(n_comparisons) < 1 / (1 + np.exp(strengths[a] - strengths[b])), 1, -1
+    )
+    keep = rng.random((n_comparisons, votes)) < 0.85
+    prefs = np.where(keep, latent[:, None], 0)
+    return pd.DataFrame(
+        {
+            "comparison": np.repeat(np.arange(n_comparisons), votes),
+            "model_a": np.repeat(a, votes).astype(str),
+            "model_b": np.repeat(b, votes).astype(str),
+            "preference": prefs.ravel(),
+        }
+    )
+
+
+def clusters_of(votes: pd.DataFrame) -> pd.DataFrame:
+    """The SQL aggregate's shape, computed in pandas: per comparison its outcome tally,
+    then the number of comparisons per (pair, tally)."""
+    per = votes.groupby(["comparison", "model_a", "model_b"], as_index=False).agg(
+        a_wins=("preference", lambda p: int((p < 0).sum())),
+        ties=("preference", lambda p: int((p == 0).sum())),
+        b_wins=("preference", lambda p: int((p > 0).sum())),
+    )
+    keys = ["model_a", "model_b", "a_wins", "ties", "b_wins"]
+    return per.groupby(keys, as_index=False).size().rename(columns={"size": "n"})
+
+
+def test_cluster_counts_hold_the_same_totals_as_the_votes() -> None:
+    votes = comparison_frame(1)
+    clustered = pair_counts_from_clusters(clusters_of(votes))
+    plain = pair_counts_from_votes(votes)
+    assert clustered.clusters is not None
+    for name in ("i", "j", "wins_i", "wins_j", "ties"):
+        np.testing.assert_array_equal(getattr(clustered, name), getattr(plain, name))
+    per_cell = np.bincount(clustered.clusters.cell, clustered.clusters.count)
+    assert per_cell.sum() == votes["comparison"].nunique()
+
+
+@pytest.mark.parametrize("ragged", [False, True], ids=["fixed overlap", "ragged overlap"])
+def test_cluster_bootstrap_matches_resampling_comparisons_within_pairs(ragged) -> None:
+    """Mean and variance of each cell's resampled score (wins + half ties) and vote total
+    equal those of drawing the pair's comparisons with replacement, computed from the
+    comparison list. A fixed overlap takes the exact-sum (FFT) path; a ragged one (a
+    third of the comparisons lost a vote) the multinomial over classes."""
+    votes = comparison_frame(2, votes=3)
+    if ragged:
+        votes = votes[~((votes.comparison % 3 == 0) & (votes.index % 3 == 0))]
+    counts = pair_counts_from_clusters(clusters_of(votes))
+    score, rest, ties = resample_counts(counts, 40_000, np.random.default_rng(0))
+    a, b = votes.model_a.astype(int), votes.model_b.astype(int)
+    per = (
+        votes.assign(
+            lo=np.minimum(a, b),
+            hi=np.maximum(a, b),
+            lo_score=np.where(a < b, votes.preference < 0, votes.preference > 0)
+            + 0.5 * (votes.preference == 0),
+            one=1.0,
+        )
+        .groupby(["lo", "hi", "comparison"])[["lo_score", "one"]]
+        .sum()
+    )
+    assert not ties.any()
+    for cell, ((lo, hi), group) in enumerate(per.groupby(level=["lo", "hi"])):
+        assert (counts.i[cell], counts.j[cell]) == (lo, hi)
+        x, n = group.lo_score.to_numpy(), group.one.to_numpy()
+        total = score[:, cell] + rest[:, cell]
+        assert score[:, cell].mean() == pytest.approx(x.sum(), rel=0.01)
+        assert score[:, cell].var() == pytest.approx(len(x) * x.var(), rel=0.05)
+        assert total.mean() == pytest.approx(n.sum(), rel=0.01)
+        if ragged:
+            assert total.var() == pytest.approx(len(n) * n.var(), rel=0.05)
+        else:
+            assert (total == n.sum()).all()
+
+
+def test_copying_every_vote_k_times_leaves_the_leaderboard_intervals_unchanged() -> None:
+    votes = comparison_frame(3)
+    once = clusters_of(votes)
+    thrice = clusters_of(pd.concat([votes] * 3, ignore_index=True))
+    assert (
+        thrice[["a_wins", "ties", "b_wins"]].to_numpy()
+        == 3 * once[["a_wins", "ties", "b_wins"]].to_numpy()
+    ).all()
+    one = leaderboard(pair_counts_from_clusters(once), rounds=400, seed=5, ridge=0.0)
+    three = leaderboard(pair_counts_from_clusters(thrice), rounds=400, seed=5, ridge=0.0)
+    for col in ("rating", "ci_low", "ci_high", "rank_low", "rank_high"):
+        np.testing.assert_allclose(three.table[col], one.table[col], atol=1e-3)
+    # the per-vote bootstrap, by contrast, treats the copies as news and narrows
+    naive = leaderboard(
+        pair_counts_from_votes(pd.concat([votes] * 3)), rounds=400, seed=5, ridge=0.0
+    )
+    width = (one.table.ci_high - one.table.ci_low).iloc[0]
+    naive_width = (naive.table.ci_high - naive.table.ci_low).iloc[0]
+    assert naive_width < 0.75 * width
+
+
+def test_cluster_bootstrap_is_invariant_to_which_output_is_stored_as_a() -> None:
+    votes = comparison_frame(4)
+    flip = votes["comparison"] % 2 == 1
+    flipped = votes.copy()
+    flipped.loc[flip, ["model_a", "model_b"]] = votes.loc[flip, ["model_b", "model_a"]].to_numpy()
+    flipped.loc[flip, "preference"] = -votes.loc[flip, "preference"]
+    one = leaderboard(pair_counts_from_clusters(clusters_of(votes)), rounds=300, seed=2)
+    two = leaderboard(pair_counts_from_clusters(clusters_of(flipped)), rounds=300, seed=2)
+    pd.testing.assert_frame_equal(one.table, two.table, atol=1e-9, rtol=0)
+
+
+def test_two_model_cluster_interval_agrees_with_the_gate_interval() -> None:
+    """Two models: the Bradley–Terry win rate is the head-to-head win rate, and its cluster
+    bootstrap interval agrees with the gate's design-effect Wilson interval."""
+    votes = comparison_frame(5, n_comparisons=600, votes=3)
+    votes = votes[(votes.model_a != "2") & (votes.model_b != "2")]
+    clusters = clusters_of(votes)
+    board = leaderboard(
+        pair_counts_from_clusters(clusters), rounds=4000, seed=1, baseline="0", ridge=0.0
+    )
+    row = board.table.set_index("model").loc["1"]
+    as_a = clusters.model_a == "1"
+    wins = np.where(as_a, clusters.a_wins, clusters.b_wins)
+    rate, lo, hi, _ = clustered_win_rate_interval(
+        np.repeat(wins, clusters.n),
+        np.repeat(clusters.ties, clusters.n),
+        np.repeat(clusters.a_wins + clusters.ties + clusters.b_wins, clusters.n),
+    )
+    assert row.win_rate_vs_baseline == pytest.approx(rate, abs=1e-9)
+    assert row.win_rate_vs_baseline_ci_low == pytest.approx(lo, abs=0.01)
+    assert row.win_rate_vs_baseline_ci_high == pytest.approx(hi, abs=0.01)
+
+
+# --- Arena-Hard's win rate against the baseline (point 11) --------------------------------------
+
+
+def test_win_rate_against_baseline_is_the_elo_expectation() -> None:
+    assert win_rate_against(1000.0) == pytest.approx(0.5)
+    assert win_rate_against(1400.0) == pytest.approx(10 / 11)
+    assert win_rate_against(np.array([900.0]), 1100.0)[0] == pytest.approx(1 / (1 + 10**0.5))
+
+
+def test_win_rate_against_baseline_columns_follow_the_rating_and_its_interval() -> None:
+    counts = pair_counts_from_codes(
+        *simulate(3000, np.array([0.0, 0.4, 0.9]), seed=3), ["a", "b", "c"]
+    )
+    board = leaderboard(counts, baseline="a", rounds=300, seed=1).table.set_index("model")
+    for m in ("b", "c"):
+        r = board.loc[m]
+        assert r.win_rate_vs_baseline == pytest.approx(1 / (1 + 10 ** ((1000 - r.rating) / 400)))
+        assert r.win_rate_vs_baseline_ci_low == pytest.approx(
+            1 / (1 + 10 ** ((1000 - r.ci_low) / 400))
+        )
+        assert r.win_rate_vs_baseline_ci_high == pytest.approx(
+            1 / (1 + 10 ** ((1000 - r.ci_high) / 400))
+        )
+    assert board.loc["a", "win_rate_vs_baseline"] == 0.5
+    assert np.isnan(board.loc["a", "win_rate_vs_baseline_ci_low"])
+
+
+# --- missing is missing (point 12) --------------------------------------------------------------
+
+
+def test_newton_reports_rounds_that_did_not_converge() -> None:
+    counts = pair_counts_from_codes(*simulate(2000, np.array([0.0, 1.0, 2.0]), seed=4), 3)
+    c = counts.collapse()
+    args = (c.i, c.j, c.wins_i + 0.5 * c.ties, c.wins_j + 0.5 * c.ties, 3)
+    assert not bt_solve(*args, max_iter=1).converged[0]
+    solved = bt_solve(*args)
+    assert solved.converged[0]
+    np.testing.assert_allclose(solved.theta, bt_newton(*args)[0])
+    assert fit_bradley_terry(counts).converged
+
+
+def test_bootstrap_counts_rounds_in_which_a_model_never_loses() -> None:
+    # "a" beats "b" in 9 of 10 votes: about 0.9^10 = 35% of rounds resample no loss for it
+    counts = pair_counts_from_codes(
+        np.zeros(10, int), np.ones(10, int), np.array([-1] * 9 + [1]), ["a", "b"]
+    )
+    boot = bootstrap_bradley_terry(counts, rounds=2000, seed=0)
+    wi, _, _ = resample_counts(counts, 2000, np.random.default_rng(0))
+    assert boot.n_separated == int(((wi == 10) | (wi == 0)).sum())
+    assert 0.25 < boot.n_separated / 2000 < 0.45
+    assert boot.usable == 2000
+    board = leaderboard(counts, rounds=2000, seed=0)
+    assert board.separated_rounds == boot.n_separated and board.usable_rounds == 2000
+
+
+def test_unconverged_rounds_are_left_out_of_the_interval() -> None:
+    theta = np.array([[0.0, 1.0], [0.0, 2.0], [0.0, 3.0], [0.0, 50.0]])
+    boot = BTBootstrap(("a", "b"), theta, converged=np.array([True, True, True, False]))
+    low, high = boot.intervals(1.0, baseline="a")
+    assert high[1] == pytest.approx(1000 + ELO_SCALE * 3.0)
+    assert boot.usable == 3
+    none = BTBootstrap(("a", "b"), theta, converged=np.zeros(4, dtype=bool))
+    assert np.isnan(none.intervals()[0]).all()
+
+
+def test_rank_bands_rank_within_disconnected_groups_only() -> None:
+    # group 1: a > b clearly; group 2: c > d clearly; no comparison links the groups
+    a = np.r_[np.zeros(50, int), np.full(50, 2)]
+    b = np.r_[np.ones(50, int), np.full(50, 3)]
+    outcome = np.r_[[-1] * 45 + [1] * 5, [-1] * 45 + [1] * 5]
+    counts = pair_counts_from_codes(a, b, outcome, ["a", "b", "c", "d"])
+    board = leaderboard(counts, rounds=300, seed=0, baseline="a")
+    t = board.table.set_index("model")
+    assert board.n_components == 2
+    assert t.loc[["a", "b"], "group"].nunique() == 1 and t.loc["a", "group"] != t.loc["c", "group"]
+    assert (t.rank_low.loc[["a", "c"]] == 1).all() and (t.rank_high.loc[["a", "c"]] == 1).all()
+    assert (t.rank_low.loc[["b", "d"]] == 2).all() and (t.rank_high.loc[["b", "d"]] == 2).all()
+    assert t.win_rate_vs_baseline.loc[["c", "d"]].isna().all()
+    assert t.win_rate_vs_baseline.loc["b"] < 0.5
+
+
+def test_rank_bands_give_a_model_without_an_interval_its_whole_group() -> None:
+    low, high = rank_bands(np.array([10.0, np.nan, 0.0]), np.array([12.0, np.nan, 1.0]))
+    assert list(low) == [1, 1, 2] and list(high) == [2, 3, 3]
+
+
+def test_field_win_rate_interval_is_cluster_aware_like_the_gate() -> None:
+    votes = comparison_frame(6, votes=2)
+    clusters = clusters_of(votes)
+    once = model_win_rates(pair_counts_from_clusters(clusters)).set_index("model")
+    copies = clusters_of(pd.concat([votes] * 4, ignore_index=True))
+    four = model_win_rates(pair_counts_from_clusters(copies)).set_index("model")
+    pd.testing.assert_frame_equal(
+        once[["win_rate", "ci_low", "ci_high"]], four[["win_rate", "ci_low", "ci_high"]]
+    )
+    # model "0" against the field, by hand: one cluster per comparison it took part in
+    mine = clusters[(clusters.model_a == "0") | (clusters.model_b == "0")]
+    wins = np.where(mine.model_a == "0", mine.a_wins, mine.b_wins)
+    n = mine.a_wins + mine.ties + mine.b_wins
+    rate, lo, hi, _ = clustered_win_rate_interval(
+        np.repeat(wins, mine.n), np.repeat(mine.ties, mine.n), np.repeat(n, mine.n)
+    )
+    assert once.loc["0", "win_rate"] == pytest.approx(rate)
+    assert (once.loc["0", "ci_low"], once.loc["0", "ci_high"]) == pytest.approx((lo, hi))

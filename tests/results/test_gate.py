@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from db.errors import NotFoundError
+from db.errors import InvalidInputError, NotFoundError
 from results.gate import gate
-from results.leaderboards import LeaderboardQuery
+from results.leaderboards import LeaderboardQuery, compute_leaderboard
 from tests import factory
 from tests.results.test_leaderboards import HUMAN, JUDGE
 
@@ -49,3 +49,24 @@ def test_gate_on_unknown_models_names_the_fix(engine, campaign_id) -> None:
             0.5,
             actor_id=factory.admin_id(engine),
         )
+
+
+def test_gate_counts_strong_verdicts_as_the_leaderboard_does(engine) -> None:
+    # cand: 3 strong wins, 2 wins, 1 tie, 4 losses (one of them strong)
+    votes = {("cand", "base"): [-2, -2, -2, -1, -1, 0, 1, 1, 1, 2]}
+    with factory.session(engine) as s:
+        cid = factory.voted_campaign(s, votes, name="strong-gate")["campaign"].id
+        s.commit()
+    admin = factory.admin_id(engine)
+    plain = gate(engine, LeaderboardQuery(cid), "cand", "base", 0.5, actor_id=admin)
+    assert plain.n == 10 and plain.win_rate == pytest.approx(5.5 / 10)
+    strong = gate(
+        engine, LeaderboardQuery(cid, strong_weight=3), "cand", "base", 0.5, actor_id=admin
+    )
+    assert strong.n == 18 and strong.win_rate == pytest.approx((9 + 2 + 0.5) / 18)
+    board = compute_leaderboard(
+        engine, LeaderboardQuery(cid, strong_weight=3, rounds=50), actor_id=admin
+    ).table.set_index("model")
+    assert board.loc["cand", "win_rate"] == pytest.approx(strong.win_rate)
+    with pytest.raises(InvalidInputError, match="whole number"):
+        gate(engine, LeaderboardQuery(cid, strong_weight=0), "cand", "base", actor_id=admin)
