@@ -44,7 +44,7 @@ from metrics.bradley_terry import (
     rank_bands,
     to_elo,
 )
-from metrics.counts import PairCounts
+from metrics.counts import ClusterClasses, PairCounts
 from metrics.errors import StatisticsError
 from metrics.vocabulary import missing_to_none, score_of_a
 
@@ -61,7 +61,9 @@ def blend_counts(
     total, so ``weight`` becomes the judge's share of the evidence regardless of how
     many more judge votes there are. Length cells are summed away. The result keeps
     both integer tables as ``parts``, so the bootstrap resamples each source at its
-    real size and the interval reflects both sources' sampling noise.
+    real size and the interval reflects both sources' sampling noise; a part built with
+    ``clusters`` keeps them (cells renumbered, sides swapped where the union orders the pair
+    the other way), so each source resamples its comparisons, not its votes.
     """
     if not 0.0 <= weight <= 1.0:
         raise StatisticsError(f"weight must be in [0, 1], got {weight}.")
@@ -90,7 +92,18 @@ def blend_counts(
         wi[pos] = np.where(flip, c.wins_j, c.wins_i)
         wj[pos] = np.where(flip, c.wins_i, c.wins_j)
         t[pos] = c.ties
-        return PairCounts(models, union // m, union % m, wi, wj, t)
+        clusters = None
+        if c.clusters is not None:
+            cl = c.clusters
+            swap = flip[cl.cell]
+            clusters = ClusterClasses.build(
+                pos[cl.cell],
+                np.where(swap, cl.wins_j, cl.wins_i),
+                np.where(swap, cl.wins_i, cl.wins_j),
+                cl.ties,
+                cl.count,
+            )
+        return PairCounts(models, union // m, union % m, wi, wj, t, clusters=clusters)
 
     ah, aj = align(h, kh, fh), align(jd, kj, fj)
     w_judge = weight

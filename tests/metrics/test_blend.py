@@ -274,3 +274,52 @@ def test_a_baseline_no_human_labelled_leaves_every_human_figure_missing() -> Non
     assert r.table["width_ratio"].isna().all()
     assert math.isnan(r.width_ratio)
     assert r.table.set_index("model").loc["new", "rating"] == pytest.approx(1000.0)
+
+
+def _cluster_totals(c) -> np.ndarray:
+    """Per-cell (wins_i, wins_j, ties) summed from a table's comparison classes."""
+    cl = c.clusters
+    out = np.zeros((len(c.i), 3))
+    for col, arr in enumerate((cl.wins_i, cl.wins_j, cl.ties)):
+        out[:, col] = np.bincount(cl.cell, weights=arr * cl.count, minlength=len(c.i))
+    return out
+
+
+def test_blend_parts_keep_their_comparisons_so_the_bootstrap_resamples_comparisons() -> None:
+    from metrics.counts import pair_counts_from_clusters
+
+    human = pair_counts_from_clusters(
+        pd.DataFrame(
+            {
+                "model_a": ["b", "b", "a"],
+                "model_b": ["a", "a", "c"],
+                "a_wins": [2, 0, 1],
+                "ties": [1, 0, 0],
+                "b_wins": [0, 3, 2],
+                "n": [4, 2, 5],
+            }
+        )
+    )
+    judge = pair_counts_from_clusters(
+        pd.DataFrame(
+            {
+                "model_a": ["c", "a"],
+                "model_b": ["b", "b"],
+                "a_wins": [2, 1],
+                "ties": [0, 0],
+                "b_wins": [0, 1],
+                "n": [3, 6],
+            }
+        )
+    )
+    blended = blend_counts(human, judge, 0.3)
+    for part, _ in blended.parts:
+        assert part.clusters is not None
+        totals = _cluster_totals(part)
+        np.testing.assert_allclose(totals[:, 0], part.wins_i)
+        np.testing.assert_allclose(totals[:, 1], part.wins_j)
+        np.testing.assert_allclose(totals[:, 2], part.ties)
+    human_part = blended.parts[0][0]
+    ab = [k for k in range(len(human_part.i)) if {human_part.i[k], human_part.j[k]} == {0, 1}]
+    assert (human_part.wins_i[ab[0]], human_part.wins_j[ab[0]]) == (3 * 2, 2 * 4)
+
