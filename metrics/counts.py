@@ -144,6 +144,19 @@ class PairCounts:
             clusters=clusters,
         )
 
+    def votes_per_unit(self) -> float:
+        """Mean votes per bootstrap unit: per comparison with ``clusters``, else 1 (a vote).
+
+        The Bradley–Terry ridge is scaled by it, so the prior weighs the same number of
+        units whatever the votes per comparison: copying every vote k times then changes
+        neither the fit nor its interval.
+        """
+        cl = self.clusters
+        if cl is None or cl.count.sum() == 0:
+            return 1.0
+        votes = ((cl.wins_i + cl.wins_j + cl.ties) * cl.count).sum()
+        return float(votes / cl.count.sum())
+
     def model_totals(self) -> np.ndarray:
         """Number of comparisons each model took part in."""
         n = self.n

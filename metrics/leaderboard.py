@@ -132,8 +132,10 @@ def leaderboard(
     model outside the baseline's group gets no win rate against it.
 
     The bootstrap resamples comparisons when ``counts`` knows which votes shared one
-    (``counts.clusters``), and votes otherwise.
+    (``counts.clusters``), and votes otherwise. ``ridge`` is per resampled unit (see
+    :meth:`PairCounts.votes_per_unit`).
     """
+    ridge = ridge * counts.votes_per_unit()
     c, _ = fit_cells(counts, length_control)
     n_comp = check_identifiable(c, ridge)
     fit = fit_bradley_terry(c, ridge=ridge, length_control=length_control)

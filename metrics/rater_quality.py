@@ -15,8 +15,8 @@ Which rows feed which figure:
 - **Gold accuracy / attention failures**: rows with ``check_kind`` "gold" / "attention" that are
   scored and carry an ``expected_preference``; right means the same 3-way winner.
 - **Consistency**: each re-shown row paired with the rater's first showing of that comparison.
-- **P(prefer left)**: every scored, non-tie row of the rater (re-shows included, each showing has
-  its own order); "left" is A when ``shown_order`` is "ab", B when "ba". Rows whose shown order
+- **P(prefer left)**: every scored, non-tie row of the rater (re-shows left out: they count for
+  consistency only); "left" is A when ``shown_order`` is "ab", B when "ba". Rows whose shown order
   is "unknown" (or missing: e.g. verdicts imported already combined over both orders) are left
   out of it and counted in ``left_unknown_n``, so the table says how many were left out.
 - **Median time**: every row of the rater with a ``time_on_task_ms``.
@@ -228,10 +228,12 @@ def rater_quality(
     parts["consistency"] = _share(pairs["winner"] == pairs["winner_first"], pairs["rater"])
 
     order = _column(humans, "shown_order")
-    decisive = humans["winner"].isin(["a", "b"]) & order.isin(["ab", "ba"])
+    first_look = pd.Series(~_flag(humans, "is_reshow"), index=humans.index)
+    vote = humans["winner"].isin(["a", "b"]) & first_look
+    decisive = vote & order.isin(["ab", "ba"])
     left = (order.eq("ab") & humans["winner"].eq("a")) | (order.eq("ba") & humans["winner"].eq("b"))
     parts["left"] = _share(left[decisive], rater[decisive])
-    unknown = humans["winner"].isin(["a", "b"]) & ~order.isin(["ab", "ba"])
+    unknown = vote & ~order.isin(["ab", "ba"])
     table["_left_unknown_n"] = unknown.groupby(rater).sum()
 
     time = pd.to_numeric(_column(humans, "time_on_task_ms", np.nan)).astype(float)
@@ -300,9 +302,10 @@ class PositionBias:
 
 
 def position_bias(votes: pd.DataFrame) -> PositionBias:
-    """P(prefer left) over every decisive human vote of known shown order (re-shows included,
-    as in :func:`rater_quality`: each showing has its own order)."""
+    """P(prefer left) over every decisive human vote of known shown order (re-shows left out,
+    as everywhere but the consistency figure)."""
     humans = human_rows(votes)
+    humans = humans[~_flag(humans, "is_reshow")]
     order = _column(humans, "shown_order")
     decisive = humans["winner"].isin(["a", "b"]).to_numpy(dtype=bool)
     known = order.isin(["ab", "ba"]).to_numpy(dtype=bool)

@@ -506,3 +506,137 @@ def score(s: Session, judgment: Judgment, output: Output, criterion: str, value:
         )
     )
     s.flush()
+
+
+# --- orientation-free data sets (issue 12's invariance properties) -------------------------
+
+
+def logical_votes(
+    seed: int,
+    models: tuple[str, ...] = ("m0", "m1", "m2", "m3"),
+    n_prompts: int = 8,
+    n_raters: int = 3,
+) -> dict[str, Any]:
+    """A random data set described without storage order.
+
+    Each comparison is ``(prompt, x, y)``; each vote's ``pref`` is in that logical order
+    (negative = x better) and ``shown`` is "xy" when x was shown first. Humans vote once per
+    comparison (some skip); one judge votes in both shown orders, 5-point, now and then
+    inconsistent.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    comparisons = [
+        (i, x, y)
+        for i in range(n_prompts)
+        for x, y in itertools.combinations(models, 2)
+        if rng.random() < 0.7
+    ]
+    strength = {m: k * 0.6 for k, m in enumerate(models)}
+    votes: list[dict[str, Any]] = []
+
+    def draw(x: str, y: str, strong: bool) -> int:
+        p_x = 1.0 / (1.0 + np.exp(strength[x] - strength[y]))
+        u = rng.random()
+        pref = 0 if u < 0.2 else (-1 if u < 0.2 + 0.8 * p_x else 1)
+        return pref * (2 if strong and pref and rng.random() < 0.4 else 1)
+
+    for c, (_, x, y) in enumerate(comparisons):
+        for r in range(n_raters):
+            if rng.random() < 0.85:
+                shown = "xy" if rng.random() < 0.5 else "yx"
+                votes.append({"c": c, "rater": r, "pref": draw(x, y, False), "shown": shown})
+        for shown in ("xy", "yx"):
+            votes.append({"c": c, "rater": "judge", "pref": draw(x, y, True), "shown": shown})
+    return {"models": models, "n_prompts": n_prompts, "comparisons": comparisons,
+            "votes": votes, "n_raters": n_raters}
+
+
+def store_logical_votes(
+    s: Session,
+    data: dict[str, Any],
+    name: str,
+    output_order: dict[int, tuple[str, ...]] | None = None,
+    copies: int = 1,
+    reshows: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Store :func:`logical_votes` as a campaign, creating each prompt's outputs in
+    ``output_order[prompt]`` (so which output is stored as A follows that order).
+
+    Raters and the judge are shared by every campaign stored in the same database, so two
+    storages of one data set name the same raters. ``copies`` repeats every human vote by
+    that many rater clones; ``reshows`` adds re-shown judgments (``{"c", "rater", "pref"}``,
+    logical coding, shown in the other order than the rater's first look).
+    """
+    models = data["models"]
+    c = _create_campaign(s, name)
+    cands = {}
+    for m in models:
+        cand = s.exec(select(Candidate).where(Candidate.name == m)).first() or Candidate(name=m)
+        s.add(cand)
+        cands[m] = cand
+    s.flush()
+    raters = []
+    for r in range(data["n_raters"] * copies):
+        handle = f"logical-r{r}@x.org"
+        raters.append(s.exec(select(User).where(User.handle == handle)).first() or user(s, handle))
+    j = s.exec(select(Judge).where(Judge.name == "logical-judge")).first() or judge(
+        s, "logical-judge"
+    )
+    outputs: dict[tuple[int, str], Output] = {}
+    prompts: list[Prompt] = []
+    for i in range(data["n_prompts"]):
+        p = Prompt(
+            campaign_id=c.id,
+            external_id=f"p{i}",
+            messages=[{"role": "user", "content": f"Question {i}?"}],
+            category=("writing", "coding")[i % 2],
+        )
+        s.add(p)
+        s.flush()
+        prompts.append(p)
+        for m in (output_order or {}).get(i, models):
+            text = f"{m} answer {i} " + "words " * (3 * models.index(m) + i % 3)
+            o = Output(prompt_id=p.id, candidate_id=cands[m].id, content=text)
+            s.add(o)
+            s.flush()
+            outputs[(i, m)] = o
+    stored: list[tuple[Comparison, bool]] = []
+    for i, x, y in data["comparisons"]:
+        ox, oy = outputs[(i, x)], outputs[(i, y)]
+        comp = comparison(s, prompts[i], ox, oy)
+        s.flush()
+        stored.append((comp, ox.id > oy.id))
+
+    def stored_order(shown: str, flipped: bool) -> str:
+        return "ab" if (shown == "xy") != flipped else "ba"
+
+    for v in data["votes"]:
+        comp, flipped = stored[v["c"]]
+        pref = -v["pref"] if flipped else v["pref"]
+        order = stored_order(v["shown"], flipped)
+        if v["rater"] == "judge":
+            judge_judgment(s, comp, j, pref, order)
+            continue
+        for k in range(copies):
+            rater = raters[v["rater"] + k * data["n_raters"]]
+            human_judgment(s, comp, rater, pref, shown_order=order)
+    for v in reshows or []:
+        comp, flipped = stored[v["c"]]
+        first = next(
+            w for w in data["votes"] if w["c"] == v["c"] and w["rater"] == v["rater"]
+        )
+        again = "yx" if first["shown"] == "xy" else "xy"
+        human_judgment(
+            s, comp, raters[v["rater"]], -v["pref"] if flipped else v["pref"],
+            shown_order=stored_order(again, flipped), is_reshow=True,
+        )
+    s.flush()
+    return {
+        "campaign": c,
+        "judge": j,
+        "raters": raters,
+        "flipped": [f for _, f in stored],
+        "first_ids": {"comparison_id": stored[0][0].id, "prompt_id": stored[0][0].prompt_id},
+    }

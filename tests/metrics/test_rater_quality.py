@@ -145,13 +145,13 @@ def test_position_bias_pools_decisive_human_votes_of_known_order_and_counts_the_
         _row(1, "p", -1, "ab"),  # left
         _row(2, "q", 1, "ab"),  # right
         _row(3, "q", 2, "ba"),  # left
-        _row(3, "p", 1, "ba", reshow=True),  # a re-show has its own order: left
+        _row(3, "p", 1, "ba", reshow=True),  # a re-show counts for consistency only
         _row(4, "p", 0, "ab"),  # tie: not decisive
         _row(5, "q", -2, "unknown"),  # unknown order: left out, counted
         _row(6, "j:1", -1, "ab", kind="llm"),  # a judge is not a human rater
     ]
     bias = position_bias(_frame(rows))
-    assert (bias.p_prefer_left, bias.n, bias.n_unknown_order) == (0.75, 4, 1)
+    assert (bias.p_prefer_left, bias.n, bias.n_unknown_order) == (2 / 3, 3, 1)
     assert bias.to_dict()["reason"] is None
 
 
