@@ -628,11 +628,11 @@ def _width_note(ratio: float, n_unlabelled: int = 0) -> str:
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table; floats to 3 decimals, missing values blank."""
+    """A GitHub-flavoured Markdown table; floats to 3 decimals, missing values "—"."""
 
     def cell(v: Any) -> str:
-        if v is None or (isinstance(v, float) and v != v):
-            return ""
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            return "—"
         if isinstance(v, float):
             return f"{v:.3f}"
         return str(v).replace("|", "\\|")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlmodel import select
 
@@ -11,6 +12,7 @@ from results.leaderboards import (
     LeaderboardQuery,
     cluster_aggregates,
     compute_leaderboard,
+    markdown_table,
     outcome_aggregates,
 )
 from results.votes import VoteFilter, votes_frame
@@ -287,3 +289,12 @@ def test_notes_warn_when_the_fit_or_rounds_did_not_converge() -> None:
 def test_ppi_says_strong_weight_does_not_apply(engine, campaign_id) -> None:
     result = _board(engine, campaign_id, source="ppi", strong_weight=3)
     assert any("not to PPI" in note for note in result.notes)
+
+
+def test_markdown_table_shows_missing_as_a_dash_and_user_text_as_written() -> None:
+    frame = pd.DataFrame(
+        {"model": ["a|b", "c"], "rating": [1012.34567, float("nan")], "n": [3, None]}
+    )
+    lines = markdown_table(frame).splitlines()
+    assert lines[2] == "| a\\|b | 1012.346 | 3.000 |"
+    assert lines[3] == "| c | — | — |"
