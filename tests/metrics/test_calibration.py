@@ -142,19 +142,22 @@ def test_confusion_and_kappa_match_a_hand_count_and_statsmodels(report):
         "tie": {"a": 0, "tie": 1, "b": 2},  # 5 | 3, 6
         "b": {"a": 0, "tie": 0, "b": 0},
     }
-    # p_o = 3/6; judge margins a 3, tie 3, b 0; majority margins a 2, tie 1, b 3;
-    # p_e = (3*2 + 3*1 + 0*3) / 36 = 1/4; kappa = (1/2 - 1/4) / (3/4) = 1/3.
-    assert j.cohen_kappa == pytest.approx(1 / 3)
+    # Symmetrised: the table plus its a<->b flip, [[2, 0, 1], [2, 2, 2], [1, 0, 2]], N = 12.
+    # p_o = 6/12; judge margins 3, 6, 3; majority margins 5, 2, 5; p_e = (15 + 12 + 15) / 144;
+    # kappa = (72 - 42) / (144 - 42) = 5/17.
+    assert j.cohen_kappa == pytest.approx(5 / 17)
     table = np.array([[2, 0, 1], [0, 1, 2], [0, 0, 0]])
-    assert j.cohen_kappa == pytest.approx(inter_rater.cohens_kappa(table).kappa)
+    doubled = table + table[::-1, ::-1]
+    assert j.cohen_kappa == pytest.approx(inter_rater.cohens_kappa(doubled).kappa)
 
 
 def test_second_judge_agreement_and_kappa(report):
     j = report.judge("j:2")
     # 1 a=a, 2 a=a, 5 b!=tie, 6 tie!=b -> 2/4; without ties only 1 and 2 -> 2/2.
     assert (j.agreement, j.n, j.agreement_without_ties, j.n_without_ties) == (0.5, 4, 1.0, 2)
-    # Margins judge a2 tie1 b1, majority a2 tie1 b1: p_e = (4+1+1)/16, kappa = (8-6)/(16-6).
-    assert j.cohen_kappa == pytest.approx(0.2)
+    # Table a->a 2, b->tie 1, tie->b 1, plus its flip: [[2, 1, 0], [1, 0, 1], [0, 1, 2]];
+    # p_o = 4/8, margins 3, 2, 3 both ways, p_e = 22/64, kappa = (32 - 22) / (64 - 22) = 5/21.
+    assert j.cohen_kappa == pytest.approx(5 / 21)
     assert np.isnan(j.position_consistency) and j.position_n == 0
 
 
@@ -193,10 +196,14 @@ def test_ceiling_is_the_n_weighted_mean_of_each_raters_loo_agreement(report):
 def test_alpha_with_and_without_the_judge_equals_the_krippendorff_package(report):
     j = report.judge(JUDGE)
     code = {A: 1.0, T: 2.0, B: 3.0}
+    flipped = {1.0: 3.0, 2.0: 2.0, 3.0: 1.0}
+    # Orientation-free: every comparison once as stored and once with a and b swapped.
     humans = [
         [code[prefs[c]] if c in prefs else nan for c in range(1, 9)] for _, prefs in HUMANS.values()
     ]
+    humans = [row + [flipped.get(v, nan) for v in row] for row in humans]
     judge = [code[A], code[A], code[T], code[A], code[T], code[T], code[B], code[A]]
+    judge = judge + [flipped[v] for v in judge]
     assert j.alpha_humans == pytest.approx(
         krippendorff.alpha(reliability_data=humans, level_of_measurement="nominal")
     )
