@@ -209,25 +209,36 @@ def kappa_bootstrap(
     return float(low), float(high), int(boots.size)
 
 
+def _unit_coincidence(counts: np.ndarray) -> np.ndarray:
+    """Krippendorff's coincidences of each unit, (n, 3, 3), from its a/tie/b value counts:
+    n_uc n_uk / (m_u - 1), less the self-pairs on the diagonal; zero for units with fewer
+    than two values (not pairable)."""
+    counts = np.asarray(counts, dtype=float).reshape(-1, 3)
+    m = counts.sum(axis=1)
+    per = counts * np.where(m >= 2, 1 / np.maximum(m - 1, 1), 0.0)[:, None]
+    out = counts[:, :, None] * per[:, None, :]
+    diagonal = np.arange(3)
+    out[:, diagonal, diagonal] -= per
+    return out
+
+
+def _alpha_from_coincidence(coincidence: np.ndarray) -> float:
+    """Nominal alpha from summed coincidences, after adding their a <-> b flip."""
+    sym = coincidence + _flip_table(coincidence)
+    margins = sym.sum(axis=1)
+    total = margins.sum()
+    off = ~np.eye(3, dtype=bool)
+    expected = np.outer(margins, margins)[off].sum()
+    if total < 2 or expected <= 0:
+        return float("nan")
+    return float(1 - (total - 1) * sym[off].sum() / expected)
+
+
 def symmetric_nominal_alpha(counts: np.ndarray) -> float:
     """Krippendorff's nominal alpha from per-unit a/tie/b value counts (n, 3), every unit
     counted as stored and flipped. Units with fewer than two values are not pairable; NaN when
     nothing is pairable or every pairable value is the same."""
-    counts = np.asarray(counts, dtype=float).reshape(-1, 3)
-    m = counts.sum(axis=1)
-    pairable = counts[m >= 2]
-    if not len(pairable):
-        return float("nan")
-    per_unit = pairable / (pairable.sum(axis=1, keepdims=True) - 1)
-    coincidence = pairable.T @ per_unit - np.diag(per_unit.sum(axis=0))
-    coincidence = coincidence + _flip_table(coincidence)
-    margins = coincidence.sum(axis=1)
-    total = margins.sum()
-    off = ~np.eye(3, dtype=bool)
-    expected = np.outer(margins, margins)[off].sum()
-    if expected == 0:
-        return float("nan")
-    return float(1 - (total - 1) * coincidence[off].sum() / expected)
+    return _alpha_from_coincidence(_unit_coincidence(counts).sum(axis=0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -594,126 +605,242 @@ class _Rows:
         return _Rows(*(getattr(self, f.name)[mask] for f in fields(_Rows)))
 
 
-def _loo(tallies: np.ndarray, min_others: int, verdict: np.ndarray | None = None):
-    """(ceiling hits, pairs, judge hits on the same pairs) over every human vote."""
+def _loo(tallies: np.ndarray, min_others: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per comparison and human vote w (a, tie, b): the plurality of the *other* votes there
+    (NONE when fewer than ``min_others`` or tied) and how many votes w it scores."""
     n = tallies.sum(axis=1)
-    hits = pairs = judge_hits = 0
+    refs = np.full(tallies.shape, NONE, dtype=np.int64)
+    weights = np.zeros(tallies.shape, dtype=np.int64)
     for w in (A, TIE, B):
         others = tallies.copy()
         others[:, w] -= 1
         ref = _plurality_index(np.maximum(others, 0))
         valid = (tallies[:, w] > 0) & (n - 1 >= min_others) & (ref >= 0)
-        weight = np.where(valid, tallies[:, w], 0)
-        pairs += int(weight.sum())
-        hits += int(weight[ref == w].sum())
-        if verdict is not None:
-            judge_hits += int(weight[verdict == ref].sum())
-    return hits, pairs, judge_hits
+        refs[:, w] = np.where(valid, ref, NONE)
+        weights[:, w] = np.where(valid, tallies[:, w], 0)
+    return refs, weights
 
 
-def _human_pairs(tallies: np.ndarray) -> tuple[int, int, int, int]:
-    """MT-Bench human-human: (S1 agreeing pairs, S1 pairs, S2 agreeing, S2 pairs)."""
+@dataclass(frozen=True)
+class _HumanSide:
+    """Per-comparison human figures, computed once and gathered for every judge and category."""
+
+    tallies: np.ndarray
+    n: np.ndarray
+    majority: np.ndarray
+    loo_refs: np.ndarray
+    loo_weights: np.ndarray
+    loo_hits: np.ndarray
+    pairs: tuple[np.ndarray, ...]
+    longer: tuple[np.ndarray, ...]
+    coincidence: np.ndarray
+
+    @classmethod
+    def of(
+        cls, tallies: np.ndarray, len_a: np.ndarray, len_b: np.ndarray, min_others: int
+    ) -> _HumanSide:
+        refs, weights = _loo(tallies, min_others)
+        return cls(
+            tallies=tallies,
+            n=tallies.sum(axis=1),
+            majority=_plurality_index(tallies),
+            loo_refs=refs,
+            loo_weights=weights,
+            loo_hits=(weights * (refs == np.arange(3))).sum(axis=1),
+            pairs=_human_pairs(tallies),
+            longer=_longer_humans(tallies, len_a, len_b),
+            coincidence=_unit_coincidence(tallies).reshape(-1, 9),
+        )
+
+
+def _human_pairs(tallies: np.ndarray) -> tuple[np.ndarray, ...]:
+    """MT-Bench human-human per comparison: S1 agreeing pairs, S1 pairs, S2 agreeing, S2 pairs."""
     t = tallies.astype(np.int64)
     n = t.sum(axis=1)
     decisive = t[:, A] + t[:, B]
-    same = (t * (t - 1) // 2).sum(axis=0)
+    same = t * (t - 1) // 2
     return (
-        int(same.sum()),
-        int((n * (n - 1) // 2).sum()),
-        int(same[A] + same[B]),
-        int((decisive * (decisive - 1) // 2).sum()),
+        same.sum(axis=1),
+        n * (n - 1) // 2,
+        same[:, A] + same[:, B],
+        decisive * (decisive - 1) // 2,
     )
 
 
-def _longer(winner: np.ndarray, len_a: np.ndarray, len_b: np.ndarray) -> tuple[int, int]:
-    keep = (winner != TIE) & (winner >= 0) & np.isfinite(len_a) & np.isfinite(len_b)
-    keep &= len_a != len_b
-    return int(((winner == A) == (len_a > len_b))[keep].sum()), int(keep.sum())
+def _longer_humans(tallies: np.ndarray, len_a: np.ndarray, len_b: np.ndarray):
+    keep = np.isfinite(len_a) & np.isfinite(len_b) & (len_a != len_b)
+    hits = np.where(len_a > len_b, tallies[:, A], tallies[:, B]) * keep
+    return hits, (tallies[:, A] + tallies[:, B]) * keep
 
 
-def _longer_humans(rows: _Rows) -> tuple[int, int]:
-    keep = np.isfinite(rows.len_a) & np.isfinite(rows.len_b) & (rows.len_a != rows.len_b)
-    t = rows.tallies[keep]
-    a_longer = rows.len_a[keep] > rows.len_b[keep]
-    return int(np.where(a_longer, t[:, A], t[:, B]).sum()), int((t[:, A] + t[:, B]).sum())
+_SUMMED = (
+    "agree", "no_ties", "agree_no_ties", "s1_hits", "s1_n", "s2_hits", "s2_n", "h_s1", "h_s1_n",
+    "h_s2", "h_s2_n", "loo_hits", "loo_n", "judge_loo", "pos_pairs", "pos_consistent",
+    "first_hits", "first_n", "unknown", "first_hits_h", "first_n_h", "unknown_h",
+    "longer_hits", "longer_n", "longer_h_hits", "longer_h_n", "n_verdicts", "inconsistent",
+    "no_majority", "no_humans",
+)  # fmt: skip
 
 
-def _figures(
-    rows: _Rows, inconsistent_as: InconsistentAs, min_others: int, n_boot: int, seed: int | None
-) -> tuple[CalibrationFigures, np.ndarray]:
-    """Figures for one judge on ``rows``, and a mask of its disagreements with the majority."""
-    verdict_all, swapped = _resolve(rows.ab, rows.ba, rows.other, inconsistent_as)
-    judged = verdict_all >= 0
-    tallies, v = rows.tallies[judged], verdict_all[judged]
-    n_h = tallies.sum(axis=1)
-    majority = _plurality_index(tallies)
-    both = (n_h > 0) & (majority >= 0)
-    vb, mb = v[both], majority[both]
-    confusion = np.zeros((3, 3), dtype=np.int64)
-    np.add.at(confusion, (vb, mb), 1)
-    no_ties = (vb != TIE) & (mb != TIE)
+def _contributions(
+    rows: _Rows, human: _HumanSide, inconsistent_as: InconsistentAs
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What each of a judge's comparisons adds to every figure: the per-comparison terms of
+    :data:`_SUMMED`, its confusion cell (-1 for none), its coincidences without and with the
+    judge, and whether the judge disagrees with the human majority there."""
+    verdict, swapped = _resolve(rows.ab, rows.ba, rows.other, inconsistent_as)
+    judged = verdict >= 0
+    v = np.where(judged, verdict, TIE)
+    p = rows.pos
+    t, n, majority = human.tallies[p], human.n[p], human.majority[p]
+    heard = judged & (n > 0)
+    both = heard & (majority >= 0)
+    no_ties = both & (v != TIE) & (majority != TIE)
+    vote_for_v = t[np.arange(len(v)), v] * judged
+    decisive = judged & (v != TIE)
+    h_s1, h_s1_n, h_s2, h_s2_n = (x[p] for x in human.pairs)
+    loo_weights = human.loo_weights[p]
+    loo_n = loo_weights.sum(axis=1)
+    loo_hits = human.loo_hits[p]
+    judge_loo = (loo_weights * (human.loo_refs[p] == v[:, None])).sum(axis=1)
+    with_judge = t + np.eye(3, dtype=t.dtype)[v] * judged[:, None]
+    la, lb = rows.len_a, rows.len_b
+    longer = decisive & np.isfinite(la) & np.isfinite(lb) & (la != lb)
+    longer_h_hits, longer_h_n = (x[p] for x in human.longer)
+    terms = {
+        "agree": both & (v == majority),
+        "no_ties": no_ties,
+        "agree_no_ties": no_ties & (v == majority),
+        "s1_hits": vote_for_v,
+        "s1_n": n * judged,
+        "s2_hits": vote_for_v * decisive,
+        "s2_n": (t[:, A] + t[:, B]) * decisive,
+        "h_s1": h_s1 * judged,
+        "h_s1_n": h_s1_n * judged,
+        "h_s2": h_s2 * judged,
+        "h_s2_n": h_s2_n * judged,
+        "loo_hits": loo_hits * judged,
+        "loo_n": loo_n * judged,
+        "judge_loo": judge_loo * judged,
+        "pos_pairs": swapped,
+        "pos_consistent": swapped & (rows.ab == rows.ba),
+        "first_hits": (rows.ab == A).astype(int) + (rows.ba == B),
+        "first_n": np.isin(rows.ab, (A, B)).astype(int) + np.isin(rows.ba, (A, B)),
+        "unknown": rows.other >= 0,
+        "first_hits_h": rows.first_hits,
+        "first_n_h": rows.first_n,
+        "unknown_h": rows.unknown_h,
+        "longer_hits": longer & ((v == A) == (la > lb)),
+        "longer_n": longer,
+        "longer_h_hits": longer_h_hits,
+        "longer_h_n": longer_h_n,
+        "n_verdicts": judged,
+        "inconsistent": swapped & (rows.ab != rows.ba),
+        "no_majority": heard & (majority < 0),
+        "no_humans": judged & (n == 0),
+    }
+    cell = np.where(both, v * 3 + majority, -1)
+    coin_h = human.coincidence[p] * judged[:, None]
+    coin_j = _unit_coincidence(with_judge).reshape(-1, 9) * judged[:, None]
+    return terms, cell, coin_h, coin_j, both & (v != majority)
+
+
+def _group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    return np.bincount(groups, weights=np.asarray(values, dtype=float), minlength=n_groups)
+
+
+def _figures_by_group(
+    rows: _Rows,
+    human: _HumanSide,
+    groups: np.ndarray,
+    n_groups: int,
+    inconsistent_as: InconsistentAs,
+    n_boot: int,
+    seed: int | None,
+) -> tuple[list[CalibrationFigures], CalibrationFigures, np.ndarray]:
+    """Figures per group (e.g. category) and over all of ``rows``, and the disagreement mask:
+    every figure is a sum over comparisons, so each comparison's terms are computed once."""
+    terms, cell, coin_h, coin_j, disagree = _contributions(rows, human, inconsistent_as)
+    sums = {k: _group_sums(terms[k], groups, n_groups) for k in _SUMMED}
+    has_cell = cell >= 0
+    confusion = np.bincount(groups[has_cell] * 9 + cell[has_cell], minlength=n_groups * 9).reshape(
+        n_groups, 3, 3
+    )
+    coincidences = [
+        np.stack([_group_sums(c[:, k], groups, n_groups) for k in range(9)], axis=1).reshape(
+            n_groups, 3, 3
+        )
+        for c in (coin_h, coin_j)
+    ]
+
+    def build(pick: Any) -> CalibrationFigures:
+        return _figures_from_sums(
+            {k: pick(v) for k, v in sums.items()},
+            pick(confusion),
+            pick(coincidences[0]),
+            pick(coincidences[1]),
+            n_boot,
+            seed,
+        )
+
+    per_group = [build(lambda a, g=g: a[g]) for g in range(n_groups)]
+    return per_group, build(lambda a: a.sum(axis=0)), disagree
+
+
+def _figures_from_sums(
+    s: dict[str, Any],
+    confusion: np.ndarray,
+    coin_h: np.ndarray,
+    coin_j: np.ndarray,
+    n_boot: int,
+    seed: int | None,
+) -> CalibrationFigures:
+    confusion = np.asarray(confusion).astype(np.int64)
+    n = int(confusion.sum())
     kappa_low, kappa_high, usable = kappa_bootstrap(confusion, n_boot, seed)
-
-    heard = n_h > 0
-    vote_for_v = tallies[np.arange(len(v)), v]
-    decisive = v != TIE
-    h_s1, h_s1_n, h_s2, h_s2_n = _human_pairs(tallies)
-    loo_hits, loo_n, judge_loo = _loo(tallies, min_others, v)
-    with_judge = tallies.copy()
-    with_judge[np.arange(len(v)), v] += 1
-
-    pairs = swapped
-    first_n = int(np.isin(rows.ab, (A, B)).sum() + np.isin(rows.ba, (A, B)).sum())
-    first_hits = int((rows.ab == A).sum() + (rows.ba == B).sum())
-    longer_hits, longer_n = _longer(v, rows.len_a[judged], rows.len_b[judged])
-    longer_h_hits, longer_h_n = _longer_humans(rows)
-    n_first_h = int(rows.first_n.sum())
-
-    figures = CalibrationFigures(
-        agreement=_share((vb == mb).sum(), len(vb)),
-        agreement_without_ties=_share((vb == mb)[no_ties].sum(), no_ties.sum()),
+    i = {k: int(round(float(v))) for k, v in s.items()}
+    return CalibrationFigures(
+        agreement=_share(i["agree"], n),
+        agreement_without_ties=_share(i["agree_no_ties"], i["no_ties"]),
         cohen_kappa=float(symmetric_kappa(confusion)),
-        n=len(vb),
-        n_without_ties=int(no_ties.sum()),
+        n=n,
+        n_without_ties=i["no_ties"],
         cohen_kappa_low=kappa_low,
         cohen_kappa_high=kappa_high,
         kappa_boot_usable=usable,
-        s1=_share(vote_for_v[heard].sum(), n_h[heard].sum()),
-        s1_n=int(n_h[heard].sum()),
-        s2=_share(vote_for_v[decisive].sum(), (tallies[decisive][:, [A, B]]).sum()),
-        s2_n=int(tallies[decisive][:, [A, B]].sum()),
-        human_s1=_share(h_s1, h_s1_n),
-        human_s1_n=h_s1_n,
-        human_s2=_share(h_s2, h_s2_n),
-        human_s2_n=h_s2_n,
-        agreement_loo=_share(judge_loo, loo_n),
-        human_ceiling=_share(loo_hits, loo_n),
-        human_ceiling_n=loo_n,
-        alpha_humans=symmetric_nominal_alpha(tallies),
-        alpha_with_judge=symmetric_nominal_alpha(with_judge),
-        position_consistency=_share((rows.ab == rows.ba)[pairs].sum(), pairs.sum()),
-        position_n=int(pairs.sum()),
-        p_prefer_first=_share(first_hits, first_n),
-        first_n=first_n,
-        unknown_order_n=int((rows.other >= 0).sum()),
-        p_prefer_first_humans=_share(rows.first_hits.sum(), n_first_h),
-        first_n_humans=n_first_h,
-        unknown_order_n_humans=int(rows.unknown_h.sum()),
-        p_prefer_longer=_share(longer_hits, longer_n),
-        longer_n=longer_n,
-        p_prefer_longer_humans=_share(longer_h_hits, longer_h_n),
-        longer_n_humans=longer_h_n,
-        n_verdicts=int(judged.sum()),
-        n_inconsistent=int((pairs & (rows.ab != rows.ba)).sum()),
-        n_no_majority=int((heard & (majority < 0)).sum()),
-        n_no_humans=int((~heard).sum()),
+        s1=_share(i["s1_hits"], i["s1_n"]),
+        s1_n=i["s1_n"],
+        s2=_share(i["s2_hits"], i["s2_n"]),
+        s2_n=i["s2_n"],
+        human_s1=_share(i["h_s1"], i["h_s1_n"]),
+        human_s1_n=i["h_s1_n"],
+        human_s2=_share(i["h_s2"], i["h_s2_n"]),
+        human_s2_n=i["h_s2_n"],
+        agreement_loo=_share(i["judge_loo"], i["loo_n"]),
+        human_ceiling=_share(i["loo_hits"], i["loo_n"]),
+        human_ceiling_n=i["loo_n"],
+        alpha_humans=_alpha_from_coincidence(coin_h),
+        alpha_with_judge=_alpha_from_coincidence(coin_j),
+        position_consistency=_share(i["pos_consistent"], i["pos_pairs"]),
+        position_n=i["pos_pairs"],
+        p_prefer_first=_share(i["first_hits"], i["first_n"]),
+        first_n=i["first_n"],
+        unknown_order_n=i["unknown"],
+        p_prefer_first_humans=_share(i["first_hits_h"], i["first_n_h"]),
+        first_n_humans=i["first_n_h"],
+        unknown_order_n_humans=i["unknown_h"],
+        p_prefer_longer=_share(i["longer_hits"], i["longer_n"]),
+        longer_n=i["longer_n"],
+        p_prefer_longer_humans=_share(i["longer_h_hits"], i["longer_h_n"]),
+        longer_n_humans=i["longer_h_n"],
+        n_verdicts=i["n_verdicts"],
+        n_inconsistent=i["inconsistent"],
+        n_no_majority=i["no_majority"],
+        n_no_humans=i["no_humans"],
         confusion={
             WINNERS[j]: {WINNERS[m]: int(confusion[j, m]) for m in range(3)} for j in range(3)
         },
     )
-    disagree = np.zeros(len(rows.pos), dtype=bool)
-    disagree[np.flatnonzero(judged)[both]] = vb != mb
-    return figures, disagree
 
 
 def _disagreements(
@@ -782,8 +909,9 @@ def calibration_from_input(
     tallies = comparisons[["votes_a", "votes_tie", "votes_b"]].to_numpy(dtype=np.int64)
     len_a = comparisons["len_a"].to_numpy(dtype=float, na_value=np.nan)
     len_b = comparisons["len_b"].to_numpy(dtype=float, na_value=np.nan)
-    categories = comparisons["category"].astype(object).fillna(NO_CATEGORY).astype(str)
-    categories = categories.to_numpy(dtype=object)
+    category = comparisons["category"].to_numpy(dtype=object)
+    category = np.where(pd.isna(category), NO_CATEGORY, category).astype(str)
+    cat_code, cat_names = pd.factorize(category, sort=True)
     human_arrays = (
         tallies,
         len_a,
@@ -801,6 +929,7 @@ def calibration_from_input(
                 "Judge rows name comparisons missing from the comparisons table; build both "
                 "with calibration_input or results.calibration_queries."
             )
+    human = _HumanSide.of(tallies, len_a, len_b, min_others)
     judges: list[JudgeCalibration] = []
     names = judges_frame["judge"].astype(str).to_numpy(dtype=object) if len(judges_frame) else []
     for name in sorted(set(names)):
@@ -811,12 +940,12 @@ def calibration_from_input(
             *(arr[p] for arr in human_arrays),
             *(judges_frame[c].to_numpy(dtype=np.int64)[mine] for c in ("ab", "ba", "other")),
         )
-        overall, disagree = _figures(rows, inconsistent_as, min_others, n_boot, seed)
-        cats = categories[p]
-        by_category = {
-            str(cat): _figures(rows.take(cats == cat), inconsistent_as, min_others, n_boot, seed)[0]
-            for cat in sorted(set(cats), key=str)
-        }
+        groups = cat_code[p]
+        per_category, overall, disagree = _figures_by_group(
+            rows, human, groups, len(cat_names), inconsistent_as, n_boot, seed
+        )
+        present = np.unique(groups)
+        by_category = {str(cat_names[g]): per_category[g] for g in present}
         judges.append(
             JudgeCalibration(
                 **{f.name: getattr(overall, f.name) for f in fields(CalibrationFigures)},
@@ -826,13 +955,12 @@ def calibration_from_input(
             )
         )
 
-    everyone = _Rows(np.arange(len(comparisons)), *human_arrays, *([np.array([], np.int64)] * 3))
-    heard = tallies.sum(axis=1) > 0
-    majority = _plurality_index(tallies)
-    loo_hits, loo_n, _ = _loo(tallies, min_others)
-    h_s1, h_s1_n, h_s2, h_s2_n = _human_pairs(tallies)
-    longer_hits, longer_n = _longer_humans(everyone)
-    first_n = int(everyone.first_n.sum())
+    heard = human.n > 0
+    majority = human.majority
+    loo_hits, loo_n = int(human.loo_hits.sum()), int(human.loo_weights.sum())
+    h_s1, h_s1_n, h_s2, h_s2_n = (int(x.sum()) for x in human.pairs)
+    longer_hits, longer_n = (int(x.sum()) for x in human.longer)
+    first_hits, first_n, unknown_h = (int(x.sum()) for x in human_arrays[3:])
     n_no_majority = int((heard & (majority < 0)).sum())
     notes = _notes(judges, int(heard.sum()), loo_n, min_others)
     return CalibrationReport(
@@ -843,9 +971,9 @@ def calibration_from_input(
         human_s1_n=h_s1_n,
         human_s2=_share(h_s2, h_s2_n),
         human_s2_n=h_s2_n,
-        p_prefer_first_humans=_share(everyone.first_hits.sum(), first_n),
+        p_prefer_first_humans=_share(first_hits, first_n),
         first_n_humans=first_n,
-        unknown_order_n_humans=int(everyone.unknown_h.sum()),
+        unknown_order_n_humans=unknown_h,
         p_prefer_longer_humans=_share(longer_hits, longer_n),
         longer_n_humans=longer_n,
         n_comparisons=int((heard & (majority >= 0)).sum()),

@@ -544,3 +544,20 @@ def test_humans_with_unknown_order_are_left_out_of_prefer_first_and_counted():
     # h1 had 7 non-tie rows; 18 - 7 = 11 remain, of which h1's first picks (4) are gone.
     assert (report.first_n_humans, report.unknown_order_n_humans) == (11, 8)
     assert report.p_prefer_first_humans == pytest.approx(6 / 11)
+
+
+def test_alpha_is_on_the_comparisons_with_a_verdict_only():
+    j = calibration_report(_votes(), inconsistent_as="drop", n_boot=0).judge(JUDGE)
+    kept = [1, 2, 4, 5, 7, 8]  # 3 and 6 dropped: their two orders disagree
+    code = {A: 1.0, T: 2.0, B: 3.0}
+    flipped = {1.0: 3.0, 2.0: 2.0, 3.0: 1.0}
+    humans = [[code[prefs[c]] if c in prefs else nan for c in kept] for _, prefs in HUMANS.values()]
+    humans = [row + [flipped.get(v, nan) for v in row] for row in humans]
+    judge = [code[A], code[A], code[A], code[T], code[B], code[A]]
+    judge = judge + [flipped[v] for v in judge]
+    assert j.alpha_humans == pytest.approx(
+        krippendorff.alpha(reliability_data=humans, level_of_measurement="nominal")
+    )
+    assert j.alpha_with_judge == pytest.approx(
+        krippendorff.alpha(reliability_data=[*humans, judge], level_of_measurement="nominal")
+    )
