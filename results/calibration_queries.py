@@ -23,7 +23,6 @@ from metrics.calibration import (
     COMPARISON_COLUMNS,
     JUDGE_ROW_COLUMNS,
     NO_CATEGORY,
-    NONE,
     CalibrationInput,
 )
 from metrics.vocabulary import judge_label
@@ -118,11 +117,21 @@ def _humans(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*columns, "unknown_order_n"])
 
 
+JUDGES_PER_COLUMN = 5
+"""Judges packed into one summed column: 3 orders x 2 bits each, 30 bits, an int4 in SQL."""
+
+
 def _judges(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
-    """One row per (judge, comparison). The judges are spread into columns of one query grouped
-    by comparison alone, which SQLite answers in the covering index's order without a sort."""
+    """One row per (judge, comparison), from one query grouped by comparison alone (SQLite
+    answers it in the covering index's order, without a sort).
+
+    A current verdict is unique per judge, comparison and shown order, so each one adds its
+    winner index + 1 (1-3) into its own 2-bit slot of a summed integer: slot 3 * j + order for
+    the j-th judge of a column, order 0 "ab", 1 "ba", 2 unknown; 0 is no verdict.
+    """
     llm = replace(flt, rater_kind="llm")
-    winner, order = _winner_index(), Judgment.shown_order
+    order = Judgment.shown_order
+    order_index = case((order == "ab", 0), (order == "ba", 1), else_=2)
     scored = or_(Judgment.both_bad, Judgment.preference.is_not(None))
     with engine.connect() as conn:
         ids = sorted(conn.execute(llm.apply(select(Judgment.judge_id).distinct())).scalars().all())
@@ -132,28 +141,32 @@ def _judges(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
                 select(Judge.id, Judge.name, Judge.version).where(Judge.id.in_(ids))
             )
         }
-        columns = [
-            func.max(case((and_(Judgment.judge_id == j, in_order), winner), else_=None))
-            for j in ids
-            for in_order in (order == "ab", order == "ba", order.not_in(_KNOWN))
-        ]
+        chunks = [ids[k : k + JUDGES_PER_COLUMN] for k in range(0, len(ids), JUDGES_PER_COLUMN)]
+        columns = []
+        for chunk in chunks:
+            slot_base = case(
+                *((Judgment.judge_id == j, 4 ** (3 * k)) for k, j in enumerate(chunk)), else_=0
+            )
+            shift = case((order_index == 0, 1), (order_index == 1, 4), else_=16)
+            columns.append(func.sum((_winner_index() + 1) * slot_base * shift))
         query = (
             llm.apply(select(Judgment.comparison_id, *columns))
             .where(scored)
             .group_by(Judgment.comparison_id)
         )
         rows = _rows(conn, query) if ids else []
-    wide = pd.DataFrame(rows, columns=["comparison_id", *range(3 * len(ids))])
+    packed = np.array([r[1:] for r in rows], dtype=np.int64).reshape(len(rows), len(chunks))
+    comparison_ids = np.array([r[0] for r in rows], dtype=np.int64)
     parts = []
     for k, judge_id in enumerate(ids):
-        codes = wide[[3 * k, 3 * k + 1, 3 * k + 2]].astype("float64").fillna(NONE)
-        codes = codes.to_numpy().astype(np.int64)
+        column = packed[:, k // JUDGES_PER_COLUMN] >> (6 * (k % JUDGES_PER_COLUMN))
+        codes = np.stack([(column >> (2 * o)) & 3 for o in range(3)], axis=1) - 1
         has = (codes >= 0).any(axis=1)
         parts.append(
             pd.DataFrame(
                 {
                     "judge": labels.get(judge_id, f"j:{judge_id}"),
-                    "comparison_id": wide["comparison_id"].to_numpy()[has],
+                    "comparison_id": comparison_ids[has],
                     "ab": codes[has, 0],
                     "ba": codes[has, 1],
                     "other": codes[has, 2],

@@ -183,3 +183,26 @@ def test_outputs_count_lengths_in_characters(engine):
     votes = votes_frame(engine, VoteFilter(campaign_id))
     reference = calibration_report(votes, n_boot=0)
     _close(ours.to_dict(), reference.to_dict())
+
+
+def test_many_judges_each_keep_their_own_verdicts(engine):
+    """More judges than fit in one packed column, each with its own pattern of orders."""
+    rng = np.random.default_rng(11)
+    with factory.session(engine) as s:
+        data = factory.campaign_with_outputs(s, "many", n_prompts=3, models=("m1", "m2", "m3"))
+        raters = factory.raters(s, 3)
+        judges = [factory.judge(s, f"judge-{k}", model=f"model-{k}") for k in range(12)]
+        for comp in data["comparisons"]:
+            for rater in raters:
+                factory.human_judgment(s, comp, rater, int(rng.choice([-1, 0, 1])))
+            for judge in judges:
+                for shown in ("ab", "ba", "unknown"):
+                    if rng.random() < 0.6:
+                        pref = int(rng.choice([-2, -1, 0, 1, 2]))
+                        factory.judge_judgment(s, comp, judge, pref, shown_order=shown)
+        s.commit()
+        campaign_id = data["campaign"].id
+    ours = campaign_calibration(engine, campaign_id, actor_id=factory.admin_id(engine), n_boot=20)
+    reference = calibration_report(votes_frame(engine, VoteFilter(campaign_id)), n_boot=20)
+    assert len(ours.judges) == 12
+    _close(ours.to_dict(), reference.to_dict())
