@@ -43,6 +43,12 @@ def _rows(conn: Connection, query: Select) -> list[tuple]:
     return conn.execute(query).cursor.fetchall()
 
 
+def _int_frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    """Rows of integers as a frame, through one NumPy array (pandas infers per cell)."""
+    values = np.array(rows, dtype=np.int64).reshape(len(rows), len(columns))
+    return pd.DataFrame({c: values[:, k] for k, c in enumerate(columns)})
+
+
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
@@ -75,7 +81,7 @@ def _comparisons(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
         category = dict(conn.execute(prompts).all())
         names = dict(conn.execute(select(Candidate.id, Candidate.name)).all())
     columns = ["comparison_id", "prompt_id", "cand_a", "cand_b", "len_a", "len_b"]
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = _int_frame(rows, columns)
     cats = frame["prompt_id"].map(category).astype(object)
     return frame.assign(
         category=cats.where(cats.notna(), NO_CATEGORY),
@@ -114,7 +120,7 @@ def _humans(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     with engine.connect() as conn:
         rows = _rows(conn, query)
     columns = ["comparison_id", "votes_a", "votes_tie", "votes_b", "first_hits", "first_n"]
-    return pd.DataFrame(rows, columns=[*columns, "unknown_order_n"])
+    return _int_frame(rows, [*columns, "unknown_order_n"])
 
 
 JUDGES_PER_COLUMN = 5
