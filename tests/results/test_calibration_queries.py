@@ -206,3 +206,20 @@ def test_many_judges_each_keep_their_own_verdicts(engine):
     reference = calibration_report(votes_frame(engine, VoteFilter(campaign_id)), n_boot=20)
     assert len(ours.judges) == 12
     _close(ours.to_dict(), reference.to_dict())
+
+
+def test_counts_too_large_for_their_packed_cells_are_summed_one_by_one(engine, monkeypatch):
+    from results import calibration_queries
+
+    campaign_id = _seed(engine, seed=5)
+    admin = factory.admin_id(engine)
+    packed = campaign_calibration(engine, campaign_id, actor_id=admin, n_boot=50).to_dict()
+    # One bit per cell: any comparison with two votes in one (order, winner) cell overflows.
+    monkeypatch.setattr(calibration_queries, "CELL_BITS", 1)
+    # Two votes in cell 0 carry into cell 1: the cells no longer add up to the row count.
+    assert calibration_queries._human_cells([(1, 0b10, 2)]) is None
+    assert calibration_queries._human_cells([(1, 0b11, 2)]) is not None
+    one_by_one = campaign_calibration(engine, campaign_id, actor_id=admin, n_boot=50).to_dict()
+    reference = calibration_report(votes_frame(engine, VoteFilter(campaign_id)), n_boot=50)
+    _close(one_by_one, reference.to_dict())
+    _close(packed, one_by_one)
