@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from db.engine import is_sqlite
-from metrics.vocabulary import user_key
+from metrics.vocabulary import judge_key, user_key
 
 STAMP = "2026-01-01 00:00:00.000000"
 
@@ -97,6 +98,76 @@ def load_campaign_basics(
     )
 
 
+JUDGMENT_COLUMNS = [
+    "id",
+    "campaign_id",
+    "comparison_id",
+    "rater_key",
+    "rater_kind",
+    "user_id",
+    "judge_id",
+    "shown_order",
+    "preference",
+    "both_bad",
+    "time_on_task_ms",
+    "is_reshow",
+    "version",
+    "is_current",
+    "source",
+    "created_at",
+]
+
+
+def load_judges(
+    conn: Any,
+    rng: np.random.Generator,
+    *,
+    p_a: np.ndarray,
+    n_judges: int,
+    superseded: int,
+    first_id: int,
+) -> int:
+    """Judges 1..n_judges, each with a verdict in both shown orders on every comparison
+    (``p_a`` is P(A wins) per comparison), and ``superseded`` earlier, non-current revisions
+    of the first of those verdicts. Returns how many judgments were written."""
+    bulk_load(
+        conn,
+        "judges",
+        ["id", "name", "version", "content_hash", "provider", "model", "template_kind"]
+        + ["template", "swap_policy", "inconsistent_as", "imported", "created_at"],
+        [
+            (j, f"bench-judge-{j}", 1, f"bench-{j}", "openai", f"judge-model-{j}", "pairwise")
+            + ("", "both", "tie", False, STAMP)
+            for j in range(1, n_judges + 1)
+        ],
+    )
+    n_comp = len(p_a)
+    judge = np.repeat(np.arange(1, n_judges + 1), 2 * n_comp)
+    comp = np.tile(np.arange(n_comp), 2 * n_judges)
+    order = np.tile(np.repeat(np.array(["ab", "ba"]), n_comp), n_judges)
+    first = np.where(order == "ab", -1, 1)
+    u = rng.random(len(comp))
+    pref = np.where(u < 0.15, 0, np.where(u < 0.15 + 0.85 * p_a[comp], -1, 1))
+    pref = np.where(rng.random(len(comp)) < 0.1, first, pref)
+    old = min(superseded, len(comp))
+    old_pref = -pref[:old]
+    rows = [(int(judge[i]), int(comp[i]), str(order[i]), int(pref[i]), 2, True)
+            for i in range(len(comp))]  # fmt: skip
+    rows += [(int(judge[i]), int(comp[i]), str(order[i]), int(old_pref[i]), 1, False)
+             for i in range(old)]  # fmt: skip
+    bulk_load(
+        conn,
+        "judgments",
+        JUDGMENT_COLUMNS,
+        (
+            (first_id + n, 1, c + 1, judge_key(j), "llm", None, j, o, p, False, None, False)
+            + (version, current, "judge", STAMP)
+            for n, (j, c, o, p, version, current) in enumerate(rows)
+        ),
+    )
+    return len(rows)
+
+
 def seed_campaign(
     engine: Engine,
     *,
@@ -107,10 +178,18 @@ def seed_campaign(
     n_raters: int = 10,
     seed: int = 0,
     name: str = "bench",
+    max_comparisons: int | None = None,
+    n_judges: int = 0,
+    superseded_judge_rows: int = 0,
 ) -> Seeded:
     """A campaign with prompts x models outputs, random pairs and BT-distributed votes.
 
-    Ids are assigned here (the database must be empty) and sequences are moved past them.
+    ``judgments_per_comparison`` human votes per comparison (at most ``max_comparisons``
+    comparisons); then ``n_judges`` LLM judges each give a verdict in both shown orders on every
+    comparison (same strengths, a pull towards the answer shown first), plus
+    ``superseded_judge_rows`` earlier revisions of judge verdicts (``is_current`` false) that
+    every report must skip. Ids are assigned here (the database must be empty) and sequences
+    are moved past them.
     """
     rng = np.random.default_rng(seed)
     strength = np.sort(rng.normal(0, 0.6, n_models))
@@ -158,6 +237,7 @@ def seed_campaign(
         key = prompt * n_models * n_models + lo * n_models + hi
         _, first = np.unique(key, return_index=True)
         first.sort()
+        first = first[:max_comparisons]
         prompt, lo, hi = prompt[first], lo[first], hi[first]
         n_comp = len(first)
         out_lo = prompt * n_models + lo + 1
@@ -199,23 +279,7 @@ def seed_campaign(
         bulk_load(
             conn,
             "judgments",
-            [
-                "id",
-                "campaign_id",
-                "comparison_id",
-                "rater_key",
-                "rater_kind",
-                "user_id",
-                "shown_order",
-                "preference",
-                "both_bad",
-                "time_on_task_ms",
-                "is_reshow",
-                "version",
-                "is_current",
-                "source",
-                "created_at",
-            ],
+            JUDGMENT_COLUMNS,
             (
                 (
                     i + 1,
@@ -224,6 +288,7 @@ def seed_campaign(
                     user_key(int(rater[i])),
                     "human",
                     int(rater[i]),
+                    None,
                     order[i],
                     int(pref[i]),
                     False,
@@ -237,6 +302,16 @@ def seed_campaign(
                 for i in range(len(comp))
             ),
         )
+        n_judged = 0
+        if n_judges:
+            n_judged = load_judges(
+                conn,
+                rng,
+                p_a=special.expit(strength[lo] - strength[hi]),
+                n_judges=n_judges,
+                superseded=superseded_judge_rows,
+                first_id=len(comp) + 1,
+            )
         if not is_sqlite(engine):
             for table in (
                 "users",
@@ -245,6 +320,7 @@ def seed_campaign(
                 "prompts",
                 "outputs",
                 "comparisons",
+                "judges",
                 "judgments",
             ):
                 conn.execute(
@@ -256,7 +332,7 @@ def seed_campaign(
             conn.execute(text("ANALYZE"))
         else:
             conn.execute(text("ANALYZE"))
-    return Seeded(1, n_comp, n_comp * k, n_models, list(range(1, n_raters + 1)))
+    return Seeded(1, n_comp, n_comp * k + n_judged, n_models, list(range(1, n_raters + 1)))
 
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -279,12 +355,13 @@ def temporary_database(backend: str, workdir: Path) -> Iterator[Engine]:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
+    url = os.environ.get("JUDGEBOARD_TEST_PG_URL", PG_URL)
     schema = f"bench_{uuid.uuid4().hex[:10]}"
-    create_schema(PG_URL, schema)
-    engine = make_engine(PG_URL, schema=schema)
+    create_schema(url, schema)
+    engine = make_engine(url, schema=schema)
     try:
         metadata.create_all(engine)
         yield engine
     finally:
         engine.dispose()
-        drop_schema(PG_URL, schema)
+        drop_schema(url, schema)

@@ -334,23 +334,52 @@ def calibration_cmd(
         err.print("No judge verdicts in this campaign yet: run `judgeboard judge run` first.")
         return
     judges = data["judges"]
-    table = Table("figure", *[j["judge"] for j in judges], "humans", title="Judges vs humans")
+    table = Table(title="Judges vs humans")
+    table.add_column("figure")
+    for j in judges:
+        table.add_column(Text(j["judge"]))
+    table.add_column("humans")
     figures = [
         ("comparisons with a human majority", "n", "n", None),
         ("agreement with the majority", "agreement", ".3f", None),
         ("agreement without ties", "agreement_without_ties", ".3f", None),
-        ("Cohen's kappa", "cohen_kappa", ".3f", None),
+        ("Cohen's kappa (orientation-free)", "cohen_kappa", ".3f", None),
+        ("  95% bootstrap interval", "cohen_kappa_low", "ci", None),
+        ("per vote, with ties (MT-Bench S1)", "s1", ".3f", "human_s1"),
+        ("per vote, without ties (MT-Bench S2)", "s2", ".3f", "human_s2"),
         ("human ceiling (leave-one-out)", "human_ceiling", ".3f", "human_ceiling"),
         ("alpha, humans only", "alpha_humans", ".3f", None),
         ("alpha, humans + judge", "alpha_with_judge", ".3f", None),
         ("consistency under position swap", "position_consistency", ".3f", None),
         ("P(prefer first shown)", "p_prefer_first", ".3f", "p_prefer_first_humans"),
+        ("verdicts of unknown shown order", "unknown_order_n", "n", "unknown_order_n_humans"),
         ("P(prefer longer)", "p_prefer_longer", ".3f", "p_prefer_longer_humans"),
     ]
+
+    def cell(j: dict, key: str, spec: str) -> Text:
+        if spec == "n":
+            return Text(str(j[key]))
+        if spec == "ci":
+            low, high = j["cohen_kappa_low"], j["cohen_kappa_high"]
+            if low is None or high is None:
+                return Text("—")
+            return Text(f"[{low:.3f}, {high:.3f}] ({j['kappa_boot_usable']}/{data['n_boot']})")
+        return Text(show_number(j[key], spec))
+
     for label, key, spec, human_key in figures:
-        cells = [str(j[key]) if spec == "n" else show_number(j[key], spec) for j in judges]
-        table.add_row(label, *cells, show_number(data[human_key], spec) if human_key else "")
+        cells = [cell(j, key, spec) for j in judges]
+        human = cell(data, human_key, spec) if human_key else Text("")
+        table.add_row(label, *cells, human)
     out.print(table)
+    for j in judges:
+        if j["position_missing_reason"]:
+            err.print(
+                Text(
+                    f"{j['judge']}: position figures not computed: {j['position_missing_reason']}."
+                )
+            )
+    for note in data["notes"]:
+        err.print(Text(note))
 
 
 @domain_errors

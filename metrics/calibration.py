@@ -1,32 +1,49 @@
-"""How far each LLM judge agrees with the humans, on a votes frame (see :mod:`metrics.frames`).
+"""How far each LLM judge agrees with the humans.
 
-All figures are on the 3-way winner ("a", "tie", "b"; a ``both_bad`` vote is a tie).
+All figures are on the 3-way winner ("a", "tie", "b"; a ``both_bad`` vote is a tie). Every
+figure is computed from per-comparison tallies (:class:`CalibrationInput`): the humans' a / tie
+/ b counts and each judge's winner in each shown order. :func:`calibration_input` builds them
+from a votes frame (see :mod:`metrics.frames`); ``results.calibration_queries`` builds the same
+tallies with SQL aggregation, so the database path never pulls every vote.
+
+**Orientation-free.** Which output of a comparison is stored as "A" is an accident of import
+order. Every figure here is unchanged when a comparison is stored the other way round (A and B
+swapped, lengths swapped, preferences negated, shown order "ab" <-> "ba"). Agreement, S1/S2,
+position and length figures are so by construction. Cohen's kappa and Krippendorff's alpha
+are not on the raw a/tie/b coding (their chance terms use the separate margins of "a" and "b"),
+so they are computed on the *symmetrised* table: every comparison counted once as stored and
+once flipped (a <-> b). The kappa bootstrap resamples comparisons by drawing the five flip
+orbits of the confusion table, so its interval does not depend on the storage order either.
 
 **Human majority.** Per comparison, the plurality winner of the humans' first showings (one
-scored, non-re-shown vote per rater; gold and attention items count like any comparison, as in
-:mod:`metrics.agreement`). When two winners share the top count the majority is tied: the
-comparison is left out of every majority-based figure and counted in ``n_no_majority``. A
-single human vote is a majority of one.
+scored, non-re-shown vote per rater). When two winners share the top count the majority is
+tied: the comparison is left out of every majority-based figure and counted in
+``n_no_majority``. A single human vote is a majority of one.
 
 **Judge verdict.** A judge (LLM rows grouped by ``judge``, or by ``rater`` where ``judge`` is
 empty) may have one row per shown order. Unscored rows drop; if both orders are there and
 agree, that is the verdict; if they disagree the verdict is a tie (``inconsistent_as="tie"``)
 or the comparison is dropped (``"drop"``); a single order stands alone. Extra rows for the
-same order (a re-run) keep the first. Rows whose ``shown_order`` is neither "ab" nor "ba" give
-a verdict only when the comparison has no row in a known order.
+same order (a re-run) keep the first. Rows whose ``shown_order`` is neither "ab" nor "ba"
+(``"unknown"``: verdicts that came already combined over both orders) give a verdict only when
+the comparison has no row in a known order; they count for agreement with the humans but not
+for any position figure, and ``unknown_order_n`` says how many were left out.
 
-**Ceiling.** Each human's vote is scored against the plurality of the *other* humans
-(:func:`metrics.rater_quality.loo_majority`, at least ``min_others`` of them, not tied);
-``human_ceiling`` pools those (human, comparison) pairs, i.e. the per-rater LOO agreements
-averaged with weights n. The judge is not a human, so the majority of all humans already
-leaves it out and ``agreement`` is the judge's own LOO agreement; it leans slightly in the
-judge's favour because its reference majority has one more rater. ``agreement_loo`` removes
-that: the judge's verdict scored against exactly the same LOO majorities, on exactly the same
-(human, comparison) pairs, as the per-judge ``human_ceiling``. A judge at the ceiling agrees
-with the humans as well as a typical human does.
+**MT-Bench agreement** (Zheng et al. 2023). ``s1`` is the share of agreeing (judge verdict,
+human vote) pairs over every human first showing on a comparison with a judge verdict, ties
+included; ``s2`` keeps only the pairs where neither is a tie. ``human_s1`` / ``human_s2`` are
+the same over every unordered pair of two humans' votes on the same comparisons: the ceiling
+to compare with.
 
-**Bias figures.** P(prefer first) counts every scored non-tie row (each row has its own
-order): "first" is A when ``shown_order`` is "ab", B when "ba". P(prefer longer) counts the
+**Ceiling.** Each human's vote is scored against the plurality of the *other* humans (at
+least ``min_others`` of them, not tied); ``human_ceiling`` pools those (human, comparison)
+pairs. ``agreement_loo`` scores the judge's verdict against exactly the same leave-one-out
+majorities, on the same pairs. A judge at the ceiling agrees with the humans as well as a
+typical human does.
+
+**Bias figures.** P(prefer first) counts every scored non-tie row with a known order: "first"
+is A when ``shown_order`` is "ab", B when "ba". Position consistency is the share of
+comparisons with a verdict in both orders whose two verdicts agree. P(prefer longer) counts the
 judge's resolved non-tie verdicts and the humans' non-tie first showings on comparisons whose
 outputs differ in length. The humans' figures in a :class:`JudgeCalibration` are on the
 comparisons that judge rated, so the two sit side by side on the same items.
@@ -40,22 +57,25 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from metrics.agreement import cohen_kappa, krippendorff_alpha
 from metrics.errors import StatisticsError
 from metrics.rater_quality import (
     check_votes,
     first_showings,
     human_rows,
-    loo_majority,
     plurality,
     vote_winners,
     winner_counts,
 )
-from metrics.vocabulary import WINNER_CODES, WINNERS, missing_to_none
+from metrics.vocabulary import WINNERS, missing_to_none
 
 InconsistentAs = Literal["tie", "drop"]
 
 NO_CATEGORY = "(none)"
+
+A, TIE, B, NONE = 0, 1, 2, -1
+"""Winner indices into :data:`metrics.vocabulary.WINNERS`; NONE is no verdict."""
+FLIP = np.array([B, TIE, A])
+"""The winner index once a comparison is stored the other way round."""
 
 MAJORITY_COLUMNS: tuple[str, ...] = (
     "comparison_id",
@@ -76,6 +96,29 @@ VERDICT_COLUMNS: tuple[str, ...] = (
     "consistent",
 )
 
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "comparison_id",
+    "prompt_id",
+    "category",
+    "model_a",
+    "model_b",
+    "len_a",
+    "len_b",
+    "votes_a",
+    "votes_tie",
+    "votes_b",
+    "first_hits",
+    "first_n",
+    "unknown_order_n",
+)
+"""Per comparison: metadata, the humans' first-showing tallies, and over every scored human row
+the non-tie rows with a known order (``first_n``), how many of them picked the output shown
+first (``first_hits``), and the rows with an unknown order (``unknown_order_n``)."""
+
+JUDGE_ROW_COLUMNS: tuple[str, ...] = ("judge", "comparison_id", "ab", "ba", "other")
+"""Per judge and comparison: its winner index (0 a, 1 tie, 2 b, -1 none) when shown "ab",
+when shown "ba", and in rows of unknown order."""
+
 DISAGREEMENT_COLUMNS: tuple[str, ...] = (
     "comparison_id",
     "prompt_id",
@@ -92,10 +135,211 @@ DISAGREEMENT_COLUMNS: tuple[str, ...] = (
     "judge_consistent",
 )
 
+_WINNER_NAMES = np.array(WINNERS, dtype=object)
 
-def _mean(hits: Any) -> float:
-    hits = np.asarray(hits, dtype=float)
-    return float(hits.mean()) if hits.size else float("nan")
+
+def _share(hits: float, n: float) -> float:
+    return float(hits) / float(n) if n else float("nan")
+
+
+def _winner_index(winners: Any) -> np.ndarray:
+    """'a'/'tie'/'b'/None -> 0/1/2/-1."""
+    return pd.Index(WINNERS).get_indexer(pd.Series(winners, dtype=object)).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Orientation-free statistics on tables
+
+
+def _flip_table(table: np.ndarray) -> np.ndarray:
+    """The same table with a and b swapped on both axes (every comparison stored flipped)."""
+    return table[..., FLIP, :][..., :, FLIP]
+
+
+def symmetric_kappa(tables: np.ndarray) -> np.ndarray:
+    """Cohen's kappa of each 3 x 3 (judge x reference) table after adding its flipped copy.
+
+    NaN with fewer than two comparisons or when chance agreement is 1.
+    """
+    tables = np.asarray(tables, dtype=float)
+    sym = tables + _flip_table(tables)
+    n = sym.sum(axis=(-2, -1))
+    observed = np.trace(sym, axis1=-2, axis2=-1)
+    chance = (sym.sum(axis=-1) * sym.sum(axis=-2)).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = (n * observed - chance) / (n * n - chance)
+    return np.where((n >= 4) & (n * n != chance), kappa, np.nan)
+
+
+# The five orbits of the 3 x 3 cells under the flip; each orbit's count fixes the symmetrised
+# table, so resampling orbits is resampling comparisons without reference to storage order.
+_ORBITS = [(A, A), (A, TIE), (A, B), (TIE, A), (TIE, TIE)]
+_ORBIT_TABLES = np.zeros((len(_ORBITS), 3, 3))
+for _k, (_i, _j) in enumerate(_ORBITS):
+    _ORBIT_TABLES[_k, _i, _j] += 1
+    _ORBIT_TABLES[_k, FLIP[_i], FLIP[_j]] += 1
+
+
+def _orbit_counts(table: np.ndarray) -> np.ndarray:
+    sym = table + _flip_table(table)
+    return np.array([sym[i, j] / (2 if (i, j) == (TIE, TIE) else 1) for i, j in _ORBITS])
+
+
+def kappa_bootstrap(
+    table: np.ndarray, n_boot: int, seed: int | None, confidence: float = 0.95
+) -> tuple[float, float, int]:
+    """Percentile CI of :func:`symmetric_kappa` resampling the table's comparisons.
+
+    A comparison falls in one cell, so drawing comparisons with replacement draws the cell (here
+    the flip orbit) counts from a multinomial. Returns (low, high, usable rounds); rounds whose
+    kappa is undefined (no variation) are counted out, not replaced.
+    """
+    orbits = _orbit_counts(np.asarray(table, dtype=float))
+    n = int(round(orbits.sum()))
+    if n_boot <= 0 or n < 2:
+        return float("nan"), float("nan"), 0
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, orbits / n, size=n_boot).astype(float)
+    boots = symmetric_kappa(np.einsum("rk,kij->rij", draws, _ORBIT_TABLES) / 2)
+    boots = boots[np.isfinite(boots)]
+    if not boots.size:
+        return float("nan"), float("nan"), 0
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(boots, [tail, 1 - tail])
+    return float(low), float(high), int(boots.size)
+
+
+def _unit_coincidence(counts: np.ndarray) -> np.ndarray:
+    """Krippendorff's coincidences of each unit, (n, 3, 3), from its a/tie/b value counts:
+    n_uc n_uk / (m_u - 1), less the self-pairs on the diagonal; zero for units with fewer
+    than two values (not pairable)."""
+    counts = np.asarray(counts, dtype=float).reshape(-1, 3)
+    m = counts.sum(axis=1)
+    per = counts * np.where(m >= 2, 1 / np.maximum(m - 1, 1), 0.0)[:, None]
+    out = counts[:, :, None] * per[:, None, :]
+    diagonal = np.arange(3)
+    out[:, diagonal, diagonal] -= per
+    return out
+
+
+def _alpha_from_coincidence(coincidence: np.ndarray) -> float:
+    """Nominal alpha from summed coincidences, after adding their a <-> b flip."""
+    sym = coincidence + _flip_table(coincidence)
+    margins = sym.sum(axis=1)
+    total = margins.sum()
+    off = ~np.eye(3, dtype=bool)
+    expected = np.outer(margins, margins)[off].sum()
+    if total < 2 or expected <= 0:
+        return float("nan")
+    return float(1 - (total - 1) * sym[off].sum() / expected)
+
+
+def symmetric_nominal_alpha(counts: np.ndarray) -> float:
+    """Krippendorff's nominal alpha from per-unit a/tie/b value counts (n, 3), every unit
+    counted as stored and flipped. Units with fewer than two values are not pairable; NaN when
+    nothing is pairable or every pairable value is the same."""
+    return _alpha_from_coincidence(_unit_coincidence(counts).sum(axis=0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: per-comparison tallies
+
+
+@dataclass(frozen=True)
+class CalibrationInput:
+    """What every calibration figure is computed from.
+
+    ``comparisons`` has :data:`COMPARISON_COLUMNS` (one row per comparison, ``category``
+    :data:`NO_CATEGORY` when it has none); ``judges`` has :data:`JUDGE_ROW_COLUMNS` (one row
+    per judge and comparison it gave a scored verdict on).
+    """
+
+    comparisons: pd.DataFrame
+    judges: pd.DataFrame
+
+
+def _judge_rows(votes: pd.DataFrame) -> pd.DataFrame:
+    """Scored LLM rows with ``judge_key`` and ``winner``."""
+    llm = votes[votes["rater_kind"].eq("llm").to_numpy(dtype=bool)]
+    key = llm["judge"] if "judge" in llm.columns else pd.Series(None, index=llm.index)
+    key = key.astype(object).where(key.notna(), llm["rater"]).astype(str)
+    llm = llm.assign(judge_key=key, winner=vote_winners(llm))
+    return llm[llm["winner"].notna().to_numpy(dtype=bool)]
+
+
+def _orders(rows: pd.DataFrame) -> pd.Series:
+    order = rows["shown_order"] if "shown_order" in rows.columns else pd.Series(index=rows.index)
+    return order.where(order.isin(["ab", "ba"]), "other").astype(str)
+
+
+def _judge_table(votes: pd.DataFrame) -> pd.DataFrame:
+    rows = _judge_rows(votes)
+    if rows.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in JUDGE_ROW_COLUMNS})
+    first = rows.assign(order=_orders(rows), code=_winner_index(rows["winner"])).drop_duplicates(
+        ["judge_key", "comparison_id", "order"], keep="first"
+    )
+    wide = first.pivot(index=["judge_key", "comparison_id"], columns="order", values="code")
+    wide = wide.reindex(columns=["ab", "ba", "other"]).fillna(NONE).astype(np.int64)
+    return pd.DataFrame(
+        {
+            "judge": wide.index.get_level_values("judge_key").to_numpy(dtype=object),
+            "comparison_id": wide.index.get_level_values("comparison_id").to_numpy(),
+            "ab": wide["ab"].to_numpy(),
+            "ba": wide["ba"].to_numpy(),
+            "other": wide["other"].to_numpy(),
+        }
+    )
+
+
+def _category_keys(votes: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """Category per comparison (first non-empty one seen), :data:`NO_CATEGORY` when none."""
+    if "category" not in votes.columns:
+        return np.full(len(ids), NO_CATEGORY, dtype=object)
+    cats = votes[["comparison_id", "category"]].dropna().drop_duplicates("comparison_id")
+    keys = cats.set_index("comparison_id")["category"].astype(str)
+    return keys.reindex(ids).astype(object).fillna(NO_CATEGORY).to_numpy(dtype=object)
+
+
+def calibration_input(votes: pd.DataFrame) -> CalibrationInput:
+    """Per-comparison tallies from a votes frame (the reference for the SQL aggregation)."""
+    check_votes(votes)
+    missing = [c for c in ("len_a", "len_b", "prompt_id", "model_a", "model_b") if c not in votes]
+    votes = votes.assign(**dict.fromkeys(missing, np.nan))
+    meta = votes.drop_duplicates("comparison_id").sort_values("comparison_id", kind="stable")
+    ids = meta["comparison_id"].to_numpy()
+    index = pd.Index(ids)
+    counts = winner_counts(first_showings(votes)).reindex(index, fill_value=0)
+
+    scored = human_rows(votes)
+    scored = scored[scored["winner"].notna().to_numpy(dtype=bool)]
+    order = _orders(scored)
+    known = order.ne("other") & scored["winner"].isin(["a", "b"])
+    winner = scored["winner"]
+    first = (order.eq("ab") & winner.eq("a")) | (order.eq("ba") & winner.eq("b"))
+
+    def per_comparison(flags: pd.Series) -> np.ndarray:
+        total = flags.groupby(scored["comparison_id"]).sum()
+        return total.reindex(index, fill_value=0).to_numpy(dtype=np.int64)
+
+    frame = pd.DataFrame(
+        {
+            "comparison_id": ids,
+            "prompt_id": meta["prompt_id"].to_numpy(),
+            "category": _category_keys(votes, ids),
+            "model_a": meta["model_a"].to_numpy(),
+            "model_b": meta["model_b"].to_numpy(),
+            "len_a": pd.to_numeric(meta["len_a"]).to_numpy(dtype=float, na_value=np.nan),
+            "len_b": pd.to_numeric(meta["len_b"]).to_numpy(dtype=float, na_value=np.nan),
+            "votes_a": counts["a"].to_numpy(),
+            "votes_tie": counts["tie"].to_numpy(),
+            "votes_b": counts["b"].to_numpy(),
+            "first_hits": per_comparison(first & known),
+            "first_n": per_comparison(known),
+            "unknown_order_n": per_comparison(order.eq("other")),
+        }
+    )
+    return CalibrationInput(frame, _judge_table(votes))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,16 +349,19 @@ def _mean(hits: Any) -> float:
 def human_majority(votes: pd.DataFrame) -> pd.DataFrame:
     """One row per comparison with a human vote (columns :data:`MAJORITY_COLUMNS`).
 
-    ``majority`` is missing (NA) when the plurality is tied; ``majority_share`` is the top
+    ``majority`` is missing (None) when the plurality is tied; ``majority_share`` is the top
     count over ``n_human_votes`` (how sure the humans were, whether or not there is a majority).
     """
-    shown = first_showings(votes)
-    counts = winner_counts(shown)
-    arr = counts.to_numpy()
+    check_votes(votes)
+    counts = winner_counts(first_showings(votes))
+    return _majority_frame(counts.index.to_numpy(), counts.to_numpy())
+
+
+def _majority_frame(ids: np.ndarray, arr: np.ndarray) -> pd.DataFrame:
     total = arr.sum(axis=1)
     return pd.DataFrame(
         {
-            "comparison_id": counts.index.to_numpy(),
+            "comparison_id": ids,
             "votes_a": arr[:, 0],
             "votes_tie": arr[:, 1],
             "votes_b": arr[:, 2],
@@ -125,78 +372,60 @@ def human_majority(votes: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _judge_rows(votes: pd.DataFrame) -> pd.DataFrame:
-    """Scored LLM rows with ``judge_key`` and ``winner``."""
-    check_votes(votes)
-    llm = votes[votes["rater_kind"].eq("llm").to_numpy(dtype=bool)]
-    key = llm["judge"] if "judge" in llm.columns else pd.Series(None, index=llm.index)
-    key = key.astype(object).where(key.notna(), llm["rater"]).astype(str)
-    llm = llm.assign(judge_key=key, winner=vote_winners(llm))
-    return llm[llm["winner"].notna().to_numpy(dtype=bool)]
+def _resolve(
+    ab: np.ndarray, ba: np.ndarray, other: np.ndarray, inconsistent_as: InconsistentAs
+) -> tuple[np.ndarray, np.ndarray]:
+    """(verdict index, swapped) per row; verdict NONE when dropped."""
+    swapped = (ab >= 0) & (ba >= 0)
+    verdict = np.where(ab >= 0, ab, np.where(ba >= 0, ba, other))
+    verdict[swapped & (ab != ba)] = TIE if inconsistent_as == "tie" else NONE
+    return verdict, swapped
 
 
-def _resolve(rows: pd.DataFrame, inconsistent_as: InconsistentAs) -> pd.DataFrame:
-    """Per (judge, comparison): the winner in each order and the resolved verdict (NA when
-    dropped). ``rows`` are :func:`_judge_rows`."""
+def _check_inconsistent(inconsistent_as: str) -> None:
     if inconsistent_as not in ("tie", "drop"):
-        raise StatisticsError(
-            f"inconsistent_as must be 'tie' or 'drop', got {inconsistent_as!r}."
-        )
-    order = rows["shown_order"] if "shown_order" in rows.columns else pd.Series(index=rows.index)
-    order = order.where(order.isin(["ab", "ba"]), "other").astype(str)
-    if rows.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in VERDICT_COLUMNS})
-    first = rows.assign(order=order).drop_duplicates(
-        ["judge_key", "comparison_id", "order"], keep="first"
-    )
-    wide = first.pivot(index=["judge_key", "comparison_id"], columns="order", values="winner")
-    wide = wide.reindex(columns=["ab", "ba", "other"]).astype(object)
-    wide = wide.where(wide.notna(), None)
-    ab, ba, other = (wide[c].to_numpy(dtype=object) for c in ("ab", "ba", "other"))
-    swapped = pd.notna(ab) & pd.notna(ba)
-    consistent = np.full(len(wide), None, dtype=object)
-    consistent[swapped] = (ab[swapped] == ba[swapped]).tolist()
-    verdict = np.where(pd.notna(ab), ab, np.where(pd.notna(ba), ba, other))
-    verdict[swapped & (ab != ba)] = "tie" if inconsistent_as == "tie" else None
-    return pd.DataFrame(
-        {
-            "judge": wide.index.get_level_values("judge_key").to_numpy(dtype=object),
-            "comparison_id": wide.index.get_level_values("comparison_id").to_numpy(),
-            "verdict": verdict,
-            "verdict_ab": ab,
-            "verdict_ba": ba,
-            "consistent": consistent,
-        }
-    )
+        raise StatisticsError(f"inconsistent_as must be 'tie' or 'drop', got {inconsistent_as!r}.")
+
+
+def _names(idx: np.ndarray) -> np.ndarray:
+    out = np.full(len(idx), None, dtype=object)
+    ok = idx >= 0
+    out[ok] = _WINNER_NAMES[idx[ok]]
+    return out
 
 
 def judge_verdicts(votes: pd.DataFrame, inconsistent_as: InconsistentAs = "tie") -> pd.DataFrame:
     """Each judge's resolved verdict per comparison (columns :data:`VERDICT_COLUMNS`).
 
-    ``verdict_ab`` / ``verdict_ba`` are the winners in each shown order (NA if absent);
+    ``verdict_ab`` / ``verdict_ba`` are the winners in each shown order (None if absent);
     ``consistent`` is whether they agree (None unless both are there). Comparisons dropped by
-    ``inconsistent_as="drop"`` are left out. Join with :func:`human_majority` for
-    :mod:`metrics.blend` (codes in :data:`metrics.vocabulary.WINNER_CODES`).
+    ``inconsistent_as="drop"`` are left out.
     """
-    resolved = _resolve(_judge_rows(votes), inconsistent_as)
-    return resolved[resolved["verdict"].notna().to_numpy(dtype=bool)].reset_index(drop=True)
+    _check_inconsistent(inconsistent_as)
+    check_votes(votes)
+    table = _judge_table(votes)
+    ab, ba = table["ab"].to_numpy(np.int64), table["ba"].to_numpy(np.int64)
+    verdict, swapped = _resolve(ab, ba, table["other"].to_numpy(np.int64), inconsistent_as)
+    consistent = np.full(len(table), None, dtype=object)
+    consistent[swapped] = (ab[swapped] == ba[swapped]).tolist()
+    out = pd.DataFrame(
+        {
+            "judge": table["judge"].to_numpy(dtype=object),
+            "comparison_id": table["comparison_id"].to_numpy(),
+            "verdict": _names(verdict),
+            "verdict_ab": _names(ab),
+            "verdict_ba": _names(ba),
+            "consistent": consistent,
+        }
+    )
+    return out[verdict >= 0].reset_index(drop=True)
 
 
-def _first_hits(rows: pd.DataFrame) -> pd.Series:
-    """1/0 per scored non-tie row with a known order: did it pick the output shown first?"""
-    order = rows["shown_order"] if "shown_order" in rows.columns else pd.Series(index=rows.index)
-    keep = rows["winner"].isin(["a", "b"]) & order.isin(["ab", "ba"])
-    first = (order.eq("ab") & rows["winner"].eq("a")) | (order.eq("ba") & rows["winner"].eq("b"))
-    return first[keep].astype(float)
-
-
-def _longer_hits(winner: pd.Series, len_a: pd.Series, len_b: pd.Series) -> np.ndarray:
-    """1/0 per non-tie verdict on outputs of different length: did it pick the longer one?"""
-    la = pd.to_numeric(len_a).to_numpy(dtype=float, na_value=np.nan)
-    lb = pd.to_numeric(len_b).to_numpy(dtype=float, na_value=np.nan)
-    w = winner.to_numpy(dtype=object)
-    keep = np.isin(w, ["a", "b"]) & ~np.isnan(la) & ~np.isnan(lb) & (la != lb)
-    return ((w == "a") == (la > lb))[keep].astype(float)
+def _plurality_index(counts: np.ndarray) -> np.ndarray:
+    """Index of the top count per row; NONE when two share it or there are no votes."""
+    top = counts.max(axis=1, initial=0)
+    unique = (counts == top[:, None]).sum(axis=1) == 1
+    return np.where(unique & (top > 0), counts.argmax(axis=1), NONE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,8 +439,14 @@ class CalibrationFigures:
     ``n`` counts comparisons with both a judge verdict and a (non-tied) human majority: the
     base of ``agreement``, ``cohen_kappa`` and ``confusion``; ``n_without_ties`` those where
     neither side is a tie. ``confusion[judge][majority]`` counts comparisons by judge verdict
-    and human majority. ``alpha_humans`` / ``alpha_with_judge`` are nominal Krippendorff alpha
-    on the comparisons the judge has a verdict on, without and with the judge as one more rater.
+    and human majority, as stored. ``cohen_kappa`` (with its bootstrap interval
+    ``cohen_kappa_low`` / ``cohen_kappa_high`` over ``kappa_boot_usable`` usable rounds) and
+    ``alpha_humans`` / ``alpha_with_judge`` (nominal Krippendorff alpha on the comparisons the
+    judge has a verdict on, without and with the judge as one more rater) are orientation-free
+    (see the module docstring). ``s1`` / ``s2`` are MT-Bench's per-vote agreement with and
+    without ties, ``human_s1`` / ``human_s2`` the human-human figures on the same comparisons.
+    ``unknown_order_n`` counts the judge's rows of unknown shown order, left out of the position
+    figures; ``unknown_order_n_humans`` the humans' on these comparisons.
     """
 
     agreement: float
@@ -219,6 +454,17 @@ class CalibrationFigures:
     cohen_kappa: float
     n: int
     n_without_ties: int
+    cohen_kappa_low: float
+    cohen_kappa_high: float
+    kappa_boot_usable: int
+    s1: float
+    s1_n: int
+    s2: float
+    s2_n: int
+    human_s1: float
+    human_s1_n: int
+    human_s2: float
+    human_s2_n: int
     agreement_loo: float
     human_ceiling: float
     human_ceiling_n: int
@@ -228,8 +474,10 @@ class CalibrationFigures:
     position_n: int
     p_prefer_first: float
     first_n: int
+    unknown_order_n: int
     p_prefer_first_humans: float
     first_n_humans: int
+    unknown_order_n_humans: int
     p_prefer_longer: float
     longer_n: int
     p_prefer_longer_humans: float
@@ -240,6 +488,19 @@ class CalibrationFigures:
     n_no_humans: int
     confusion: dict[str, dict[str, int]]
 
+    def position_missing_reason(self) -> str | None:
+        """Why position consistency / P(prefer first) are missing, or None when they are not."""
+        if self.position_n and self.first_n:
+            return None
+        if self.unknown_order_n:
+            return (
+                f"{self.unknown_order_n} verdicts came with an unknown shown order (combined over "
+                "both orders), so position figures are not computed for them"
+            )
+        if not self.position_n:
+            return "no comparison was judged in both shown orders"
+        return "no non-tie verdict with a known shown order"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, keys in field order; NaN becomes None."""
         out: dict[str, Any] = {}
@@ -249,6 +510,7 @@ class CalibrationFigures:
                 out[f.name] = {k: dict(v) for k, v in value.items()}
             else:
                 out[f.name] = missing_to_none(value)
+        out["position_missing_reason"] = self.position_missing_reason()
         return out
 
 
@@ -286,14 +548,20 @@ class CalibrationReport:
     judges: list[JudgeCalibration]
     human_ceiling: float
     human_ceiling_n: int
+    human_s1: float
+    human_s1_n: int
+    human_s2: float
+    human_s2_n: int
     p_prefer_first_humans: float
     first_n_humans: int
+    unknown_order_n_humans: int
     p_prefer_longer_humans: float
     longer_n_humans: int
     n_comparisons: int
     n_no_majority: int
     inconsistent_as: str
     min_others: int
+    n_boot: int
     notes: list[str] = field(default_factory=list)
 
     def judge(self, name: str) -> JudgeCalibration:
@@ -305,20 +573,12 @@ class CalibrationReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "judges": [j.to_dict() for j in self.judges],
-            "human_ceiling": missing_to_none(self.human_ceiling),
-            "human_ceiling_n": self.human_ceiling_n,
-            "p_prefer_first_humans": missing_to_none(self.p_prefer_first_humans),
-            "first_n_humans": self.first_n_humans,
-            "p_prefer_longer_humans": missing_to_none(self.p_prefer_longer_humans),
-            "longer_n_humans": self.longer_n_humans,
-            "n_comparisons": self.n_comparisons,
-            "n_no_majority": self.n_no_majority,
-            "inconsistent_as": self.inconsistent_as,
-            "min_others": self.min_others,
-            "notes": list(self.notes),
-        }
+        out: dict[str, Any] = {"judges": [j.to_dict() for j in self.judges]}
+        for f in fields(CalibrationReport):
+            if f.name not in ("judges", "notes"):
+                out[f.name] = missing_to_none(getattr(self, f.name))
+        out["notes"] = list(self.notes)
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,149 +586,287 @@ class CalibrationReport:
 
 
 @dataclass(frozen=True)
-class _Humans:
-    """The human-side frames every judge is measured against."""
+class _Rows:
+    """Aligned per-comparison arrays: human tallies and lengths, and (for a judge) its
+    winner in each order."""
 
-    shown: pd.DataFrame
-    scored: pd.DataFrame
-    majority: pd.DataFrame
-    loo: pd.DataFrame
+    pos: np.ndarray
+    tallies: np.ndarray
+    len_a: np.ndarray
+    len_b: np.ndarray
+    first_hits: np.ndarray
+    first_n: np.ndarray
+    unknown_h: np.ndarray
+    ab: np.ndarray
+    ba: np.ndarray
+    other: np.ndarray
 
-    def restrict(self, cids: np.ndarray) -> _Humans:
-        return _Humans(
-            *(
-                f[f["comparison_id"].isin(cids)]
-                for f in (self.shown, self.scored, self.majority, self.loo)
-            )
+    def take(self, mask: np.ndarray) -> _Rows:
+        return _Rows(*(getattr(self, f.name)[mask] for f in fields(_Rows)))
+
+
+def _loo(tallies: np.ndarray, min_others: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per comparison and human vote w (a, tie, b): the plurality of the *other* votes there
+    (NONE when fewer than ``min_others`` or tied) and how many votes w it scores."""
+    n = tallies.sum(axis=1)
+    refs = np.full(tallies.shape, NONE, dtype=np.int64)
+    weights = np.zeros(tallies.shape, dtype=np.int64)
+    for w in (A, TIE, B):
+        others = tallies.copy()
+        others[:, w] -= 1
+        ref = _plurality_index(np.maximum(others, 0))
+        valid = (tallies[:, w] > 0) & (n - 1 >= min_others) & (ref >= 0)
+        refs[:, w] = np.where(valid, ref, NONE)
+        weights[:, w] = np.where(valid, tallies[:, w], 0)
+    return refs, weights
+
+
+@dataclass(frozen=True)
+class _HumanSide:
+    """Per-comparison human figures, computed once and gathered for every judge and category."""
+
+    tallies: np.ndarray
+    n: np.ndarray
+    majority: np.ndarray
+    loo_refs: np.ndarray
+    loo_weights: np.ndarray
+    loo_hits: np.ndarray
+    pairs: tuple[np.ndarray, ...]
+    longer: tuple[np.ndarray, ...]
+    coincidence: np.ndarray
+
+    @classmethod
+    def of(
+        cls, tallies: np.ndarray, len_a: np.ndarray, len_b: np.ndarray, min_others: int
+    ) -> _HumanSide:
+        refs, weights = _loo(tallies, min_others)
+        return cls(
+            tallies=tallies,
+            n=tallies.sum(axis=1),
+            majority=_plurality_index(tallies),
+            loo_refs=refs,
+            loo_weights=weights,
+            loo_hits=(weights * (refs == np.arange(3))).sum(axis=1),
+            pairs=_human_pairs(tallies),
+            longer=_longer_humans(tallies, len_a, len_b),
+            coincidence=_unit_coincidence(tallies).reshape(-1, 9),
         )
 
 
-_SHOWN = ("comparison_id", "rater", "winner", "shown_order", "len_a", "len_b")
+def _human_pairs(tallies: np.ndarray) -> tuple[np.ndarray, ...]:
+    """MT-Bench human-human per comparison: S1 agreeing pairs, S1 pairs, S2 agreeing, S2 pairs."""
+    t = tallies.astype(np.int64)
+    n = t.sum(axis=1)
+    decisive = t[:, A] + t[:, B]
+    same = t * (t - 1) // 2
+    return (
+        same.sum(axis=1),
+        n * (n - 1) // 2,
+        same[:, A] + same[:, B],
+        decisive * (decisive - 1) // 2,
+    )
 
 
-def _slim(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Only ``columns``, strings as plain objects: the per-judge, per-category slices below
-    take many row subsets, which are much cheaper on NumPy than on Arrow-backed strings."""
-    cols = [c for c in columns if c in frame.columns]
-    out = frame[cols].reset_index(drop=True)
-    return out.astype({c: object for c in cols if out[c].dtype == "str"})
+def _longer_humans(tallies: np.ndarray, len_a: np.ndarray, len_b: np.ndarray):
+    keep = np.isfinite(len_a) & np.isfinite(len_b) & (len_a != len_b)
+    hits = np.where(len_a > len_b, tallies[:, A], tallies[:, B]) * keep
+    return hits, (tallies[:, A] + tallies[:, B]) * keep
 
 
-def _alpha(long: pd.DataFrame) -> float:
-    return krippendorff_alpha(long, "nominal", n_boot=0).alpha
+_SUMMED = (
+    "agree", "no_ties", "agree_no_ties", "s1_hits", "s1_n", "s2_hits", "s2_n", "h_s1", "h_s1_n",
+    "h_s2", "h_s2_n", "loo_hits", "loo_n", "judge_loo", "pos_pairs", "pos_consistent",
+    "first_hits", "first_n", "unknown", "first_hits_h", "first_n_h", "unknown_h",
+    "longer_hits", "longer_n", "longer_h_hits", "longer_h_n", "n_verdicts", "inconsistent",
+    "no_majority", "no_humans",
+)  # fmt: skip
 
 
-def _figures(
-    humans: _Humans, rows: pd.DataFrame, resolved: pd.DataFrame, cids: np.ndarray
-) -> CalibrationFigures:
-    """Figures for one judge (``rows`` its scored rows, ``resolved`` its :func:`_resolve`
-    output) restricted to the comparisons ``cids``."""
-    rows = rows[rows["comparison_id"].isin(cids)]
-    resolved = resolved[resolved["comparison_id"].isin(cids)]
-    judged = resolved[resolved["verdict"].notna().to_numpy(dtype=bool)]
-    verdict_of = judged.set_index("comparison_id")["verdict"]
-
-    with_humans = judged.merge(humans.majority, on="comparison_id")
-    both = with_humans[with_humans["majority"].notna().to_numpy(dtype=bool)]
-    hit = both["verdict"] == both["majority"]
-    no_ties = (both["verdict"] != "tie") & (both["majority"] != "tie")
-    confusion = {
-        j: {m: int(((both["verdict"] == j) & (both["majority"] == m)).sum()) for m in WINNERS}
-        for j in WINNERS
+def _contributions(
+    rows: _Rows, human: _HumanSide, inconsistent_as: InconsistentAs
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What each of a judge's comparisons adds to every figure: the per-comparison terms of
+    :data:`_SUMMED`, its confusion cell (-1 for none), its coincidences without and with the
+    judge, and whether the judge disagrees with the human majority there."""
+    verdict, swapped = _resolve(rows.ab, rows.ba, rows.other, inconsistent_as)
+    judged = verdict >= 0
+    v = np.where(judged, verdict, TIE)
+    p = rows.pos
+    t, n, majority = human.tallies[p], human.n[p], human.majority[p]
+    heard = judged & (n > 0)
+    both = heard & (majority >= 0)
+    no_ties = both & (v != TIE) & (majority != TIE)
+    vote_for_v = t[np.arange(len(v)), v] * judged
+    decisive = judged & (v != TIE)
+    h_s1, h_s1_n, h_s2, h_s2_n = (x[p] for x in human.pairs)
+    loo_weights = human.loo_weights[p]
+    loo_n = loo_weights.sum(axis=1)
+    loo_hits = human.loo_hits[p]
+    judge_loo = (loo_weights * (human.loo_refs[p] == v[:, None])).sum(axis=1)
+    with_judge = t + np.eye(3, dtype=t.dtype)[v] * judged[:, None]
+    la, lb = rows.len_a, rows.len_b
+    longer = decisive & np.isfinite(la) & np.isfinite(lb) & (la != lb)
+    longer_h_hits, longer_h_n = (x[p] for x in human.longer)
+    terms = {
+        "agree": both & (v == majority),
+        "no_ties": no_ties,
+        "agree_no_ties": no_ties & (v == majority),
+        "s1_hits": vote_for_v,
+        "s1_n": n * judged,
+        "s2_hits": vote_for_v * decisive,
+        "s2_n": (t[:, A] + t[:, B]) * decisive,
+        "h_s1": h_s1 * judged,
+        "h_s1_n": h_s1_n * judged,
+        "h_s2": h_s2 * judged,
+        "h_s2_n": h_s2_n * judged,
+        "loo_hits": loo_hits * judged,
+        "loo_n": loo_n * judged,
+        "judge_loo": judge_loo * judged,
+        "pos_pairs": swapped,
+        "pos_consistent": swapped & (rows.ab == rows.ba),
+        "first_hits": (rows.ab == A).astype(int) + (rows.ba == B),
+        "first_n": np.isin(rows.ab, (A, B)).astype(int) + np.isin(rows.ba, (A, B)),
+        "unknown": rows.other >= 0,
+        "first_hits_h": rows.first_hits,
+        "first_n_h": rows.first_n,
+        "unknown_h": rows.unknown_h,
+        "longer_hits": longer & ((v == A) == (la > lb)),
+        "longer_n": longer,
+        "longer_h_hits": longer_h_hits,
+        "longer_h_n": longer_h_n,
+        "n_verdicts": judged,
+        "inconsistent": swapped & (rows.ab != rows.ba),
+        "no_majority": heard & (majority < 0),
+        "no_humans": judged & (n == 0),
     }
-    kappa = (
-        cohen_kappa(both["verdict"].map(WINNER_CODES), both["majority"].map(WINNER_CODES))
-        if len(both)
-        else float("nan")
-    )
+    cell = np.where(both, v * 3 + majority, -1)
+    coin_h = human.coincidence[p] * judged[:, None]
+    coin_j = _unit_coincidence(with_judge).reshape(-1, 9) * judged[:, None]
+    return terms, cell, coin_h, coin_j, both & (v != majority)
 
-    loo = humans.loo[humans.loo["comparison_id"].isin(verdict_of.index)]
-    loo = loo[loo["loo_majority"].notna().to_numpy(dtype=bool)]
-    judge_on_loo = loo["comparison_id"].map(verdict_of) == loo["loo_majority"]
 
-    shown = humans.shown[humans.shown["comparison_id"].isin(verdict_of.index)]
-    human_long = pd.DataFrame(
-        {
-            "unit": shown["comparison_id"],
-            "rater": shown["rater"].astype(str),
-            "value": shown["winner"].map(WINNER_CODES),
-        }
-    )
-    judge_long = pd.DataFrame(
-        {"unit": verdict_of.index, "rater": "__judge__", "value": verdict_of.map(WINNER_CODES)}
-    )
+def _group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    return np.bincount(groups, weights=np.asarray(values, dtype=float), minlength=n_groups)
 
-    swapped = resolved[resolved["consistent"].notna().to_numpy(dtype=bool)]
-    first = _first_hits(rows)
-    first_h = _first_hits(humans.scored[humans.scored["comparison_id"].isin(cids)])
-    lengths = rows.drop_duplicates("comparison_id").set_index("comparison_id")[["len_a", "len_b"]]
-    longer = _longer_hits(
-        judged["verdict"],
-        judged["comparison_id"].map(lengths["len_a"]),
-        judged["comparison_id"].map(lengths["len_b"]),
-    )
-    shown_all = humans.shown[humans.shown["comparison_id"].isin(cids)]
-    longer_h = _longer_hits(shown_all["winner"], shown_all["len_a"], shown_all["len_b"])
 
+def _figures_by_group(
+    rows: _Rows,
+    human: _HumanSide,
+    groups: np.ndarray,
+    n_groups: int,
+    inconsistent_as: InconsistentAs,
+    n_boot: int,
+    seed: int | None,
+) -> tuple[list[CalibrationFigures], CalibrationFigures, np.ndarray]:
+    """Figures per group (e.g. category) and over all of ``rows``, and the disagreement mask:
+    every figure is a sum over comparisons, so each comparison's terms are computed once."""
+    terms, cell, coin_h, coin_j, disagree = _contributions(rows, human, inconsistent_as)
+    sums = {k: _group_sums(terms[k], groups, n_groups) for k in _SUMMED}
+    has_cell = cell >= 0
+    confusion = np.bincount(groups[has_cell] * 9 + cell[has_cell], minlength=n_groups * 9).reshape(
+        n_groups, 3, 3
+    )
+    coincidences = [
+        np.stack([_group_sums(c[:, k], groups, n_groups) for k in range(9)], axis=1).reshape(
+            n_groups, 3, 3
+        )
+        for c in (coin_h, coin_j)
+    ]
+
+    def build(pick: Any) -> CalibrationFigures:
+        return _figures_from_sums(
+            {k: pick(v) for k, v in sums.items()},
+            pick(confusion),
+            pick(coincidences[0]),
+            pick(coincidences[1]),
+            n_boot,
+            seed,
+        )
+
+    per_group = [build(lambda a, g=g: a[g]) for g in range(n_groups)]
+    return per_group, build(lambda a: a.sum(axis=0)), disagree
+
+
+def _figures_from_sums(
+    s: dict[str, Any],
+    confusion: np.ndarray,
+    coin_h: np.ndarray,
+    coin_j: np.ndarray,
+    n_boot: int,
+    seed: int | None,
+) -> CalibrationFigures:
+    confusion = np.asarray(confusion).astype(np.int64)
+    n = int(confusion.sum())
+    kappa_low, kappa_high, usable = kappa_bootstrap(confusion, n_boot, seed)
+    i = {k: int(round(float(v))) for k, v in s.items()}
     return CalibrationFigures(
-        agreement=_mean(hit),
-        agreement_without_ties=_mean(hit[no_ties]),
-        cohen_kappa=float(kappa),
-        n=len(both),
-        n_without_ties=int(no_ties.sum()),
-        agreement_loo=_mean(judge_on_loo),
-        human_ceiling=_mean(loo["winner"] == loo["loo_majority"]),
-        human_ceiling_n=len(loo),
-        alpha_humans=_alpha(human_long),
-        alpha_with_judge=_alpha(pd.concat([human_long, judge_long], ignore_index=True)),
-        position_consistency=_mean(swapped["consistent"].astype(bool)),
-        position_n=len(swapped),
-        p_prefer_first=_mean(first),
-        first_n=len(first),
-        p_prefer_first_humans=_mean(first_h),
-        first_n_humans=len(first_h),
-        p_prefer_longer=_mean(longer),
-        longer_n=len(longer),
-        p_prefer_longer_humans=_mean(longer_h),
-        longer_n_humans=len(longer_h),
-        n_verdicts=len(judged),
-        n_inconsistent=int((~swapped["consistent"].astype(bool)).sum()),
-        n_no_majority=len(with_humans) - len(both),
-        n_no_humans=len(judged) - len(with_humans),
-        confusion=confusion,
+        agreement=_share(i["agree"], n),
+        agreement_without_ties=_share(i["agree_no_ties"], i["no_ties"]),
+        cohen_kappa=float(symmetric_kappa(confusion)),
+        n=n,
+        n_without_ties=i["no_ties"],
+        cohen_kappa_low=kappa_low,
+        cohen_kappa_high=kappa_high,
+        kappa_boot_usable=usable,
+        s1=_share(i["s1_hits"], i["s1_n"]),
+        s1_n=i["s1_n"],
+        s2=_share(i["s2_hits"], i["s2_n"]),
+        s2_n=i["s2_n"],
+        human_s1=_share(i["h_s1"], i["h_s1_n"]),
+        human_s1_n=i["h_s1_n"],
+        human_s2=_share(i["h_s2"], i["h_s2_n"]),
+        human_s2_n=i["h_s2_n"],
+        agreement_loo=_share(i["judge_loo"], i["loo_n"]),
+        human_ceiling=_share(i["loo_hits"], i["loo_n"]),
+        human_ceiling_n=i["loo_n"],
+        alpha_humans=_alpha_from_coincidence(coin_h),
+        alpha_with_judge=_alpha_from_coincidence(coin_j),
+        position_consistency=_share(i["pos_consistent"], i["pos_pairs"]),
+        position_n=i["pos_pairs"],
+        p_prefer_first=_share(i["first_hits"], i["first_n"]),
+        first_n=i["first_n"],
+        unknown_order_n=i["unknown"],
+        p_prefer_first_humans=_share(i["first_hits_h"], i["first_n_h"]),
+        first_n_humans=i["first_n_h"],
+        unknown_order_n_humans=i["unknown_h"],
+        p_prefer_longer=_share(i["longer_hits"], i["longer_n"]),
+        longer_n=i["longer_n"],
+        p_prefer_longer_humans=_share(i["longer_h_hits"], i["longer_h_n"]),
+        longer_n_humans=i["longer_h_n"],
+        n_verdicts=i["n_verdicts"],
+        n_inconsistent=i["inconsistent"],
+        n_no_majority=i["no_majority"],
+        n_no_humans=i["no_humans"],
+        confusion={
+            WINNERS[j]: {WINNERS[m]: int(confusion[j, m]) for m in range(3)} for j in range(3)
+        },
     )
 
 
 def _disagreements(
-    resolved: pd.DataFrame, majority: pd.DataFrame, meta: pd.DataFrame
+    comparisons: pd.DataFrame, rows: _Rows, mask: np.ndarray, inconsistent_as: InconsistentAs
 ) -> pd.DataFrame:
-    m = resolved.merge(majority, on="comparison_id")
-    m = m[m["majority"].notna().to_numpy(dtype=bool) & m["verdict"].notna().to_numpy(dtype=bool)]
-    m = m[(m["verdict"] != m["majority"]).to_numpy(dtype=bool)]
-    m = m.merge(meta, on="comparison_id", how="left").rename(
-        columns={
-            "verdict": "judge_verdict",
-            "majority": "human_majority",
-            "consistent": "judge_consistent",
-        }
+    picked = rows.take(mask)
+    verdict, swapped = _resolve(picked.ab, picked.ba, picked.other, inconsistent_as)
+    meta = comparisons.iloc[picked.pos]
+    majority = _majority_frame(meta["comparison_id"].to_numpy(), picked.tallies)
+    consistent = np.full(len(picked.pos), None, dtype=object)
+    consistent[swapped] = (picked.ab[swapped] == picked.ba[swapped]).tolist()
+    out = majority.assign(
+        prompt_id=meta["prompt_id"].to_numpy(),
+        category=meta["category"].to_numpy(),
+        model_a=meta["model_a"].to_numpy(),
+        model_b=meta["model_b"].to_numpy(),
+        judge_verdict=_names(verdict),
+        human_majority=majority["majority"],
+        judge_consistent=consistent,
     )
-    m = m.sort_values(
+    out = out.sort_values(
         ["majority_share", "n_human_votes", "comparison_id"],
         ascending=[False, False, True],
         kind="stable",
     )
-    return m.reindex(columns=list(DISAGREEMENT_COLUMNS)).reset_index(drop=True)
-
-
-def _category_keys(votes: pd.DataFrame) -> pd.Series:
-    """Category per comparison (first non-empty one seen), :data:`NO_CATEGORY` when none."""
-    if "category" not in votes.columns:
-        ids = votes["comparison_id"].drop_duplicates()
-        return pd.Series(NO_CATEGORY, index=ids.to_numpy(), dtype=object)
-    cats = votes[["comparison_id", "category"]].dropna().drop_duplicates("comparison_id")
-    keys = cats.set_index("comparison_id")["category"].astype(str)
-    ids = votes["comparison_id"].drop_duplicates().to_numpy()
-    return keys.reindex(ids).astype(object).fillna(NO_CATEGORY)
+    return out.reindex(columns=list(DISAGREEMENT_COLUMNS)).reset_index(drop=True)
 
 
 def calibration_report(
@@ -476,80 +874,133 @@ def calibration_report(
     inconsistent_as: InconsistentAs = "tie",
     *,
     min_others: int = 2,
+    n_boot: int = 1000,
+    seed: int | None = 0,
 ) -> CalibrationReport:
     """Calibrate every judge in ``votes`` against the human majority (judges sorted by name).
 
     ``min_others`` is how many *other* humans a comparison needs for a leave-one-out majority
     (the ceiling); with two humans per comparison pass 1, which makes the ceiling plain pairwise
-    agreement. See the module docstring for every definition.
+    agreement. ``n_boot`` rounds for each kappa interval. See the module docstring for every
+    definition.
     """
+    _check_inconsistent(inconsistent_as)
     check_votes(votes)
-    missing_lengths = [c for c in ("len_a", "len_b") if c not in votes.columns]
-    votes = votes.assign(**dict.fromkeys(missing_lengths, np.nan))
-    scored = human_rows(votes)
-    scored = scored[scored["winner"].notna().to_numpy(dtype=bool)]
-    humans = _Humans(
-        shown=_slim(first_showings(votes), _SHOWN),
-        scored=_slim(scored, _SHOWN),
-        majority=human_majority(votes),
-        loo=_slim(loo_majority(votes, min_others), ("comparison_id", "winner", "loo_majority")),
+    return calibration_from_input(
+        calibration_input(votes),
+        inconsistent_as,
+        min_others=min_others,
+        n_boot=n_boot,
+        seed=seed,
     )
-    categories = _category_keys(votes)
-    meta_cols = [c for c in ("comparison_id", "prompt_id", "model_a", "model_b") if c in votes]
-    meta = votes[meta_cols].drop_duplicates("comparison_id")
-    meta = meta.assign(category=meta["comparison_id"].map(categories))
 
-    rows = _slim(_judge_rows(votes), ("judge_key", *_SHOWN))
-    resolved_all = _resolve(rows, inconsistent_as)
-    judged_cats = categories.reindex(resolved_all["comparison_id"].unique())
-    humans_in = {
-        cat: humans.restrict(ids.index.to_numpy()) for cat, ids in judged_cats.groupby(judged_cats)
-    }
-    judges = []
-    for name in sorted(rows["judge_key"].unique()):
-        j_rows = rows[rows["judge_key"].eq(name).to_numpy(dtype=bool)]
-        resolved = resolved_all[resolved_all["judge"].eq(name).to_numpy(dtype=bool)]
-        cids = resolved["comparison_id"].to_numpy()
-        overall = _figures(humans, j_rows, resolved, cids)
-        cats = categories.reindex(cids).to_numpy()
-        by_category = {
-            str(cat): _figures(humans_in[cat], j_rows, resolved, cids[cats == cat])
-            for cat in sorted(set(cats), key=str)
-        }
+
+def calibration_from_input(
+    data: CalibrationInput,
+    inconsistent_as: InconsistentAs = "tie",
+    *,
+    min_others: int = 2,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+) -> CalibrationReport:
+    """:func:`calibration_report` on per-comparison tallies (:class:`CalibrationInput`)."""
+    _check_inconsistent(inconsistent_as)
+    comparisons = data.comparisons.reset_index(drop=True)
+    tallies = comparisons[["votes_a", "votes_tie", "votes_b"]].to_numpy(dtype=np.int64)
+    len_a = comparisons["len_a"].to_numpy(dtype=float, na_value=np.nan)
+    len_b = comparisons["len_b"].to_numpy(dtype=float, na_value=np.nan)
+    category = comparisons["category"].to_numpy(dtype=object)
+    category = np.where(pd.isna(category), NO_CATEGORY, category).astype(str)
+    cat_code, cat_names = pd.factorize(category, sort=True)
+    human_arrays = (
+        tallies,
+        len_a,
+        len_b,
+        comparisons["first_hits"].to_numpy(dtype=np.int64),
+        comparisons["first_n"].to_numpy(dtype=np.int64),
+        comparisons["unknown_order_n"].to_numpy(dtype=np.int64),
+    )
+    position = pd.Index(comparisons["comparison_id"].to_numpy())
+    judges_frame = data.judges
+    if len(judges_frame):
+        pos = position.get_indexer(judges_frame["comparison_id"].to_numpy())
+        if (pos < 0).any():
+            raise StatisticsError(
+                "Judge rows name comparisons missing from the comparisons table; build both "
+                "with calibration_input or results.calibration_queries."
+            )
+    human = _HumanSide.of(tallies, len_a, len_b, min_others)
+    judges: list[JudgeCalibration] = []
+    names = judges_frame["judge"].astype(str).to_numpy(dtype=object) if len(judges_frame) else []
+    for name in sorted(set(names)):
+        mine = names == name
+        p = pos[mine]
+        rows = _Rows(
+            p,
+            *(arr[p] for arr in human_arrays),
+            *(judges_frame[c].to_numpy(dtype=np.int64)[mine] for c in ("ab", "ba", "other")),
+        )
+        groups = cat_code[p]
+        per_category, overall, disagree = _figures_by_group(
+            rows, human, groups, len(cat_names), inconsistent_as, n_boot, seed
+        )
+        present = np.unique(groups)
+        by_category = {str(cat_names[g]): per_category[g] for g in present}
         judges.append(
             JudgeCalibration(
                 **{f.name: getattr(overall, f.name) for f in fields(CalibrationFigures)},
                 judge=str(name),
                 by_category=by_category,
-                disagreements=_disagreements(resolved, humans.majority, meta),
+                disagreements=_disagreements(comparisons, rows, disagree, inconsistent_as),
             )
         )
 
-    loo = humans.loo[humans.loo["loo_majority"].notna().to_numpy(dtype=bool)]
-    first_h = _first_hits(scored)
-    longer_h = _longer_hits(humans.shown["winner"], humans.shown["len_a"], humans.shown["len_b"])
-    n_no_majority = int(humans.majority["majority"].isna().sum())
+    heard = human.n > 0
+    majority = human.majority
+    loo_hits, loo_n = int(human.loo_hits.sum()), int(human.loo_weights.sum())
+    h_s1, h_s1_n, h_s2, h_s2_n = (int(x.sum()) for x in human.pairs)
+    longer_hits, longer_n = (int(x.sum()) for x in human.longer)
+    first_hits, first_n, unknown_h = (int(x.sum()) for x in human_arrays[3:])
+    n_no_majority = int((heard & (majority < 0)).sum())
+    notes = _notes(judges, int(heard.sum()), loo_n, min_others)
+    return CalibrationReport(
+        judges=judges,
+        human_ceiling=_share(loo_hits, loo_n),
+        human_ceiling_n=loo_n,
+        human_s1=_share(h_s1, h_s1_n),
+        human_s1_n=h_s1_n,
+        human_s2=_share(h_s2, h_s2_n),
+        human_s2_n=h_s2_n,
+        p_prefer_first_humans=_share(first_hits, first_n),
+        first_n_humans=first_n,
+        unknown_order_n_humans=unknown_h,
+        p_prefer_longer_humans=_share(longer_hits, longer_n),
+        longer_n_humans=longer_n,
+        n_comparisons=int((heard & (majority >= 0)).sum()),
+        n_no_majority=n_no_majority,
+        inconsistent_as=inconsistent_as,
+        min_others=min_others,
+        n_boot=max(n_boot, 0),
+        notes=notes,
+    )
+
+
+def _notes(judges: list[JudgeCalibration], n_heard: int, loo_n: int, min_others: int) -> list[str]:
     notes = []
     if not judges:
         notes.append("No scored LLM-judge rows; run a judge on this campaign first.")
-    if len(humans.majority) == 0:
+    if n_heard == 0:
         notes.append("No scored human votes; judges can only be calibrated against human votes.")
-    elif len(loo) == 0:
+    elif loo_n == 0:
         notes.append(
             f"No comparison has a human vote plus {min_others} other human votes with a clear "
             "majority, so there is no human ceiling; raise the overlap or lower min_others."
         )
-    return CalibrationReport(
-        judges=judges,
-        human_ceiling=_mean(loo["winner"] == loo["loo_majority"]),
-        human_ceiling_n=len(loo),
-        p_prefer_first_humans=_mean(first_h),
-        first_n_humans=len(first_h),
-        p_prefer_longer_humans=_mean(longer_h),
-        longer_n_humans=len(longer_h),
-        n_comparisons=len(humans.majority) - n_no_majority,
-        n_no_majority=n_no_majority,
-        inconsistent_as=inconsistent_as,
-        min_others=min_others,
-        notes=notes,
-    )
+    for j in judges:
+        if j.unknown_order_n:
+            notes.append(
+                f"{j.judge}: {j.unknown_order_n} verdicts have an unknown shown order (combined "
+                "over both orders); they count for agreement with the humans but are left out "
+                "of position consistency and P(prefer first)."
+            )
+    return notes

@@ -10,11 +10,13 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.engine import Engine
 
 from db.access import admin_only
+from db.errors import InvalidInputError
 from db.models import Comparison, Judgment, User
 from metrics.agreement import AgreementReport, agreement_report
-from metrics.calibration import CalibrationReport, calibration_report
+from metrics.calibration import CalibrationReport, calibration_from_input
 from metrics.rater_quality import PositionBias, QualityThresholds, position_bias, rater_quality
 from metrics.vocabulary import missing_to_none, user_key
+from results.calibration_queries import calibration_input_sql
 from results.votes import VoteFilter, rater_names, scores_frame, votes_frame
 
 _SHOWN_ORDERS = np.array(["unknown", "ab", "ba"], dtype=object)
@@ -164,9 +166,22 @@ def campaign_calibration(
     *,
     inconsistent_as: str = "tie",
     category: str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
     actor_id: int,
 ) -> CalibrationReport:
-    """Every judge of the campaign against the human majority (admins only)."""
+    """Every judge of the campaign against the human majority (admins only).
+
+    The votes are aggregated per comparison in SQL (:mod:`results.calibration_queries`);
+    re-shown items are left out, as everywhere but the consistency figure.
+    """
     admin_only(engine, actor_id)
-    votes = _named_votes(engine, VoteFilter(campaign_id, category=category))
-    return calibration_report(votes, inconsistent_as)  # type: ignore[arg-type]
+    if inconsistent_as not in ("tie", "drop"):
+        raise InvalidInputError("A swapped pair that disagrees counts as 'tie' or 'drop'.")
+    data = calibration_input_sql(engine, VoteFilter(campaign_id, category=category))
+    return calibration_from_input(
+        data,
+        inconsistent_as,  # type: ignore[arg-type]
+        n_boot=n_boot,
+        seed=seed,
+    )

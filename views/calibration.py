@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -42,39 +44,88 @@ if not report.judges:
     st.info("No judge verdicts in this campaign yet: run a judge on the Judges page.")
     st.stop()
 
+MISSING = "n/a"
+
+
+def plain(text: str) -> str:
+    """User text (judge names) shown literally inside Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
+
+
+def missing(v: float | None) -> bool:
+    return v is None or v != v
+
+
+def pct(v: float | None) -> str:
+    return MISSING if missing(v) else f"{v:.1%}"
+
+
+def num(v: float | None, spec: str = ".3f") -> str:
+    return MISSING if missing(v) else format(v, spec)
+
+
+def interval(low: float | None, high: float | None) -> str:
+    return "" if missing(low) or missing(high) else f"[{low:.3f}, {high:.3f}]"
+
+
 st.caption(
     f"Human ceiling (a typical human against the majority of the others):"
-    f" **{report.human_ceiling:.1%}** over {report.human_ceiling_n} votes."
-    f" Humans prefer the first-shown answer {report.p_prefer_first_humans:.1%} and the longer"
-    f" answer {report.p_prefer_longer_humans:.1%} of the time."
+    f" **{pct(report.human_ceiling)}** over {report.human_ceiling_n} votes."
+    f" Human–human agreement per vote pair (MT-Bench): {pct(report.human_s1)} with ties"
+    f" ({report.human_s1_n} pairs), {pct(report.human_s2)} without ({report.human_s2_n})."
+    f" Humans prefer the first-shown answer {pct(report.p_prefer_first_humans)} and the longer"
+    f" answer {pct(report.p_prefer_longer_humans)} of the time."
+    " Kappa and alpha count every comparison in both orientations, so they do not depend on"
+    " which output was stored as A."
 )
-
-
-def pct(v: float) -> str:
-    return "—" if v != v else f"{v:.1%}"
-
+for note in report.notes:
+    st.info(plain(note))
 
 cards = st.columns(min(len(report.judges), 3))
 for i, judge in enumerate(report.judges):
     with cards[i % len(cards)].container(border=True):
-        st.markdown(f"**{judge.judge}**  \n{judge.n} comparisons with a human majority")
+        st.markdown(f"**{plain(judge.judge)}**  \n{judge.n} comparisons with a human majority")
         m1, m2 = st.columns(2)
         m1.metric(
             "Agreement",
             pct(judge.agreement),
             delta=None
-            if judge.human_ceiling != judge.human_ceiling
+            if missing(judge.human_ceiling) or missing(judge.agreement)
             else f"{(judge.agreement - judge.human_ceiling) * 100:+.1f} pts vs ceiling",
         )
         m2.metric("Without ties", pct(judge.agreement_without_ties))
-        m1.metric("Cohen's kappa", f"{judge.cohen_kappa:.3f}")
+        m1.metric(
+            "Cohen's kappa",
+            num(judge.cohen_kappa),
+            help=f"95% bootstrap interval {interval(judge.cohen_kappa_low, judge.cohen_kappa_high)}"
+            f" over comparisons; {judge.kappa_boot_usable} of {report.n_boot} rounds usable.",
+        )
         m2.metric(
-            "Alpha: humans → +judge", f"{judge.alpha_humans:.2f} → {judge.alpha_with_judge:.2f}"
+            "Alpha: humans → +judge",
+            f"{num(judge.alpha_humans, '.2f')} → {num(judge.alpha_with_judge, '.2f')}",
+        )
+        m1.metric(
+            "Per vote, with ties (S1)",
+            pct(judge.s1),
+            help=f"Humans with each other: {pct(judge.human_s1)} ({judge.human_s1_n} pairs).",
+        )
+        m2.metric(
+            "Per vote, no ties (S2)",
+            pct(judge.s2),
+            help=f"Humans with each other: {pct(judge.human_s2)} ({judge.human_s2_n} pairs).",
         )
         m1.metric("Swap consistency", pct(judge.position_consistency))
         m2.metric("P(prefer first)", pct(judge.p_prefer_first))
         m1.metric("P(prefer longer)", pct(judge.p_prefer_longer))
         m2.metric("Inconsistent swaps", str(judge.n_inconsistent))
+        reason = judge.position_missing_reason()
+        if reason:
+            st.caption(f"Position figures n/a: {reason}.")
+        elif judge.unknown_order_n:
+            st.caption(
+                f"{judge.unknown_order_n} verdicts of unknown shown order are left out of the"
+                " position figures."
+            )
 
 judge_names = [j.judge for j in report.judges]
 chosen = report.judge(st.selectbox("Judge", judge_names))
@@ -103,8 +154,19 @@ with c2:
             for cat, fig in chosen.to_dict()["by_category"].items()
         ]
     )
-    keep = ["category", "n", "agreement", "agreement_without_ties", "cohen_kappa"]
-    st.dataframe(by_cat[[c for c in keep if c in by_cat]], hide_index=True, width="stretch")
+    shown = pd.DataFrame(
+        {
+            "category": by_cat["category"],
+            "n": by_cat["n"],
+            "agreement": by_cat["agreement"].map(pct),
+            "without ties": by_cat["agreement_without_ties"].map(pct),
+            "kappa": by_cat["cohen_kappa"].map(num),
+            "S1": by_cat["s1"].map(pct),
+            "S2": by_cat["s2"].map(pct),
+            "human ceiling": by_cat["human_ceiling"].map(pct),
+        }
+    )
+    st.dataframe(shown, hide_index=True, width="stretch")
 
 st.subheader("Disagreements to review")
 st.caption("Ranked by how confident the humans were; pick one to read it in full.")

@@ -142,19 +142,22 @@ def test_confusion_and_kappa_match_a_hand_count_and_statsmodels(report):
         "tie": {"a": 0, "tie": 1, "b": 2},  # 5 | 3, 6
         "b": {"a": 0, "tie": 0, "b": 0},
     }
-    # p_o = 3/6; judge margins a 3, tie 3, b 0; majority margins a 2, tie 1, b 3;
-    # p_e = (3*2 + 3*1 + 0*3) / 36 = 1/4; kappa = (1/2 - 1/4) / (3/4) = 1/3.
-    assert j.cohen_kappa == pytest.approx(1 / 3)
+    # Symmetrised: the table plus its a<->b flip, [[2, 0, 1], [2, 2, 2], [1, 0, 2]], N = 12.
+    # p_o = 6/12; judge margins 3, 6, 3; majority margins 5, 2, 5; p_e = (15 + 12 + 15) / 144;
+    # kappa = (72 - 42) / (144 - 42) = 5/17.
+    assert j.cohen_kappa == pytest.approx(5 / 17)
     table = np.array([[2, 0, 1], [0, 1, 2], [0, 0, 0]])
-    assert j.cohen_kappa == pytest.approx(inter_rater.cohens_kappa(table).kappa)
+    doubled = table + table[::-1, ::-1]
+    assert j.cohen_kappa == pytest.approx(inter_rater.cohens_kappa(doubled).kappa)
 
 
 def test_second_judge_agreement_and_kappa(report):
     j = report.judge("j:2")
     # 1 a=a, 2 a=a, 5 b!=tie, 6 tie!=b -> 2/4; without ties only 1 and 2 -> 2/2.
     assert (j.agreement, j.n, j.agreement_without_ties, j.n_without_ties) == (0.5, 4, 1.0, 2)
-    # Margins judge a2 tie1 b1, majority a2 tie1 b1: p_e = (4+1+1)/16, kappa = (8-6)/(16-6).
-    assert j.cohen_kappa == pytest.approx(0.2)
+    # Table a->a 2, b->tie 1, tie->b 1, plus its flip: [[2, 1, 0], [1, 0, 1], [0, 1, 2]];
+    # p_o = 4/8, margins 3, 2, 3 both ways, p_e = 22/64, kappa = (32 - 22) / (64 - 22) = 5/21.
+    assert j.cohen_kappa == pytest.approx(5 / 21)
     assert np.isnan(j.position_consistency) and j.position_n == 0
 
 
@@ -193,10 +196,14 @@ def test_ceiling_is_the_n_weighted_mean_of_each_raters_loo_agreement(report):
 def test_alpha_with_and_without_the_judge_equals_the_krippendorff_package(report):
     j = report.judge(JUDGE)
     code = {A: 1.0, T: 2.0, B: 3.0}
+    flipped = {1.0: 3.0, 2.0: 2.0, 3.0: 1.0}
+    # Orientation-free: every comparison once as stored and once with a and b swapped.
     humans = [
         [code[prefs[c]] if c in prefs else nan for c in range(1, 9)] for _, prefs in HUMANS.values()
     ]
+    humans = [row + [flipped.get(v, nan) for v in row] for row in humans]
     judge = [code[A], code[A], code[T], code[A], code[T], code[T], code[B], code[A]]
+    judge = judge + [flipped[v] for v in judge]
     assert j.alpha_humans == pytest.approx(
         krippendorff.alpha(reliability_data=humans, level_of_measurement="nominal")
     )
@@ -313,3 +320,244 @@ def test_bad_input_names_the_fix():
         calibration_report(_votes(), inconsistent_as="both")  # type: ignore[arg-type]
     with pytest.raises(StatisticsError, match="VOTE_COLUMNS"):
         calibration_report(_votes().drop(columns="rater_kind"))
+
+
+# ---------------------------------------------------------------------------------------------
+# MT-Bench per-vote agreement (S1 with ties, S2 without)
+
+
+def _mtbench_by_brute_force(votes: pd.DataFrame, verdicts: dict[int, str]):
+    """Every (judge verdict, human vote) pair and every pair of two humans' votes, one by one."""
+    humans = votes[(votes["rater_kind"] == "human") & ~votes["is_reshow"]]
+    winner = {-1: "a", 0: "tie", 1: "b"}
+    per_cid: dict[int, list[str]] = {}
+    for cid, pref in zip(humans["comparison_id"], humans["preference"], strict=True):
+        per_cid.setdefault(cid, []).append(winner[int(np.sign(pref))])
+    judge = [(v, h) for cid, v in verdicts.items() for h in per_cid.get(cid, [])]
+    pairs = [
+        (x, y)
+        for cid in verdicts
+        for i, x in enumerate(per_cid.get(cid, []))
+        for y in per_cid.get(cid, [])[i + 1 :]
+    ]
+
+    def share(items, with_ties):
+        kept = [(x, y) for x, y in items if with_ties or (x != "tie" and y != "tie")]
+        return sum(x == y for x, y in kept) / len(kept), len(kept)
+
+    return share(judge, True), share(judge, False), share(pairs, True), share(pairs, False)
+
+
+def test_mtbench_s1_s2_match_every_pair_counted_one_by_one(report):
+    j = report.judge(JUDGE)
+    verdicts = {1: "a", 2: "a", 3: "tie", 4: "a", 5: "tie", 6: "tie", 7: "b", 8: "a"}
+    s1, s2, h1, h2 = _mtbench_by_brute_force(_votes(), verdicts)
+    assert (j.s1, j.s1_n) == (pytest.approx(s1[0]), s1[1])
+    assert (j.s2, j.s2_n) == (pytest.approx(s2[0]), s2[1])
+    assert (j.human_s1, j.human_s1_n) == (pytest.approx(h1[0]), h1[1])
+    assert (j.human_s2, j.human_s2_n) == (pytest.approx(h2[0]), h2[1])
+    # By hand: S1 10 of 21 pairs, S2 7 of 11; humans 9 of 19 and 8 of 12.
+    assert (j.s1, j.s2, j.human_s1, j.human_s2) == pytest.approx((10 / 21, 7 / 11, 9 / 19, 2 / 3))
+    assert (report.human_s1, report.human_s2) == pytest.approx((9 / 19, 2 / 3))
+
+
+# ---------------------------------------------------------------------------------------------
+# Orientation invariance
+
+
+def _random_votes(seed: int, n_comparisons: int = 300) -> pd.DataFrame:
+    """3-5 humans per comparison, judge "x@1" in both orders, judge "y@1" with some verdicts
+    combined over both orders (shown order unknown); lengths and categories vary."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cid in range(1, n_comparisons + 1):
+        lens = (int(rng.integers(10, 60)), int(rng.integers(10, 60)))
+        base = dict(
+            prompt_id=cid, category=("writing", "coding", "math")[cid % 3], model_a=f"m{cid % 4}",
+            model_b=f"m{cid % 4 + 1}", len_a=lens[0], len_b=lens[1],
+        )  # fmt: skip
+        lean = rng.choice([-1, 0, 1], p=[0.5, 0.2, 0.3])
+        for h in range(int(rng.integers(1, 6))):
+            pref = lean if rng.random() < 0.6 else rng.choice([-2, -1, 0, 1, 2])
+            order = "ab" if rng.random() < 0.5 else "ba"
+            rows.append(factory.vote_row(cid, f"h{h}", float(pref), shown_order=order, **base))
+        for order in ("ab", "ba"):
+            pref = lean if rng.random() < 0.7 else rng.choice([-1, 0, 1])
+            rows.append(factory.vote_row(cid, "j:1", float(pref), rater_kind="llm",
+                                         judge="x@1", shown_order=order, **base))  # fmt: skip
+        if rng.random() < 0.8:
+            orders = ("unknown",) if rng.random() < 0.3 else ("ab", "ba")
+            for order in orders:
+                pref = rng.choice([-1, 0, 1])
+                rows.append(factory.vote_row(cid, "j:2", float(pref), rater_kind="llm",
+                                             judge="y@1", shown_order=order, **base))  # fmt: skip
+    return pd.DataFrame(rows, columns=list(VOTE_COLUMNS))
+
+
+def _flip(votes: pd.DataFrame, cids) -> pd.DataFrame:
+    """The same votes with the comparisons ``cids`` stored the other way round."""
+    out = votes.copy()
+    m = out["comparison_id"].isin(cids).to_numpy()
+    out.loc[m, ["model_a", "model_b"]] = out.loc[m, ["model_b", "model_a"]].to_numpy()
+    out.loc[m, ["len_a", "len_b"]] = out.loc[m, ["len_b", "len_a"]].to_numpy()
+    out.loc[m, "preference"] = -out.loc[m, "preference"]
+    out.loc[m, "shown_order"] = (
+        out.loc[m, "shown_order"].map({"ab": "ba", "ba": "ab"}).fillna(out.loc[m, "shown_order"])
+    )
+    return out
+
+
+AS_STORED = {"confusion", "disagreements"}
+"""Reported in the stored A/B orientation on purpose (checked separately below)."""
+
+
+def _figures_of(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k not in AS_STORED}
+
+
+def _table(j) -> np.ndarray:
+    return np.array([[j.confusion[x][y] for y in ("a", "tie", "b")] for x in ("a", "tie", "b")])
+
+
+def _assert_same(x, y, path=""):
+    if isinstance(x, dict):
+        assert x.keys() == y.keys(), path
+        for k in x:
+            _assert_same(x[k], y[k], f"{path}.{k}")
+    elif isinstance(x, list):
+        assert len(x) == len(y), path
+        for i, (a, b) in enumerate(zip(x, y, strict=True)):
+            _assert_same(a, b, f"{path}[{i}]")
+    elif isinstance(x, float) and y is not None:
+        assert x == pytest.approx(y, abs=1e-9, rel=0), path
+    else:
+        assert x == y, path
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_calibration_figure_is_unchanged_when_half_the_comparisons_are_flipped(seed):
+    votes = _random_votes(seed)
+    rng = np.random.default_rng(100 + seed)
+    cids = votes["comparison_id"].unique()
+    flipped = _flip(votes, rng.choice(cids, len(cids) // 2, replace=False))
+    before, after = calibration_report(votes), calibration_report(flipped)
+    d0, d1 = before.to_dict(), after.to_dict()
+    judges0 = [_figures_of({**j, "by_category": {c: _figures_of(f)
+               for c, f in j["by_category"].items()}}) for j in d0.pop("judges")]  # fmt: skip
+    judges1 = [_figures_of({**j, "by_category": {c: _figures_of(f)
+               for c, f in j["by_category"].items()}}) for j in d1.pop("judges")]  # fmt: skip
+    _assert_same(d0, d1)
+    _assert_same(judges0, judges1)
+    for j0, j1 in zip(before.judges, after.judges, strict=True):
+        # The stored-orientation outputs change only by relabelling a <-> b.
+        assert sorted(j0.disagreements["comparison_id"]) == sorted(
+            j1.disagreements["comparison_id"]
+        )
+        c0, c1 = _table(j0), _table(j1)
+        assert ((c0 + c0[::-1, ::-1]) == (c1 + c1[::-1, ::-1])).all()
+
+
+def test_the_stored_order_coding_would_have_moved_kappa_and_alpha():
+    votes = _random_votes(1)
+    cids = votes["comparison_id"].unique()
+    flipped = _flip(votes, cids[::2])
+    before, after = (calibration_report(v).judge("x@1") for v in (votes, flipped))
+
+    old_before = inter_rater.cohens_kappa(_table(before)).kappa
+    old_after = inter_rater.cohens_kappa(_table(after)).kappa
+    assert abs(old_before - old_after) > 1e-3
+    assert before.cohen_kappa == pytest.approx(after.cohen_kappa, abs=1e-12)
+
+    def raw_alpha(v):
+        humans = v[v["rater_kind"] == "human"]
+        wide = humans.pivot_table(index="rater", columns="comparison_id", values="preference")
+        return krippendorff.alpha(np.sign(wide.to_numpy()), level_of_measurement="nominal")
+
+    assert abs(raw_alpha(votes) - raw_alpha(flipped)) > 1e-3
+    assert before.alpha_humans == pytest.approx(after.alpha_humans, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Kappa interval
+
+
+def test_kappa_interval_matches_resampling_comparisons_one_round_at_a_time():
+    votes = _random_votes(4, n_comparisons=400)
+    j = calibration_report(votes, n_boot=2000, seed=5).judge("x@1")
+    verdicts = judge_verdicts(votes)
+    verdicts = verdicts[verdicts["judge"] == "x@1"]
+    both = verdicts.merge(human_majority(votes), on="comparison_id").dropna(subset=["majority"])
+    code = {"a": 0, "tie": 1, "b": 2}
+    cells = both["verdict"].map(code).to_numpy() * 3 + both["majority"].map(code).to_numpy()
+    rng = np.random.default_rng(9)
+    boots = []
+    for _ in range(2000):
+        t = np.bincount(rng.choice(cells, len(cells)), minlength=9).reshape(3, 3)
+        sym = (t + t[::-1, ::-1]) / (2 * len(cells))
+        chance = sym.sum(axis=1) @ sym.sum(axis=0)
+        boots.append((np.trace(sym) - chance) / (1 - chance))
+    low, high = np.quantile(boots, [0.025, 0.975])
+    assert j.cohen_kappa_low < j.cohen_kappa < j.cohen_kappa_high
+    assert (j.cohen_kappa_low, j.cohen_kappa_high) == pytest.approx((low, high), abs=0.02)
+    assert j.kappa_boot_usable == 2000
+
+
+def test_kappa_rounds_without_variation_are_counted_out_not_hidden():
+    votes = pd.DataFrame(
+        [factory.vote_row(1, "h1", -1.0), factory.vote_row(2, "h1", 0.0),
+         factory.vote_row(1, "j:1", -1.0, rater_kind="llm", judge="x@1"),
+         factory.vote_row(2, "j:1", 0.0, rater_kind="llm", judge="x@1")],
+        columns=list(VOTE_COLUMNS),
+    )  # fmt: skip
+    j = calibration_report(votes, n_boot=400, seed=0).judge("x@1")
+    # A round drawing comparison 2 twice is all ties: kappa undefined (about a quarter).
+    assert 0 < j.kappa_boot_usable < 400
+    assert calibration_report(votes, n_boot=0).judge("x@1").kappa_boot_usable == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Unknown shown order
+
+
+def test_verdicts_of_unknown_order_count_for_agreement_but_not_for_position_figures():
+    votes = _votes()
+    judge = votes["judge"] == JUDGE
+    combined = votes[judge & (votes["shown_order"] == "ab")].assign(shown_order="unknown")
+    votes = pd.concat([votes[~judge], combined], ignore_index=True)
+    report = calibration_report(votes)
+    j = report.judge(JUDGE)
+    # The ab column alone: 1 a, 2 a, 3 a, 4 a, 5 tie, 6 a, 7 b, 8 a against majorities
+    # 1 a, 2 a, 3 b, 5 tie, 6 b, 8 b -> 3/6.
+    assert (j.agreement, j.n, j.unknown_order_n) == (0.5, 6, 8)
+    assert (j.position_n, j.first_n) == (0, 0)
+    assert np.isnan(j.position_consistency) and np.isnan(j.p_prefer_first)
+    assert "8 verdicts came with an unknown shown order" in j.position_missing_reason()
+    assert j.to_dict()["position_consistency"] is None
+    assert any(JUDGE in n and "left out of position consistency" in n for n in report.notes)
+
+
+def test_humans_with_unknown_order_are_left_out_of_prefer_first_and_counted():
+    votes = _votes()
+    h1 = votes["rater"] == "h1"
+    votes.loc[h1, "shown_order"] = "unknown"
+    report = calibration_report(votes)
+    # h1 had 7 non-tie rows; 18 - 7 = 11 remain, of which h1's first picks (4) are gone.
+    assert (report.first_n_humans, report.unknown_order_n_humans) == (11, 8)
+    assert report.p_prefer_first_humans == pytest.approx(6 / 11)
+
+
+def test_alpha_is_on_the_comparisons_with_a_verdict_only():
+    j = calibration_report(_votes(), inconsistent_as="drop", n_boot=0).judge(JUDGE)
+    kept = [1, 2, 4, 5, 7, 8]  # 3 and 6 dropped: their two orders disagree
+    code = {A: 1.0, T: 2.0, B: 3.0}
+    flipped = {1.0: 3.0, 2.0: 2.0, 3.0: 1.0}
+    humans = [[code[prefs[c]] if c in prefs else nan for c in kept] for _, prefs in HUMANS.values()]
+    humans = [row + [flipped.get(v, nan) for v in row] for row in humans]
+    judge = [code[A], code[A], code[A], code[T], code[B], code[A]]
+    judge = judge + [flipped[v] for v in judge]
+    assert j.alpha_humans == pytest.approx(
+        krippendorff.alpha(reliability_data=humans, level_of_measurement="nominal")
+    )
+    assert j.alpha_with_judge == pytest.approx(
+        krippendorff.alpha(reliability_data=[*humans, judge], level_of_measurement="nominal")
+    )
