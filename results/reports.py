@@ -17,7 +17,7 @@ from metrics.calibration import CalibrationReport, calibration_from_input
 from metrics.rater_quality import PositionBias, QualityThresholds, position_bias, rater_quality
 from metrics.vocabulary import missing_to_none, user_key
 from results.calibration_queries import calibration_input_sql
-from results.votes import VoteFilter, rater_names, scores_frame, votes_frame
+from results.votes import VoteFilter, scores_frame
 
 _SHOWN_ORDERS = np.array(["unknown", "ab", "ba"], dtype=object)
 
@@ -37,13 +37,6 @@ class AgreementPage:
             for row in self.raters.to_dict("records")
         ]
         return data
-
-
-def _named_votes(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
-    """Votes with readable rater names (handles are unique) instead of internal keys."""
-    votes = votes_frame(engine, flt)
-    names = rater_names(engine, flt.campaign_id)
-    return votes.assign(rater=votes["rater"].map(names).fillna(votes["rater"]))
 
 
 def _user_handles(engine: Engine) -> dict[str, str]:

@@ -132,6 +132,10 @@ chosen = report.judge(st.selectbox("Judge", judge_names))
 c1, c2 = st.columns(2)
 with c1:
     st.subheader("Confusion: judge vs human majority")
+    st.caption(
+        "Counts by output as stored (A, B): they move when a comparison's outputs are stored"
+        " the other way round; the figures above do not."
+    )
     confusion = pd.DataFrame(
         [
             {"judge": jv, "humans": hv, "count": n}

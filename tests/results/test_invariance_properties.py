@@ -100,10 +100,15 @@ def _figures(engine, stored: dict[str, Any], admin: int) -> dict[str, Any]:
     agreement = campaign_agreement(engine, campaign_id, n_boot=ROUNDS, seed=0, actor_id=admin)
     agreement_figures = agreement.to_dict()
     agreement_figures.pop("as_stored")  # the stored-order figures, labelled as such
-    calibration = campaign_calibration(engine, campaign_id, actor_id=admin)
+    calibration = campaign_calibration(engine, campaign_id, actor_id=admin).to_dict()
+    for judge in calibration["judges"]:
+        # the confusion table and disagreement list are reported by output as stored
+        del judge["confusion"], judge["disagreements"]
+        for figures in judge["by_category"].values():
+            del figures["confusion"]
     return _relative_ids({
         "agreement": agreement_figures,
-        "calibration": calibration.to_dict(),
+        "calibration": calibration,
         "leaderboards": _leaderboards(engine, campaign_id, admin, ("human", "judge", "blend")),
         "gates": _gates(engine, campaign_id, admin),
     }, stored["first_ids"])
