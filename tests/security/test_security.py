@@ -24,7 +24,18 @@ from annotate.items import Answer
 from annotate.pairing import generate_comparisons
 from annotate.users import LOCAL_ADMIN_HANDLE, ensure_local_admin, user_for_login
 from db.engine import make_engine
-from db.models import Campaign, Candidate, Judge, Judgment, Output, Prompt, User, metadata
+from db.models import (
+    Campaign,
+    Candidate,
+    Comparison,
+    Judge,
+    Judgment,
+    Output,
+    Prompt,
+    RubricCriterion,
+    User,
+    metadata,
+)
 from ingest.outputs import import_outputs
 from ingest.votes import import_votes
 from results.export import EXPORT_FORMATS, export_judgments
@@ -203,6 +214,14 @@ def hostile_site(tmp_path_factory) -> Iterator[Any]:
         campaign_id = s.exec(select(Campaign.id)).one()
     generate_comparisons(engine, campaign_id, "all_pairs", actor_id=me)
     assert factory.rate_items(engine, me, campaign_id, 3, Answer(-1, rationale=XSS[1])) == 3
+    with factory.session(engine) as s:  # a rubric criterion named with a payload, scored
+        s.add(RubricCriterion(campaign_id=campaign_id, name=f"crit {XSS[0]}"[:100]))
+        s.flush()
+        for j in s.exec(select(Judgment).where(Judgment.campaign_id == campaign_id)).all():
+            comp = s.get(Comparison, j.comparison_id)
+            for output_id, value in ((comp.output_a_id, 4), (comp.output_b_id, 2)):
+                factory.score(s, j, s.get(Output, output_id), f"crit {XSS[0]}"[:100], value)
+        s.commit()
     votes: list[dict[str, Any]] = []
     for rater in XSS[:3]:
         pair = (("alpha " + XSS[2], "beta " + XSS[3]),)
@@ -234,6 +253,7 @@ PAGES = [  # path, heading, a text that shows the page is drawn
     ("leaderboard", "Leaderboard", "Head-to-head win rates"),
     ("agreement", "Agreement", "Raters"),
     ("calibration", "Calibration", "A swapped pair that disagrees is"),
+    ("rubrics", "Rubric scores", "Mean score per model"),
 ]
 
 

@@ -26,10 +26,12 @@ DOMAIN_RATER = "zoe@corp.example"  # invited by domain
 STRANGER = "eve@elsewhere.io"
 TIMEOUT = 30_000
 ADMIN_NAV = ["Campaigns", "Import", "Users", "Campaign setup", "LLM judges"]
-RESULTS_NAV = ["Leaderboard", "Agreement", "Calibration"]
+RESULTS_NAV = ["Leaderboard", "Agreement", "Calibration", "Rubric scores"]
 RATER_NAV = ["Rate", "My history"]
 # Admin pages by URL path, the helper module, and query-parameter variants.
-ADMIN_PATHS = ["users", "leaderboard", "calibration", "llm_judges", "common", "?page=users"]
+ADMIN_PATHS = [
+    *("users", "leaderboard", "calibration", "rubrics", "llm_judges", "common", "?page=users")
+]
 
 
 @pytest.fixture(scope="module")

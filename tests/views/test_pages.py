@@ -17,6 +17,7 @@ ADMIN_PAGES = [
     "leaderboard.py",
     "agreement.py",
     "calibration.py",
+    "rubrics.py",
 ]
 
 
