@@ -133,6 +133,75 @@ def test_human_agreement_does_not_depend_on_which_answer_the_file_lists_first(
     np.testing.assert_allclose(kappas[0], kappas[1], atol=1e-12)
 
 
+JUDGE_WINNERS = ["model_a", "model_b", "model_b", "tie", "model_a", "model_a"]
+_CODE = {"model_a": "a", "model_b": "b", "tie": "tie"}
+_FLIP = {"a": "b", "b": "a", "tie": "tie"}
+
+
+def _both_ways(codes: list[str]) -> list[str]:
+    """Each comparison counted as stored and flipped: the orientation-free coding."""
+    return codes + [_FLIP[c] for c in codes]
+
+
+def _vote_pair_agreement(left: list[list[str]], right: list[list[str]], ties: bool) -> float:
+    """MT-Bench per-vote agreement: every (left vote, right vote) pair on one comparison."""
+    hits = total = 0
+    for xs, ys in zip(left, right, strict=True):
+        for i, x in enumerate(xs):
+            for j, y in enumerate(ys):
+                if xs is ys and j <= i:
+                    continue
+                if not ties and "tie" in (x, y):
+                    continue
+                hits += x == y
+                total += 1
+    return hits / total
+
+
+def test_agreement_and_calibration_on_scalar_answers_match_a_computation_by_hand(
+    engine, tmp_path: Path
+) -> None:
+    from results.reports import campaign_agreement, campaign_calibration
+
+    judge_rows = [
+        vote | {"judge": "gpt-judge", "rater_kind": "llm"}
+        | {"winner": JUDGE_WINNERS[vote["question_id"]]}
+        for vote in _scalar_votes()[: len(ANSWERS)]
+    ]
+    path = factory.write_jsonl(tmp_path / "v.jsonl", _scalar_votes() + judge_rows)
+    admin = factory.admin_id(engine)
+    import_votes(engine, path, "scalars", actor_id=admin)
+    with factory.session(engine) as s:
+        campaign_id = s.exec(select(Campaign.id).where(Campaign.name == "scalars")).one()
+
+    agreement = campaign_agreement(engine, campaign_id, n_boot=50, actor_id=admin).to_dict()
+    humans = {r: [_CODE[w] for w in WINNERS[r]] for r in RATERS}
+    kappas = {(p["rater_1"], p["rater_2"]): p["kappa"] for p in agreement["pairwise_cohen_kappa"]}
+    for i, r1 in enumerate(RATERS):
+        for r2 in RATERS[i + 1 :]:
+            expected = _kappa_by_hand(_both_ways(humans[r1]), _both_ways(humans[r2]))
+            assert kappas[(r1, r2)] == pytest.approx(expected, abs=1e-12)
+    per_item = [[humans[r][q] for r in RATERS] for q in ANSWERS]
+    for setup, ties in (("S1", True), ("S2", False)):
+        expected = _vote_pair_agreement(per_item, per_item, ties)
+        assert agreement["human_human"][setup]["agreement"] == pytest.approx(expected, abs=1e-12)
+
+    judge = campaign_calibration(engine, campaign_id, n_boot=50, actor_id=admin).judges[0]
+    verdicts = [_CODE[w] for w in JUDGE_WINNERS]
+    majority = [Counter(votes).most_common(1)[0][0] for votes in per_item]
+    for votes in per_item:  # every comparison has a strict majority
+        top = Counter(votes).most_common()
+        assert len(top) == 1 or top[0][1] > top[1][1]
+    assert judge.n == len(ANSWERS)
+    hits = [v == m for v, m in zip(verdicts, majority, strict=True)]
+    assert judge.agreement == pytest.approx(np.mean(hits), abs=1e-12)
+    expected_kappa = _kappa_by_hand(_both_ways(verdicts), _both_ways(majority))
+    assert judge.cohen_kappa == pytest.approx(expected_kappa, abs=1e-12)
+    as_lists = [[v] for v in verdicts]
+    assert judge.s1 == pytest.approx(_vote_pair_agreement(as_lists, per_item, True), abs=1e-12)
+    assert judge.s2 == pytest.approx(_vote_pair_agreement(as_lists, per_item, False), abs=1e-12)
+
+
 def _bad_votes(tmp_path: Path) -> Path:
     votes = factory.vote_rows(3)
     votes.append({**votes[0], "model_b": "m1", "output_b": "m1 says 0"})  # line 4

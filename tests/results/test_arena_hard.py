@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from sqlmodel import select
 
 from db.errors import InvalidInputError
-from db.models import Comparison
+from db.models import Campaign, Comparison
 from metrics.counts import resample_counts
 from results.leaderboards import LeaderboardQuery, compute_leaderboard, leaderboard_counts
 from tests import factory
@@ -141,9 +142,75 @@ def test_arena_hard_win_rates_against_the_baseline_are_reproduced(engine, arena)
     through the same win-rate formula. Both sides see identical resamples, so any gap is
     the fit, the anchoring or the formula, not sampling error.
     """
+    _assert_reproduced(engine, arena["campaign_id"], arena["games"])
+
+
+def test_arena_hard_files_imported_reproduce_the_win_rates_against_the_baseline(
+    engine, tmp_path
+) -> None:
+    """The same check on Arena-Hard's own files: a questions file, one answers file per
+    model (``choices[0].turns`` as objects) and one judgment file per model (two games,
+    the baseline shown first in game 1), imported with ``--baseline``."""
+    from ingest.outputs import import_outputs, load_questions
+    from ingest.votes import import_votes
+
+    games = arena_games()
+    questions = factory.write_jsonl(
+        tmp_path / "question.jsonl",
+        [
+            {"question_id": f"q{q}", "category": "arena-hard", "turns": [{"content": f"Q{q}?"}]}
+            for q in range(N_QUESTIONS)
+        ],
+    )
+    admin = factory.admin_id(engine)
+    for model in (BASELINE, *MODELS):
+        answers = [
+            {
+                "question_id": f"q{q}",
+                "answer_id": f"{model}-{q}",
+                "model_id": model,
+                "choices": [
+                    {"index": 0, "turns": [{"content": f"{model} on {q}", "token_len": 3}]}
+                ],
+            }
+            for q in range(N_QUESTIONS)
+        ]
+        import_outputs(
+            engine,
+            factory.write_jsonl(tmp_path / f"{model}.jsonl", answers),
+            "arena files",
+            actor_id=admin,
+            questions=load_questions(questions),
+        )
+    for model, rows in games.groupby("model"):
+        judgments = [
+            {
+                "question_id": f"q{q}",
+                "model": model,
+                "judge": "gpt-4-1106-preview",
+                "games": [
+                    {"score": pair.label.iloc[k], "judgment": f"[[{pair.label.iloc[k]}]]"}
+                    for k in range(2)
+                ],
+            }
+            for q, pair in rows.sort_values("game").groupby("question")
+        ]
+        import_votes(
+            engine,
+            factory.write_jsonl(tmp_path / f"judgment-{model}.jsonl", judgments),
+            "arena files",
+            actor_id=admin,
+            baseline=BASELINE,
+        )
+    with factory.session(engine) as s:
+        campaign_id = s.exec(select(Campaign.id).where(Campaign.name == "arena files")).one()
+    _assert_reproduced(engine, campaign_id, games)
+
+
+def _assert_reproduced(engine, campaign_id: int, games: pd.DataFrame) -> None:
     admin = factory.admin_id(engine)
     q = LeaderboardQuery(
-        arena["campaign_id"],
+        campaign_id,
         source="judge",
         baseline=BASELINE,
         strong_weight=3,
@@ -152,7 +219,7 @@ def test_arena_hard_win_rates_against_the_baseline_are_reproduced(engine, arena)
     )
     table = compute_leaderboard(engine, q, actor_id=admin).table.set_index("model")
 
-    rows = battles(arena["games"])
+    rows = battles(games)
     elo = reference_elo(rows)
     for model in MODELS:
         ours = 100 * table.loc[model, "win_rate_vs_baseline"]
