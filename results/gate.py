@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from sqlalchemy import or_
@@ -18,10 +18,9 @@ from results.leaderboards import (
     check_strong_weight,
     ppi_frame,
     resolve_judge,
-    weighted_per_comparison,
 )
 from results.sampling import labelled_sample_check
-from results.votes import VoteFilter, with_models
+from results.votes import VoteFilter, per_comparison_tallies, with_models
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def head_to_head_clusters(
 ) -> pd.DataFrame:
     """``wins, ties, n`` of ``candidate`` against ``baseline``, one row per comparison
     (a strong verdict counted ``strong_weight`` times, as on the leaderboard)."""
-    pc = weighted_per_comparison(flt, strong_weight)
+    pc = per_comparison_tallies(replace(flt, scored_only=True), strong_weight)
     query = with_models(pc, pc.c.a_wins, pc.c.ties, pc.c.b_wins).where(
         or_(
             (CandA.name == candidate) & (CandB.name == baseline),

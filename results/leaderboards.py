@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Subquery, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
 from db.access import admin_only
@@ -31,7 +31,6 @@ from metrics.win_rates import win_rate_matrix
 from results.sampling import labelled_sample_check
 from results.votes import (
     VoteFilter,
-    outcome_tallies,
     per_comparison_tallies,
     preference_sign_sql,
     scores_frame,
@@ -121,37 +120,6 @@ def outcome_aggregates(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     return frame.astype({"outcome": "int64", "n": "int64"})
 
 
-def weighted_tallies(preference: Any, strong_weight: int = 1) -> tuple[ColumnElement, ...]:
-    """SQL sums of A wins, ties and B wins where a strong verdict (|preference| >= 2)
-    counts ``strong_weight`` times (Arena-Hard-Auto counts ``A>>B`` three times)."""
-    if strong_weight == 1:
-        return outcome_tallies(preference)
-    return (
-        func.sum(case((preference <= -2, strong_weight), (preference < 0, 1), else_=0)),
-        func.sum(case((preference == 0, 1), else_=0)),
-        func.sum(case((preference >= 2, strong_weight), (preference > 0, 1), else_=0)),
-    )
-
-
-def weighted_per_comparison(flt: VoteFilter, strong_weight: int = 1) -> Subquery:
-    """Subquery ``comparison_id, a_wins, ties, b_wins`` over the filtered scored votes,
-    a strong verdict counted ``strong_weight`` times."""
-    a_wins, ties, b_wins = weighted_tallies(Judgment.preference, strong_weight)
-    return (
-        replace(flt, scored_only=True)
-        .apply(
-            select(
-                Judgment.comparison_id.label("comparison_id"),
-                a_wins.label("a_wins"),
-                ties.label("ties"),
-                b_wins.label("b_wins"),
-            )
-        )
-        .group_by(Judgment.comparison_id)
-        .subquery()
-    )
-
-
 def cluster_aggregates(
     engine: Engine,
     flt: VoteFilter,
@@ -170,7 +138,7 @@ def cluster_aggregates(
     This is what :func:`metrics.counts.pair_counts_from_clusters` takes, so the
     bootstrap resamples comparisons, not votes.
     """
-    pc = weighted_per_comparison(flt, strong_weight)
+    pc = per_comparison_tallies(replace(flt, scored_only=True), strong_weight)
     # one integer per pattern: a 3-column GROUP BY key costs SQLite twice the time
     pattern = (pc.c.a_wins * _PATTERN_BASE + pc.c.ties) * _PATTERN_BASE + pc.c.b_wins
     keys = [OutA.candidate_id, OutB.candidate_id, pattern]

@@ -85,12 +85,14 @@ def preference_sign_sql(preference: Any) -> ColumnElement[int]:
     return case((preference < 0, -1), (preference > 0, 1), else_=0)
 
 
-def outcome_tallies(preference: Any) -> tuple[ColumnElement[int], ...]:
-    """SQL sums of A wins, ties and B wins over the grouped rows (a NULL preference is none)."""
+def outcome_tallies(preference: Any, strong_weight: int = 1) -> tuple[ColumnElement[int], ...]:
+    """SQL sums of A wins, ties and B wins over the grouped rows (a NULL preference is none);
+    a strong verdict (|preference| >= 2) counts ``strong_weight`` times (Arena-Hard-Auto
+    counts ``A>>B`` three times)."""
     return (
-        func.sum(case((preference < 0, 1), else_=0)),
+        func.sum(case((preference <= -2, strong_weight), (preference < 0, 1), else_=0)),
         func.sum(case((preference == 0, 1), else_=0)),
-        func.sum(case((preference > 0, 1), else_=0)),
+        func.sum(case((preference >= 2, strong_weight), (preference > 0, 1), else_=0)),
     )
 
 
@@ -221,9 +223,10 @@ def with_models(per_comparison: Subquery, *columns: Any) -> Select:
     )
 
 
-def per_comparison_tallies(flt: VoteFilter) -> Subquery:
-    """Subquery ``comparison_id, a_wins, ties, b_wins`` over the filtered votes."""
-    a_wins, ties, b_wins = outcome_tallies(Judgment.preference)
+def per_comparison_tallies(flt: VoteFilter, strong_weight: int = 1) -> Subquery:
+    """Subquery ``comparison_id, a_wins, ties, b_wins`` over the filtered votes, a strong
+    verdict counted ``strong_weight`` times."""
+    a_wins, ties, b_wins = outcome_tallies(Judgment.preference, strong_weight)
     return (
         flt.apply(
             select(
