@@ -508,6 +508,10 @@ def ppi_bradley_terry(
     ratio = np.where(np.isfinite(ratio), ratio, np.nan)
     finite = ratio[np.isfinite(ratio)]
     rank_low, rank_high = rank_bands(lo_p, hi_p)
+    if baseline is not None:
+        # the anchor is 1000 in every round: it has no interval of its own to show
+        anchor = list(models).index(baseline)
+        lo_p[anchor] = hi_p[anchor] = lo_h[anchor] = hi_h[anchor] = np.nan
     wr = ppi_win_rates(comparisons, level=level, power_tuning=power_tuning)
     wr = wr.set_index("model").reindex(list(models))
     pair_weights = weight(joint, unlab)[labelled_pairs]

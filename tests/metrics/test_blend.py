@@ -276,6 +276,16 @@ def test_a_baseline_no_human_labelled_leaves_every_human_figure_missing() -> Non
     assert r.table.set_index("model").loc["new", "rating"] == pytest.approx(1000.0)
 
 
+def test_the_ppi_baseline_is_the_anchor_with_no_interval_of_its_own() -> None:
+    frame = ppi_frame(18, 3_000, 0.2, 0.8)
+    r = ppi_bradley_terry(frame, rounds=100, baseline="mid").table.set_index("model")
+    anchor, others = r.loc["mid"], r.drop(index="mid")
+    assert anchor["rating"] == pytest.approx(1000.0)
+    for column in ("ci_low", "ci_high", "human_ci_low", "human_ci_high"):
+        assert math.isnan(anchor[column])
+        assert others[column].notna().all()
+
+
 def _cluster_totals(c) -> np.ndarray:
     """Per-cell (wins_i, wins_j, ties) summed from a table's comparison classes."""
     cl = c.clusters
