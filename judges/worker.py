@@ -227,9 +227,31 @@ class _Worker:
         self.prices = self.opt.prices if self.opt.prices is not None else load_prices()
         try:
             return await self._run()
+        except BaseException:
+            # This worker stops with an error: hand its claims back, so that a resume in
+            # this (still living) process takes the tasks at once instead of waiting for
+            # them to go stale; replies already stored in the cache are not paid again.
+            await self._db(self._release_own_claims)
+            raise
         finally:
             self.db.shutdown(wait=True)
             self.db_write.shutdown(wait=True)
+
+    def _release_own_claims(self) -> None:
+        try:
+            with write_session(self.engine) as s:
+                s.execute(
+                    update(JudgeTask)
+                    .where(
+                        JudgeTask.run_id == self.run_id,
+                        JudgeTask.status == "claimed",
+                        JudgeTask.claimed_by == self.worker_id,
+                    )
+                    .values(status="pending", claimed_by=None, claimed_at=None)
+                )
+                s.commit()
+        except Exception:  # the original error matters more than this one
+            log.exception("run %s: could not release this worker's claims", self.run_id)
 
     async def _run(self) -> RunProgress:
         # The key is read before anything else so a missing key fails fast, then kept only

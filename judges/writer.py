@@ -7,12 +7,14 @@ produce a second verdict.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from db.engine import write_session
@@ -24,6 +26,8 @@ from judges.pricing import cost_of
 from judges.prompts import PlannedRequest
 from judges.providers import ProviderError, ProviderReply, redact
 from judges.runs import RunProgress, _run_row, _task_counts, progress_of
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,7 +64,33 @@ class RunWriter:
     note: str | None = None
 
     def flush(self, batch: list[Result]) -> tuple[RunProgress, bool]:
-        """Store ``batch``; returns the run's progress and whether a cancel was requested."""
+        """Store ``batch``; returns the run's progress and whether a cancel was requested.
+
+        One result that the database refuses must not lose the others: when the batch's
+        transaction fails, each result is stored in a transaction of its own, and one that
+        still fails marks only its own task failed (with the reason), so a resume retries it.
+        """
+        try:
+            return self._flush(batch)
+        except SQLAlchemyError:
+            if len(batch) == 1 and batch[0].outcome != "done":
+                raise
+            log.exception("run %s: storing a batch failed; storing one by one", self.run_id)
+        last: tuple[RunProgress, bool] | None = None
+        for r in batch:
+            try:
+                last = self._flush([r])
+            except SQLAlchemyError as exc:
+                if r.outcome != "done":
+                    raise
+                log.exception("run %s: task %s could not be stored", self.run_id, r.job.task_id)
+                cause = getattr(exc, "orig", None) or exc
+                error = f"the verdict could not be stored ({type(cause).__name__})"
+                last = self._flush([Result(r.job, "failed", error=error)])
+        assert last is not None
+        return last
+
+    def _flush(self, batch: list[Result]) -> tuple[RunProgress, bool]:
         # In task order, not completion order: verdict ids follow the comparisons.
         done = sorted((r for r in batch if r.outcome == "done"), key=lambda r: r.job.task_id)
         failed = [r for r in batch if r.outcome == "failed"]
@@ -213,12 +243,15 @@ class RunWriter:
                 row["raw_reply"] = "\n\n".join(f"[{k}]\n{v}" for k, v in raw.items())
                 row["rationale"] = "\n".join(reasons) or None
             else:
-                rep = r.replies[0][0]
-                verdict = parse_pairwise(rep.text, scale=self.spec.params.get("scale", "3way"))
+                text = r.replies[0][0].text
+                verdict = parse_pairwise(text, scale=self.spec.params.get("scale", "3way"))
                 row["preference"] = to_canonical(verdict.preference, r.job.shown_order)
                 row["both_bad"] = verdict.both_bad
                 row["rationale"] = verdict.rationale
-                row["raw_reply"] = rep.text
+                row["raw_reply"] = text
+            # A NUL may come raw or JSON-escaped inside the reply (then in the parsed reason).
+            row["raw_reply"] = without_nul(row["raw_reply"])
+            row["rationale"] = without_nul(row["rationale"])
             rows.append(row)
         _insert(s, Judgment.__table__, rows)
         if cache_rows:
@@ -274,6 +307,15 @@ class RunWriter:
             s.add(run)
             s.commit()
             return progress_of(run, self.note)
+
+
+def without_nul(text: str | None) -> str | None:
+    """``text`` with NUL characters removed: PostgreSQL refuses them in text columns.
+
+    Verdict columns get the cleaned text on both databases; the provider's raw reply stays
+    in ``response_cache`` (PostgreSQL's ``json`` type accepts the ``\\u0000`` escape).
+    """
+    return text.replace("\x00", "") if text else text
 
 
 def _insert(s: Session, table: Any, rows: list[dict[str, Any]]) -> None:
