@@ -353,6 +353,7 @@ class _VoteImport:
         self.rater_ids: dict[tuple[str, str], tuple[str, int]] = {}
         self.versions: dict[tuple[int, str, str], int] = {}
         self.revised: list[tuple[int, str, str, int]] = []
+        self.first_order: dict[tuple[int, str], str] = {}  # (comparison, rater) -> order
         self.touched: set[int] = set()
         self.batch: list[_Vote] = []
         self.rejected_lines: set[int] = set()
@@ -707,6 +708,7 @@ class _VoteImport:
             if version > 1:
                 self.revised.append((comp, rater_key, order, version))
             human = v.rater[0] == "human"
+            reshow = human and self._is_reshow(comp, rater_key, order)
             rows.append(
                 {
                     "campaign_id": self.campaign_id,
@@ -723,7 +725,7 @@ class _VoteImport:
                     "rationale": v.rationale,
                     "raw_reply": v.raw_reply,
                     "time_on_task_ms": None,
-                    "is_reshow": False,
+                    "is_reshow": reshow,
                     "version": version,
                     "is_current": True,
                     "source": "import",
@@ -737,6 +739,14 @@ class _VoteImport:
         self.batch = []
         if self.progress is not None:
             self.progress(self.result.rows_read)
+
+    def _is_reshow(self, comparison: int, rater_key: str, order: str) -> bool:
+        """A human's vote on a comparison they voted on in the other shown order earlier in
+        this file is that comparison shown again, sides swapped: a re-show (docs/FORMATS.md),
+        read by the consistency figure and left out of agreement like any re-show."""
+        if order == "unknown":
+            return False
+        return self.first_order.setdefault((comparison, rater_key), order) != order
 
     def _no_output(self, v: _Vote, side: _Side, key: str) -> None:
         if self.result.campaign_created:

@@ -716,6 +716,26 @@ class AgreementReport:
         }
 
 
+def _first_showings(votes: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``votes`` with each rater's first human vote per comparison (frame order) and the
+    number of later ones left out.
+
+    Re-shown rows are not repeats (they are dropped later, as re-shows). A repeat that is not
+    marked (older imports, votes stored by other tools) would otherwise make the whole
+    campaign's report fail on one unit.
+    """
+    looked = pd.Series(True, index=votes.index)
+    if "is_reshow" in votes.columns:
+        looked &= ~votes["is_reshow"].fillna(False).astype(bool)
+    if "rater_kind" in votes.columns:
+        looked &= votes["rater_kind"] == "human"
+    repeat = looked & votes[looked].duplicated(["comparison_id", "rater"], keep="first").reindex(
+        votes.index, fill_value=False
+    )
+    n = int(repeat.sum())
+    return (votes.loc[~repeat] if n else votes), n
+
+
 def agreement_report(
     votes: pd.DataFrame,
     scores: pd.DataFrame | None = None,
@@ -739,6 +759,13 @@ def agreement_report(
         notes.append(
             f"{len(checks)} attention-check comparison{'s' if len(checks) != 1 else ''} left"
             " out: their obvious answer would inflate agreement."
+        )
+    votes, n_repeats = _first_showings(votes)
+    if n_repeats:
+        notes.append(
+            f"{n_repeats} repeated vote{'s' if n_repeats != 1 else ''} left out: a rater voted"
+            " on a comparison more than once without a re-show mark; each rater's first"
+            " showing is kept."
         )
     winner = _check_long(preference_long_frame(votes, "winner"))
     five = _check_long(preference_long_frame(votes, "five_point"))
