@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -93,10 +94,18 @@ def gate(
     on_comparisons = f" votes on {clusters} comparisons" if clusters != n else ""
     passed = bool(lo >= min_win_rate)
     verdict = "PASS" if passed else "FAIL"
+    fix = ""
+    if math.isfinite(lo) and math.isfinite(hi):
+        ci = f"95% CI {lo:.1%} to {hi:.1%}"
+    else:  # e.g. PPI with one human-labelled comparison: an estimate but no interval
+        few = "human labels" if q.source == "ppi" else "votes"
+        ci = f"no 95% CI: too few {few}"
+        fix = ": rate more of their comparisons" if q.source == "ppi" else ": collect more votes"
+    shown_rate = f"{rate:.1%}" if math.isfinite(rate) else "an unknown share"
     message = (
-        f"{verdict}: {candidate} beats {baseline} {rate:.1%} of the time"
-        f" (95% CI {lo:.1%} to {hi:.1%}, n={n}{on_comparisons}); the gate needs the lower bound"
-        f" >= {min_win_rate:.1%}.{caveat}"
+        f"{verdict}: {candidate} beats {baseline} {shown_rate} of the time"
+        f" ({ci}, n={n}{on_comparisons}); the gate needs the lower bound"
+        f" >= {min_win_rate:.1%}{fix}.{caveat}"
     )
     return GateResult(passed, float(rate), float(lo), float(hi), int(n), message)
 
