@@ -5,6 +5,10 @@ is the campaign's whole record; the columns are described in docs/EXPORT.md. Row
 of the database in chunks, and every chunk is written against one column list and (for
 Parquet) one explicit schema fixed before the first row, so a column that happens to be
 empty in the first chunk cannot change its type later.
+
+CSV text cells that a spreadsheet would run as a formula are neutralised (see
+``neutralise_formulas``) unless raw values are asked for; Parquet and JSONL are data formats
+no spreadsheet evaluates, so they always keep the stored values.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from sqlalchemy import Text, and_, case, cast, func, select
@@ -43,6 +48,10 @@ from metrics.vocabulary import winner_codes
 from results.votes import judge_label_sql
 
 EXPORT_FORMATS = ("parquet", "csv", "jsonl")
+# OWASP's CSV-injection list: a cell starting with one of these is read as a formula (or, for
+# tab and CR, can be shifted into one) by Excel, LibreOffice and Google Sheets.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = "^[=+\\-@\t\r]"
 CHUNK_ROWS = 50_000
 MAX_STEM_BYTES = 80
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
@@ -328,6 +337,23 @@ def _chunk_table(
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def neutralise_formulas(table: pa.Table) -> pa.Table:
+    """``table`` with every text cell that starts with a formula trigger prefixed by ``'``.
+
+    This is what OWASP recommends for CSV opened in a spreadsheet: the quote makes the cell
+    literal text. Only string columns change; numbers (a negative preference) and missing
+    values are left as they are.
+    """
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            starts = pc.match_substring_regex(column, _FORMULA_START)
+            quoted = pc.binary_join_element_wise(pa.scalar("'"), column, pa.scalar(""))
+            column = pc.if_else(starts, quoted, column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
 def _judgment_chunks(
     engine: Engine, campaign_id: int, chunk_rows: int
 ) -> tuple[pa.Schema, Iterator[pa.Table]]:
@@ -364,10 +390,14 @@ def export_judgments(
     *,
     actor_id: int,
     chunk_rows: int = CHUNK_ROWS,
+    raw: bool = False,
 ) -> int:
     """Write the campaign's judgments to ``dest``; returns the number of rows (admins only).
 
-    ``chunk_rows`` bounds how many rows are in memory at once.
+    ``chunk_rows`` bounds how many rows are in memory at once. A CSV file's text cells that
+    start with ``=``, ``+``, ``-``, ``@``, tab or CR get a ``'`` in front so that a
+    spreadsheet shows them instead of running them; ``raw=True`` keeps them as stored.
+    Parquet and JSONL always keep the stored values.
     """
     admin_only(engine, actor_id)
     if fmt not in EXPORT_FORMATS:
@@ -386,7 +416,7 @@ def export_judgments(
         with pa_csv.CSVWriter(dest, schema) as writer:
             for table in chunks:
                 n += table.num_rows
-                writer.write_table(table)
+                writer.write_table(table if raw else neutralise_formulas(table))
         return n
     with dest.open("w", encoding="utf-8", newline="") as text:
         for table in chunks:
