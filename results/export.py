@@ -9,15 +9,21 @@ empty in the first chunk cannot change its type later.
 CSV text cells that a spreadsheet would run as a formula are neutralised (see
 ``neutralise_formulas``) unless raw values are asked for; Parquet and JSONL are data formats
 no spreadsheet evaluates, so they always keep the stored values.
+
+A file is written under a temporary name in the destination's folder and renamed over the
+destination only once complete, so an export that fails part-way (disk full) never leaves a
+truncated file, nor replaces a good one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import secrets
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
 from db.access import admin_only
-from db.errors import InvalidInputError
+from db.errors import InvalidInputError, JudgeboardError
 from db.joins import CandA, CandB, OutA, OutB, comparison_joins
 from db.models import (
     Campaign,
@@ -356,7 +362,7 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
 
 def _judgment_chunks(
     engine: Engine, campaign_id: int, chunk_rows: int
-) -> tuple[pa.Schema, Iterator[pa.Table]]:
+) -> tuple[pa.Schema, Generator[pa.Table, None, None]]:
     """The file's schema, and its judgments in chunks of ``chunk_rows``.
 
     Yields at least one (possibly empty) table, so writers always learn the columns.
@@ -365,7 +371,7 @@ def _judgment_chunks(
         columns = _criteria(conn, campaign_id)
     schema = export_schema([c.name for c in columns])
 
-    def chunks() -> Iterator[pa.Table]:
+    def chunks() -> Generator[pa.Table, None, None]:
         with engine.connect() as conn:
             templates = _template_hashes(conn, campaign_id)
             result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
@@ -405,20 +411,73 @@ def export_judgments(
     if chunk_rows < 1:
         raise InvalidInputError("The export chunk size must be at least 1 row.")
     schema, chunks = _judgment_chunks(engine, campaign_id, chunk_rows)
+    try:
+        return _write_atomically(Path(dest), lambda path: _write(fmt, path, schema, chunks, raw))
+    finally:
+        chunks.close()  # a writer that failed mid-way leaves the query's connection open
+
+
+class ExportWriteError(JudgeboardError):
+    """The export file could not be written (disk full, no such folder, no permission)."""
+
+
+def _write_atomically(dest: Path, write: Callable[[Path], int]) -> int:
+    """Run ``write`` on a temporary file beside ``dest``, then rename it onto ``dest``.
+
+    The rename (``os.replace``) is atomic within one folder, so ``dest`` is either the
+    complete new file or whatever was there before. On any failure the temporary file is
+    removed; an I/O failure becomes an ``ExportWriteError`` naming ``dest`` and the reason.
+    """
+    tmp = dest.with_name(f".{dest.name[:60]}.{secrets.token_hex(4)}.part")
+    existed = dest.exists()
+    try:
+        # O_EXCL: never reuse someone else's file; mode 0o666 so the umask applies, as it
+        # does to a file opened the ordinary way.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:
+        raise _write_error(dest, exc, existed) from None
+    try:
+        n = write(tmp)
+        fd = os.open(tmp, os.O_RDWR)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _write_error(dest, exc, existed) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n
+
+
+def _write_error(dest: Path, exc: OSError, existed: bool) -> ExportWriteError:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    kept = "the file already there is unchanged" if existed else "no file was left there"
+    return ExportWriteError(
+        f"Could not write the export to {dest}: {reason}; {kept}. Free some disk space, check"
+        " that the folder exists and is writable, or choose another destination (-o)."
+    )
+
+
+def _write(fmt: str, path: Path, schema: pa.Schema, chunks: Iterator[pa.Table], raw: bool) -> int:
+    """Write every chunk to ``path`` in ``fmt``; returns the number of rows."""
     n = 0
     if fmt == "parquet":
-        with pq.ParquetWriter(dest, schema) as writer:
+        with pq.ParquetWriter(path, schema) as writer:
             for table in chunks:
                 n += table.num_rows
                 writer.write_table(table)
         return n
     if fmt == "csv":
-        with pa_csv.CSVWriter(dest, schema) as writer:
+        with pa_csv.CSVWriter(path, schema) as writer:
             for table in chunks:
                 n += table.num_rows
                 writer.write_table(table if raw else neutralise_formulas(table))
         return n
-    with dest.open("w", encoding="utf-8", newline="") as text:
+    with path.open("w", encoding="utf-8", newline="") as text:
         for table in chunks:
             n += table.num_rows
             if not table.num_rows:

@@ -8,14 +8,17 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import results.export as export_module
 from cli.main import app
-from results.export import export_judgments
+from db.errors import JudgeboardError
+from results.export import EXPORT_FORMATS, export_judgments
 from tests import factory
 from tests.cli.test_cli import cli_db, runner
 
@@ -118,3 +121,102 @@ def test_formula_neutralising_is_documented_in_help_and_docs() -> None:
     assert "formula" in result.output.lower()
     doc = (ROOT / "docs" / "EXPORT.md").read_text(encoding="utf-8")
     assert "--raw-csv" in doc and "formula" in doc.lower() and "OWASP" in doc
+
+
+# --- 22: partial exports -------------------------------------------------------------------
+
+OLD_CONTENT = b"the previous export, which must survive\n"
+
+
+def _folder(tmp_path: Path) -> Path:
+    """An empty folder of its own (tmp_path also holds the SQLite test database)."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def disk_fills_after_first_chunk(monkeypatch) -> None:
+    """The export's chunk stream hands over one chunk, then fails as a full disk does."""
+    real = export_module._judgment_chunks
+
+    def failing(engine, campaign_id, chunk_rows):
+        schema, chunks = real(engine, campaign_id, chunk_rows)
+
+        def first_then_full():
+            yield next(chunks)
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        return schema, first_then_full()
+
+    monkeypatch.setattr(export_module, "_judgment_chunks", failing)
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+def test_failed_export_leaves_the_existing_file_intact_and_no_temporary_file(
+    engine, tmp_path, fmt, disk_fills_after_first_chunk
+) -> None:
+    campaign_id = _hostile_campaign(engine)
+    folder = _folder(tmp_path)
+    dest = folder / f"judgments.{fmt}"
+    dest.write_bytes(OLD_CONTENT)
+    with pytest.raises(JudgeboardError) as caught:
+        export_judgments(
+            engine, campaign_id, fmt, dest, actor_id=factory.admin_id(engine), chunk_rows=2
+        )
+    message = str(caught.value)
+    assert str(dest) in message and "No space left on device" in message
+    assert dest.read_bytes() == OLD_CONTENT
+    assert sorted(p.name for p in folder.iterdir()) == [dest.name]
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+def test_failed_export_to_a_new_file_leaves_nothing_behind(
+    engine, tmp_path, fmt, disk_fills_after_first_chunk
+) -> None:
+    campaign_id = _hostile_campaign(engine)
+    folder = _folder(tmp_path)
+    dest = folder / f"new.{fmt}"
+    with pytest.raises(JudgeboardError, match="No space left on device"):
+        export_judgments(
+            engine, campaign_id, fmt, dest, actor_id=factory.admin_id(engine), chunk_rows=2
+        )
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+def test_successful_export_replaces_the_old_file_and_leaves_no_temporary_file(
+    engine, tmp_path, fmt
+) -> None:
+    folder = _folder(tmp_path)
+    dest = folder / f"judgments.{fmt}"
+    dest.write_bytes(OLD_CONTENT)
+    n = export_judgments(
+        engine, _hostile_campaign(engine), fmt, dest, actor_id=factory.admin_id(engine),
+        chunk_rows=2,
+    )  # fmt: skip
+    assert n == len(HOSTILE_TEXTS) + 1
+    assert dest.read_bytes() != OLD_CONTENT
+    assert [p.name for p in folder.iterdir()] == [dest.name]
+
+
+def test_export_into_a_missing_folder_is_one_message_naming_it(engine, tmp_path) -> None:
+    dest = tmp_path / "no-such-folder" / "x.csv"
+    with pytest.raises(JudgeboardError) as caught:
+        export_judgments(
+            engine, _hostile_campaign(engine), "csv", dest, actor_id=factory.admin_id(engine)
+        )
+    assert str(dest) in str(caught.value)
+
+
+def test_cli_export_on_a_full_disk_exits_1_with_the_reason(
+    cli_db, tmp_path, disk_fills_after_first_chunk, wide_console
+) -> None:
+    _hostile_campaign(cli_db)
+    dest = tmp_path / "full.csv"
+    dest.write_bytes(OLD_CONTENT)
+    result = runner.invoke(app, ["export", "-c", "=campaign", "--format", "csv", "-o", str(dest)])
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr and str(dest) in result.stderr
+    assert "Traceback" not in result.output
+    assert dest.read_bytes() == OLD_CONTENT
