@@ -15,6 +15,7 @@ from cli.support import (
     local_actor,
     out,
     pair_outputs,
+    plain,
     require_format,
 )
 from cli.support import engine as _engine
@@ -77,8 +78,8 @@ def campaign_list() -> None:
     table = Table("campaign", "mode", "prompts", "comparisons", "human votes", "judge votes")
     for c in list_campaigns(_engine()):
         table.add_row(
-            c.name,
-            c.mode,
+            plain(c.name),
+            plain(c.mode),
             str(c.n_prompts),
             str(c.n_comparisons),
             str(c.n_human_judgments),

@@ -15,8 +15,9 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from cli.support import campaign_id_of, domain_errors, err, local_actor, out
+from cli.support import campaign_id_of, domain_errors, err, local_actor, out, plain
 from cli.support import engine as _engine
 from db.errors import InvalidInputError
 
@@ -101,8 +102,9 @@ def list_cmd(
     engine = _engine()
     for j in list_judges(engine, actor_id=local_actor(engine), all_versions=all_versions):
         table.add_row(
-            str(j.id), j.name, str(j.version), j.provider, j.model, j.base_url or "",
-            j.template_kind, j.swap_policy, j.content_hash[:12],
+            str(j.id), plain(j.name), str(j.version), plain(j.provider), plain(j.model),
+            plain(j.base_url), plain(j.template_kind), plain(j.swap_policy),
+            j.content_hash[:12],
         )  # fmt: skip
     out.print(table)
 
@@ -253,7 +255,7 @@ def runs_cmd(
     cid = campaign_id_of(engine, campaign) if campaign else None
     for r in list_runs(engine, cid, actor_id=local_actor(engine)):
         table.add_row(
-            str(r.run_id), r.status, str(r.n_done), str(r.n_failed), str(r.n_tasks),
+            str(r.run_id), plain(r.status), str(r.n_done), str(r.n_failed), str(r.n_tasks),
             f"{r.tokens_in:,}", f"{r.tokens_out:,}", f"{r.cost_usd:.4f}",
         )  # fmt: skip
     out.print(table)
@@ -294,7 +296,9 @@ def dry_run_cmd(
     for row in dry_run_blocking(engine, spec, cid, n=n):
         head = f"comparison {row.comparison_id}" + (f" [{row.criterion}]" if row.criterion else "")
         verdict = row.error or f"verdict {row.shown_verdict} ({row.parsed_how})"
-        out.print(f"[bold]{head}[/]: {verdict}" + (" (cached)" if row.from_cache else ""))
+        out.print(
+            Text.assemble((head, "bold"), f": {verdict}" + (" (cached)" if row.from_cache else ""))
+        )
         if row.raw_reply is not None:
             out.print(row.raw_reply, markup=False, highlight=False)
 

@@ -117,6 +117,15 @@ def export_cmd(
             help="Destination (default: <campaign name made file-safe>-judgments.<format>).",
         ),
     ] = None,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="CSV only: keep text cells as stored. By default a text cell starting with"
+            " =, +, -, @, tab or CR gets a ' in front, so a spreadsheet does not run it as a"
+            " formula (OWASP CSV injection).",
+        ),
+    ] = False,
 ) -> None:
     """Write every judgment with full provenance, one row per judgment.
 
@@ -127,13 +136,21 @@ def export_cmd(
     raw reply, time on task; gold / attention / re-show flags; revision (version) and
     whether it is current; and rubric scores as score_<criterion>_a / _b. Re-shown items are
     included and flagged. docs/EXPORT.md describes every column.
+
+    CSV text cells that a spreadsheet would run as a formula are prefixed with ' (numbers
+    are left alone); --raw-csv keeps them as stored. Parquet and JSONL keep raw values.
     """
+    from db.errors import InvalidInputError
     from results.export import default_export_path, export_judgments
 
+    if raw_csv and fmt != "csv":
+        raise InvalidInputError(
+            f"--raw-csv applies to CSV only; {fmt} always keeps raw values: leave it out."
+        )
     engine = _engine()
     dest = output or default_export_path(campaign, fmt)
     campaign_id = campaign_id_of(engine, campaign)
-    n = export_judgments(engine, campaign_id, fmt, dest, actor_id=local_actor(engine))
+    n = export_judgments(engine, campaign_id, fmt, dest, actor_id=local_actor(engine), raw=raw_csv)
     out.print(f"Wrote {n:,} judgments to {dest}.", highlight=False, markup=False)
 
 

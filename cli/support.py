@@ -17,8 +17,17 @@ from metrics.errors import StatisticsError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console()
+# User text (names, reasons, paths, notes) is never read as Rich markup: a `[/x]` would crash
+# the print, `[redacted]` would vanish and `[link=...]` would become a terminal link. Both
+# consoles therefore print every str as written, table cells and titles included; a command
+# that wants style builds a `rich.text.Text` (see `plain`) instead of writing markup.
+err = Console(stderr=True, soft_wrap=True, markup=False)
+out = Console(markup=False)
+
+
+def plain(value: object) -> Text:
+    """``value`` as literal text for a Rich table cell or title, whatever brackets it holds."""
+    return Text("" if value is None else str(value))
 
 
 def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,7 +71,10 @@ def local_actor(engine: Engine) -> int:
 
 def row_progress(label: str) -> tuple[Progress, Callable[[int], None]]:
     progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),
+        TimeElapsedColumn(),
+        console=err,
     )
     task = progress.add_task(label, total=None)
 

@@ -5,21 +5,32 @@ is the campaign's whole record; the columns are described in docs/EXPORT.md. Row
 of the database in chunks, and every chunk is written against one column list and (for
 Parquet) one explicit schema fixed before the first row, so a column that happens to be
 empty in the first chunk cannot change its type later.
+
+CSV text cells that a spreadsheet would run as a formula are neutralised (see
+``neutralise_formulas``) unless raw values are asked for; Parquet and JSONL are data formats
+no spreadsheet evaluates, so they always keep the stored values.
+
+A file is written under a temporary name in the destination's folder and renamed over the
+destination only once complete, so an export that fails part-way (disk full) never leaves a
+truncated file, nor replaces a good one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import secrets
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from sqlalchemy import Text, and_, case, cast, func, select
@@ -27,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
 from db.access import admin_only
-from db.errors import InvalidInputError
+from db.errors import InvalidInputError, JudgeboardError
 from db.joins import CandA, CandB, OutA, OutB, comparison_joins
 from db.models import (
     Campaign,
@@ -43,6 +54,10 @@ from metrics.vocabulary import winner_codes
 from results.votes import judge_label_sql
 
 EXPORT_FORMATS = ("parquet", "csv", "jsonl")
+# OWASP's CSV-injection list: a cell starting with one of these is read as a formula (or, for
+# tab and CR, can be shifted into one) by Excel, LibreOffice and Google Sheets.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = "^[=+\\-@\t\r]"
 CHUNK_ROWS = 50_000
 MAX_STEM_BYTES = 80
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
@@ -328,9 +343,26 @@ def _chunk_table(
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def neutralise_formulas(table: pa.Table) -> pa.Table:
+    """``table`` with every text cell that starts with a formula trigger prefixed by ``'``.
+
+    This is what OWASP recommends for CSV opened in a spreadsheet: the quote makes the cell
+    literal text. Only string columns change; numbers (a negative preference) and missing
+    values are left as they are.
+    """
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            starts = pc.match_substring_regex(column, _FORMULA_START)
+            quoted = pc.binary_join_element_wise(pa.scalar("'"), column, pa.scalar(""))
+            column = pc.if_else(starts, quoted, column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
 def _judgment_chunks(
     engine: Engine, campaign_id: int, chunk_rows: int
-) -> tuple[pa.Schema, Iterator[pa.Table]]:
+) -> tuple[pa.Schema, Generator[pa.Table, None, None]]:
     """The file's schema, and its judgments in chunks of ``chunk_rows``.
 
     Yields at least one (possibly empty) table, so writers always learn the columns.
@@ -339,7 +371,7 @@ def _judgment_chunks(
         columns = _criteria(conn, campaign_id)
     schema = export_schema([c.name for c in columns])
 
-    def chunks() -> Iterator[pa.Table]:
+    def chunks() -> Generator[pa.Table, None, None]:
         with engine.connect() as conn:
             templates = _template_hashes(conn, campaign_id)
             result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
@@ -364,10 +396,14 @@ def export_judgments(
     *,
     actor_id: int,
     chunk_rows: int = CHUNK_ROWS,
+    raw: bool = False,
 ) -> int:
     """Write the campaign's judgments to ``dest``; returns the number of rows (admins only).
 
-    ``chunk_rows`` bounds how many rows are in memory at once.
+    ``chunk_rows`` bounds how many rows are in memory at once. A CSV file's text cells that
+    start with ``=``, ``+``, ``-``, ``@``, tab or CR get a ``'`` in front so that a
+    spreadsheet shows them instead of running them; ``raw=True`` keeps them as stored.
+    Parquet and JSONL always keep the stored values.
     """
     admin_only(engine, actor_id)
     if fmt not in EXPORT_FORMATS:
@@ -375,20 +411,73 @@ def export_judgments(
     if chunk_rows < 1:
         raise InvalidInputError("The export chunk size must be at least 1 row.")
     schema, chunks = _judgment_chunks(engine, campaign_id, chunk_rows)
+    try:
+        return _write_atomically(Path(dest), lambda path: _write(fmt, path, schema, chunks, raw))
+    finally:
+        chunks.close()  # a writer that failed mid-way leaves the query's connection open
+
+
+class ExportWriteError(JudgeboardError):
+    """The export file could not be written (disk full, no such folder, no permission)."""
+
+
+def _write_atomically(dest: Path, write: Callable[[Path], int]) -> int:
+    """Run ``write`` on a temporary file beside ``dest``, then rename it onto ``dest``.
+
+    The rename (``os.replace``) is atomic within one folder, so ``dest`` is either the
+    complete new file or whatever was there before. On any failure the temporary file is
+    removed; an I/O failure becomes an ``ExportWriteError`` naming ``dest`` and the reason.
+    """
+    tmp = dest.with_name(f".{dest.name[:60]}.{secrets.token_hex(4)}.part")
+    existed = dest.exists()
+    try:
+        # O_EXCL: never reuse someone else's file; mode 0o666 so the umask applies, as it
+        # does to a file opened the ordinary way.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:
+        raise _write_error(dest, exc, existed) from None
+    try:
+        n = write(tmp)
+        fd = os.open(tmp, os.O_RDWR)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _write_error(dest, exc, existed) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n
+
+
+def _write_error(dest: Path, exc: OSError, existed: bool) -> ExportWriteError:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    kept = "the file already there is unchanged" if existed else "no file was left there"
+    return ExportWriteError(
+        f"Could not write the export to {dest}: {reason}; {kept}. Free some disk space, check"
+        " that the folder exists and is writable, or choose another destination (-o)."
+    )
+
+
+def _write(fmt: str, path: Path, schema: pa.Schema, chunks: Iterator[pa.Table], raw: bool) -> int:
+    """Write every chunk to ``path`` in ``fmt``; returns the number of rows."""
     n = 0
     if fmt == "parquet":
-        with pq.ParquetWriter(dest, schema) as writer:
+        with pq.ParquetWriter(path, schema) as writer:
             for table in chunks:
                 n += table.num_rows
                 writer.write_table(table)
         return n
     if fmt == "csv":
-        with pa_csv.CSVWriter(dest, schema) as writer:
+        with pa_csv.CSVWriter(path, schema) as writer:
             for table in chunks:
                 n += table.num_rows
-                writer.write_table(table)
+                writer.write_table(table if raw else neutralise_formulas(table))
         return n
-    with dest.open("w", encoding="utf-8", newline="") as text:
+    with path.open("w", encoding="utf-8", newline="") as text:
         for table in chunks:
             n += table.num_rows
             if not table.num_rows:
