@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -9,6 +13,38 @@ from db.models import Invite, User
 from db.settings import get_settings
 
 LOCAL_ADMIN_HANDLE = "local-admin"
+
+
+@dataclass(frozen=True)
+class Login:
+    """What a sign-in proves: a verified ``email`` (and ``name``), or why it proves nothing."""
+
+    email: str | None
+    name: str | None
+    refusal: str | None
+
+
+def login_from_claims(claims: Mapping[str, Any]) -> Login:
+    """The address an identity provider's claims prove, or the reason they prove none.
+
+    Only ``email_verified`` set to the JSON boolean ``true`` proves the address (OpenID
+    Connect Core, section 5.1, defines the claim as a boolean). A string ``"true"``, ``1``,
+    ``null`` or a missing claim prove nothing: some providers omit the claim for addresses
+    they never checked, and anything but the boolean may be a mistake or a forgery.
+    """
+    name = claims.get("name")
+    name = name if isinstance(name, str) and name.strip() else None
+    email = claims.get("email")
+    if not isinstance(email, str) or not email.strip():
+        return Login(None, name, "The identity provider sent no email address.")
+    if claims.get("email_verified") is not True:
+        return Login(
+            None,
+            name,
+            "The identity provider does not confirm this address (email_verified is not"
+            " true). Verify the address with your identity provider, then sign in again.",
+        )
+    return Login(email.strip(), name, None)
 
 
 def ensure_local_admin(engine: Engine) -> User:

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from annotate.users import ensure_local_admin, user_for_login
+from annotate.users import Login, ensure_local_admin, login_from_claims, user_for_login
 from db.engine import get_engine
 from db.errors import JudgeboardError
 from metrics.errors import StatisticsError
@@ -46,6 +46,11 @@ def auth_configured() -> bool:
         return False
 
 
+def current_login() -> Login:
+    """What the signed-in identity's claims prove (``annotate.users.login_from_claims``)."""
+    return login_from_claims(st.user.to_dict())
+
+
 def current_user() -> Actor | None:
     """The acting user: the local admin in local mode, the invited user in team mode.
 
@@ -56,9 +61,10 @@ def current_user() -> Actor | None:
     else:
         if not st.user.get("is_logged_in", False):
             return None
-        if st.user.get("email_verified") is False:  # the provider says it is unproven
+        login = current_login()
+        if login.email is None:
             return None
-        user = user_for_login(engine(), str(st.user.get("email", "")), st.user.get("name"))
+        user = user_for_login(engine(), login.email, login.name)
         if user is None:
             return None
     return Actor(user.id, user.handle, user.role, user.display_name or user.handle)
