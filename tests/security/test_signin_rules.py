@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from annotate.users import login_from_claims
+from annotate import team
+from annotate.users import login_from_claims, normalise_email, user_for_login
+from db.errors import InvalidInputError
+from tests import factory
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {
@@ -71,3 +74,75 @@ def test_a_verified_admin_address_signs_in_as_admin(app_db, monkeypatch) -> None
     monkeypatch.setenv("JUDGEBOARD_ADMINS", "root@acme.io")
     at = _app(email="root@acme.io", email_verified=True)
     assert [t.value for t in at.title] == ["Campaigns"]
+
+
+# --- point 2: email identity compared safely ------------------------------------------------
+
+KELVIN_KATE = "\u212aate@acme.io"  # KELVIN SIGN, which str.lower() folds to "k"
+
+
+def test_a_kelvin_sign_address_does_not_sign_in_as_kate(engine) -> None:
+    admin = factory.admin_id(engine)
+    team.invite(engine, "kate@acme.io", actor_id=admin)
+    assert user_for_login(engine, KELVIN_KATE) is None
+    assert user_for_login(engine, "Kate@ACME.io").handle == "kate@acme.io"
+
+
+def test_a_kelvin_sign_admin_address_is_not_an_admin(engine, monkeypatch) -> None:
+    monkeypatch.setenv("JUDGEBOARD_ADMINS", "kate@acme.io")
+    assert user_for_login(engine, KELVIN_KATE) is None
+
+
+def test_an_address_with_two_at_signs_does_not_pass_a_domain_invite(engine) -> None:
+    team.invite(engine, "@corp.example", actor_id=factory.admin_id(engine))
+    assert user_for_login(engine, "eve@evil.com@corp.example") is None
+    assert user_for_login(engine, "zoe@corp.example").role == "rater"
+
+
+def test_a_domain_invite_matches_the_domain_only_not_a_suffix(engine) -> None:
+    team.invite(engine, "@corp.example", actor_id=factory.admin_id(engine))
+    assert user_for_login(engine, "eve@evilcorp.example") is None
+    assert user_for_login(engine, "eve@sub.corp.example") is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        KELVIN_KATE,
+        "eve@evil.com@corp.example",
+        "ana",
+        "@acme.io",
+        "ana@",
+        "ana@acme",
+        "ana@-acme.io",
+        "ana@acme..io",
+        "a na@acme.io",
+        ".ana@acme.io",
+        "ana..b@acme.io",
+        '"ana"@acme.io',
+        "ana@acme.io\n@x.io",
+        "ana@acme.io\u200b",
+        "ana\u0130@acme.io",
+        "ana@ac\u1e9eme.io",
+    ],
+)
+def test_malformed_or_non_ascii_addresses_are_refused(address) -> None:
+    with pytest.raises(InvalidInputError):
+        normalise_email(address)
+
+
+@pytest.mark.parametrize(
+    ("address", "normal"),
+    [
+        ("Ana@Acme.IO", "ana@acme.io"),
+        (" ana.b+tag@sub.acme.io ", "ana.b+tag@sub.acme.io"),
+        ("zoe@xn--bcher-kva.example", "zoe@xn--bcher-kva.example"),
+    ],
+)
+def test_addresses_are_normalised_by_the_documented_rule(address, normal) -> None:
+    assert normalise_email(address) == normal
+
+
+def test_a_malformed_verified_address_is_refused_with_a_reason() -> None:
+    login = login_from_claims({"email": "eve@evil.com@corp.example", "email_verified": True})
+    assert login.email is None and "address" in login.refusal
