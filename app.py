@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views.widgets.common import auth_configured, current_user
+from db.errors import PermissionDeniedError
+from views.widgets.common import auth_configured, current_user, plain
 
 st.set_page_config(page_title="judgeboard", page_icon=":material/balance:", layout="wide")
 
@@ -65,4 +66,8 @@ with st.sidebar:
     else:
         st.button("Sign out", on_click=st.logout)
 
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except PermissionDeniedError as refused:
+    # The role changed between the page's own check and a query it made: say so plainly.
+    st.error(plain(str(refused)))

@@ -130,6 +130,16 @@ def ensure_local_admin(engine: Engine) -> User:
         return user
 
 
+def active_user(engine: Engine, user_id: int) -> User | None:
+    """The user behind ``user_id`` as the database has it now, or None if unknown or
+    deactivated: pages re-read the acting user on every run, so a role change or a
+    deactivation applies at once. Identity lookup, not an admin action; returned detached.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        user = session.get(User, user_id)
+        return user if user is not None and user.active else None
+
+
 def user_for_login(engine: Engine, email: str, name: str | None = None) -> User | None:
     """The user behind a signed-in email, creating it from an invite; None if not invited.
 

@@ -133,3 +133,37 @@ def test_the_calibration_page_shows_new_judge_verdicts_at_once(app_db) -> None:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not any("No judge verdicts" in i.value for i in at.info)
+
+
+# --- point 6: a demoted admin's open page shows a message, not a traceback ------------------
+
+ADMIN_PAGES = sorted(
+    p.name
+    for p in (ROOT / "views").glob("*.py")
+    if p.name not in {"__init__.py", "rate.py", "history.py", "not_invited.py"}
+)
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_a_demoted_admins_open_page_shows_the_refusal_as_a_message(app_db, page: str) -> None:
+    _thin_campaign(app_db)
+    admin = _admin(app_db)
+    at = _page_as(page, admin)
+    _demote(app_db, admin.id)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == ["This page is for admins."]
+
+
+def test_a_deactivated_users_open_page_asks_them_to_sign_in_again(app_db) -> None:
+    with factory.session(app_db) as s:
+        rater = factory.user(s, "ana@acme.io")
+        s.commit()
+    at = _page_as("history.py", Actor(rater.id, rater.handle, "rater", rater.handle))
+    with factory.session(app_db) as s:
+        s.get(User, rater.id).active = False
+        s.commit()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.info and not at.dataframe
+    assert len(at.error) == 1 and "not active" in at.error[0].value

@@ -11,7 +11,13 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from annotate.users import Login, ensure_local_admin, login_from_claims, user_for_login
+from annotate.users import (
+    Login,
+    active_user,
+    ensure_local_admin,
+    login_from_claims,
+    user_for_login,
+)
 from db.engine import get_engine
 from db.errors import JudgeboardError
 from metrics.errors import StatisticsError
@@ -85,16 +91,30 @@ def run_or_error(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         return None
 
 
+def _refreshed(actor: Actor) -> Actor | None:
+    """``actor`` with the role the database gives it now; None once deactivated."""
+    user = active_user(engine(), actor.id)
+    if user is None:
+        return None
+    return Actor(user.id, user.handle, user.role, user.display_name or user.handle)
+
+
 def require_actor(admin: bool = False) -> Actor:
     """The acting user; stops the page for anyone who may not see it.
 
-    With ``[auth]`` the actor is derived from the sign-in on every run: an actor left in
-    session state is never trusted (it may be stale, e.g. after a deactivation).
+    With ``[auth]`` the actor is derived from the sign-in on every run. Without it, the
+    actor app.py left in session state names the user, whose role and state are read
+    again from the database: an actor in session state is never trusted as it stands (an
+    admin demoted or deactivated while their page is open sees a message on the next run).
     """
     stored = None if auth_configured() else st.session_state.get("actor")
-    actor = stored or current_user()
+    actor = current_user() if stored is None else _refreshed(stored)
     if actor is None:
-        st.error("Sign in first.")
+        st.error(
+            "Sign in first."
+            if stored is None
+            else "Your account is not active on this judgeboard: ask an admin to re-activate it."
+        )
         st.stop()
     if admin and not actor.is_admin:
         st.error("This page is for admins.")
