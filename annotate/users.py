@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -114,6 +115,29 @@ def login_from_claims(claims: Mapping[str, Any]) -> Login:
             " an ASCII name and a valid domain). Sign in with such an address.",
         )
     return Login(normal, name, None)
+
+
+def local_mode_refusal(address: str | None) -> str | None:
+    """Why local mode (no ``[auth]``: every visitor is the local admin) may not be served on
+    ``address`` (Streamlit's ``server.address``), or None when it may.
+
+    Only a loopback address is safe: 127.0.0.0/8, ::1 or "localhost". An unset address
+    is refused too, because Streamlit then listens on every interface.
+    """
+    host = (address or "").strip().strip("[]")
+    if host.lower() == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    where = f"on {host}" if host else "on every network interface"
+    return (
+        f"judgeboard is served {where} without sign-in: local mode would make every visitor"
+        " the admin, so it is off. Add an [auth] section to .streamlit/secrets.toml to turn"
+        " on team sign-in, or serve on 127.0.0.1 (--server.address 127.0.0.1)."
+    )
 
 
 def ensure_local_admin(engine: Engine) -> User:

@@ -6,15 +6,19 @@ applies them to ``st.user`` on every run, so AppTest with ``at.user`` set checks
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
+from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from annotate import team
-from annotate.users import login_from_claims, normalise_email, user_for_login
+from annotate.users import local_mode_refusal, login_from_claims, normalise_email, user_for_login
 from db.errors import InvalidInputError
+from db.models import User
 from tests import factory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,3 +150,48 @@ def test_addresses_are_normalised_by_the_documented_rule(address, normal) -> Non
 def test_a_malformed_verified_address_is_refused_with_a_reason() -> None:
     login = login_from_claims({"email": "eve@evil.com@corp.example", "email_verified": True})
     assert login.email is None and "address" in login.refusal
+
+
+# --- point 3: local mode only on loopback ---------------------------------------------------
+
+
+@pytest.fixture
+def server_address() -> Iterator[Callable[[str | None], None]]:
+    """Set Streamlit's ``server.address`` for an AppTest run in this process; restored after."""
+    before = config.get_option("server.address")
+    yield lambda address: config.set_option("server.address", address)
+    config.set_option("server.address", before)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_local_mode_is_served_on_loopback_addresses(address) -> None:
+    assert local_mode_refusal(address) is None
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "::", "", None, "192.168.1.5", "example.com"])
+def test_local_mode_is_refused_on_any_other_address_naming_the_fix(address) -> None:
+    refusal = local_mode_refusal(address)
+    assert refusal is not None and "[auth]" in refusal and "secrets.toml" in refusal
+
+
+def test_the_app_on_all_interfaces_without_auth_gives_nobody_the_local_admin(
+    app_db, server_address
+) -> None:
+    server_address("0.0.0.0")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("[auth]" in e.value for e in at.error)
+    assert [t.value for t in at.title] == ["judgeboard"]
+    assert not at.sidebar.caption and not at.selectbox
+    page = AppTest.from_file(str(ROOT / "views" / "campaigns.py"), default_timeout=60).run()
+    assert [e.value for e in page.error] == ["Sign in first."]
+    with factory.session(app_db) as s:
+        assert s.exec(select(User)).all() == []
+
+
+def test_the_app_on_loopback_without_auth_serves_the_local_admin(app_db, server_address) -> None:
+    server_address("127.0.0.1")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert [t.value for t in at.title] == ["Campaigns"]

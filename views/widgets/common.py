@@ -15,6 +15,7 @@ from annotate.users import (
     Login,
     active_user,
     ensure_local_admin,
+    local_mode_refusal,
     login_from_claims,
     user_for_login,
 )
@@ -52,6 +53,14 @@ def auth_configured() -> bool:
         return False
 
 
+def local_mode_blocked() -> str | None:
+    """Why local mode may not be served here (a non-loopback address), or None. Team mode
+    (``[auth]``) is never blocked."""
+    if auth_configured():
+        return None
+    return local_mode_refusal(st.get_option("server.address"))
+
+
 def current_login() -> Login:
     """What the signed-in identity's claims prove (``annotate.users.login_from_claims``)."""
     return login_from_claims(st.user.to_dict())
@@ -60,9 +69,12 @@ def current_login() -> Login:
 def current_user() -> Actor | None:
     """The acting user: the local admin in local mode, the invited user in team mode.
 
-    Returns None when a signed-in user is not invited (or no one is signed in).
+    Returns None when a signed-in user is not invited (or no one is signed in), and in
+    local mode on a non-loopback address (``local_mode_blocked``).
     """
     if not auth_configured():
+        if local_mode_blocked() is not None:  # never the local admin off loopback
+            return None
         user = ensure_local_admin(engine())
     else:
         if not st.user.get("is_logged_in", False):
