@@ -20,6 +20,7 @@ from annotate.users import local_mode_refusal, login_from_claims, normalise_emai
 from db.errors import InvalidInputError
 from db.models import User
 from tests import factory
+from views.widgets.common import Actor
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {
@@ -184,10 +185,12 @@ def test_the_app_on_all_interfaces_without_auth_gives_nobody_the_local_admin(
     assert any("[auth]" in e.value for e in at.error)
     assert [t.value for t in at.title] == ["judgeboard"]
     assert not at.sidebar.caption and not at.selectbox
-    page = AppTest.from_file(str(ROOT / "views" / "campaigns.py"), default_timeout=60).run()
+    page = AppTest.from_file(str(ROOT / "views" / "campaigns.py"), default_timeout=60)
+    page.session_state["actor"] = Actor(factory.admin_id(app_db), "a", "admin", "A")
+    page.run()
     assert [e.value for e in page.error] == ["Sign in first."]
     with factory.session(app_db) as s:
-        assert s.exec(select(User)).all() == []
+        assert s.exec(select(User.handle)).all() == ["admin@example.com"]  # no local admin
 
 
 def test_the_app_on_loopback_without_auth_serves_the_local_admin(app_db, server_address) -> None:

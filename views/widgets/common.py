@@ -119,7 +119,8 @@ def require_actor(admin: bool = False) -> Actor:
     again from the database: an actor in session state is never trusted as it stands (an
     admin demoted or deactivated while their page is open sees a message on the next run).
     """
-    stored = None if auth_configured() else st.session_state.get("actor")
+    local = not auth_configured() and local_mode_blocked() is None
+    stored = st.session_state.get("actor") if local else None
     actor = current_user() if stored is None else _refreshed(stored)
     if actor is None:
         st.error(
