@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views.widgets.common import auth_configured, current_user
+from db.errors import PermissionDeniedError
+from views.widgets.common import auth_configured, current_user, local_mode_blocked, plain
 
 st.set_page_config(page_title="judgeboard", page_icon=":material/balance:", layout="wide")
 
@@ -15,7 +16,18 @@ def sign_in() -> None:
     st.button("Sign in", on_click=st.login, type="primary")
 
 
+def local_mode_off() -> None:
+    st.title("judgeboard")
+    # The operator's own settings, not visitors' text: "[auth]" alone renders literally.
+    st.error(local_mode_blocked() or "", icon=":material/lock:")
+
+
 actor = current_user()
+if actor is None and local_mode_blocked() is not None:
+    st.session_state.pop("actor", None)
+    gate = st.Page(local_mode_off, title="Sign-in needed", icon=":material/lock:")
+    st.navigation([gate], position="hidden").run()
+    st.stop()
 if actor is None:
     # Nobody to act as: forget any earlier actor and register a single page. Without an
     # st.navigation call Streamlit would have no page to run.
@@ -58,11 +70,15 @@ with st.sidebar:
     st.caption(f"Signed in as **{actor.display_name}** ({actor.role})")
     if not auth_configured():
         st.info(
-            "Local mode: one local admin, served on 127.0.0.1 only. Add an `[auth]` section to"
+            "Local mode: one local admin, served on loopback only. Add an `[auth]` section to"
             " `.streamlit/secrets.toml` to turn on team sign-in.",
             icon=":material/lock:",
         )
     else:
         st.button("Sign out", on_click=st.logout)
 
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except PermissionDeniedError as refused:
+    # The role changed between the page's own check and a query it made: say so plainly.
+    st.error(plain(str(refused)))

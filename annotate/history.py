@@ -139,6 +139,26 @@ def _own_current(conn: Any, rater_id: int, judgment_id: int) -> Mapping[str, Any
     return j
 
 
+def _require_open_to(conn: Any, campaign_id: int, rater_id: int) -> None:
+    """Refuse, as submit and undo do, when the campaign is archived or no longer lists the
+    rater: a revision is a new answer, so it obeys the rules of answering."""
+    campaign = (
+        conn.execute(
+            select(Campaign.name, Campaign.archived, Campaign.allowed_raters).where(
+                Campaign.id == campaign_id
+            )
+        )
+        .mappings()
+        .one()
+    )
+    allowed = campaign["allowed_raters"]
+    if campaign["archived"] or (allowed is not None and rater_id not in allowed):
+        raise PermissionDeniedError(
+            f"Campaign '{campaign['name']}' is closed to you now: ask an admin, or pick another"
+            " campaign."
+        )
+
+
 def revisable(engine: Engine, rater_id: int, judgment_id: int) -> Revisable:
     """The item behind one of this rater's judgments, in the order they saw it."""
     with Session(engine) as session:
@@ -185,6 +205,7 @@ def revise(
         if is_postgres(conn):
             # Re-read under the lock: a revision from another tab may have won.
             j = _own_current(conn, rater_id, judgment_id)
+        _require_open_to(conn, j["campaign_id"], rater_id)
         setup = read_setup_of(conn, j["campaign_id"])
         validate_answer(setup, answer, comparison["output_a_id"] == comparison["output_b_id"])
         conn.execute(update(J).where(J.c.id == j["id"]).values(is_current=False))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,12 +9,10 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from annotate.users import normalise_domain, normalise_email
 from db.access import require_admin
 from db.errors import InvalidInputError, NotFoundError
 from db.models import ROLES, Invite, Judgment, User, utcnow
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
 
 @dataclass(frozen=True)
@@ -38,21 +35,25 @@ def _check_role(role: str) -> None:
 def invite(engine: Engine, value: str, role: str = "rater", *, actor_id: int) -> Invite:
     """Invite an email address, or every address of a domain ("@example.com" or "example.com").
 
+    Addresses and domains are stored in the form ``annotate.users.normalise_email`` and
+    ``normalise_domain`` give, the form sign-in compares against.
+
     Inviting an address or domain again changes its role. Admins only.
     """
     with Session(engine, expire_on_commit=False) as session:
         admin = require_admin(session, actor_id)
         _check_role(role)
-        value = value.strip().lower()
-        if EMAIL.match(value):
-            kind = "email"
-        elif DOMAIN.match(value.removeprefix("@")):
-            kind, value = "domain", value.removeprefix("@")
+        value = value.strip()
+        if value.count("@") == 1 and not value.startswith("@"):
+            kind, value = "email", normalise_email(value)  # says what is wrong with it
         else:
-            raise InvalidInputError(
-                f"'{value}' is neither an email address (ana@example.com) nor a domain"
-                " (example.com)."
-            )
+            try:
+                kind, value = "domain", normalise_domain(value.removeprefix("@"))
+            except InvalidInputError:
+                raise InvalidInputError(
+                    f"'{value}' is neither an email address (ana@example.com) nor a domain"
+                    " (example.com)."
+                ) from None
         existing = session.exec(
             select(Invite).where(Invite.kind == kind, Invite.value == value)
         ).first()

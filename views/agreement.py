@@ -7,7 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from annotate.campaigns import list_campaigns
+from db.access import admin_only
 from metrics.rater_quality import QualityThresholds, apply_thresholds
+from results.leaderboards import data_version
 from results.reports import campaign_agreement
 from views.widgets.common import engine, require_actor, run_or_error
 
@@ -22,12 +24,21 @@ name = st.selectbox("Campaign", list(campaigns))
 
 
 @st.cache_data(ttl=60, show_spinner="Computing agreement with 1,000 bootstrap rounds…")
-def load(campaign_id: int) -> dict | None:
-    page = run_or_error(campaign_agreement, engine(), campaign_id, actor_id=actor.id)
-    return None if page is None else {"report": page.to_dict(), "raters": page.raters}
+def _report(campaign_id: int, version: tuple[int, int], _actor_id: int) -> dict:
+    """The report for one campaign at one data version, shared by every admin.
+
+    Only ``load`` calls it, after the access check; an error raises, so it is never cached.
+    """
+    page = campaign_agreement(engine(), campaign_id, actor_id=_actor_id)
+    return {"report": page.to_dict(), "raters": page.raters}
 
 
-data = load(campaigns[name])
+def load(campaign_id: int) -> dict:
+    admin_only(engine(), actor.id)  # on every run: a cache hit must not skip the check
+    return _report(campaign_id, data_version(engine(), campaign_id), actor.id)
+
+
+data = run_or_error(load, campaigns[name])
 if data is None:
     st.stop()
 report = data["report"]

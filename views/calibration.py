@@ -9,6 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from annotate.campaigns import list_campaigns
+from db.access import admin_only
+from metrics.calibration import CalibrationReport
+from results.leaderboards import data_version
 from results.reports import campaign_calibration
 from views.widgets.common import engine, pick_comparison, require_actor, run_or_error
 
@@ -27,17 +30,24 @@ inconsistent_as = right.selectbox(
 
 
 @st.cache_data(ttl=60, show_spinner="Comparing judges with the human majority…")
-def load(campaign_id: int, inconsistent: str):
-    return run_or_error(
-        campaign_calibration,
-        engine(),
-        campaign_id,
-        inconsistent_as=inconsistent,
-        actor_id=actor.id,
+def _report(
+    campaign_id: int, inconsistent: str, version: tuple[int, int], _actor_id: int
+) -> CalibrationReport:
+    """The report for one campaign at one data version, shared by every admin.
+
+    Only ``load`` calls it, after the access check; an error raises, so it is never cached.
+    """
+    return campaign_calibration(
+        engine(), campaign_id, inconsistent_as=inconsistent, actor_id=_actor_id
     )
 
 
-report = load(campaigns[name], inconsistent_as)
+def load(campaign_id: int, inconsistent: str) -> CalibrationReport:
+    admin_only(engine(), actor.id)  # on every run: a cache hit must not skip the check
+    return _report(campaign_id, inconsistent, data_version(engine(), campaign_id), actor.id)
+
+
+report = run_or_error(load, campaigns[name], inconsistent_as)
 if report is None:
     st.stop()
 if not report.judges:

@@ -42,7 +42,8 @@ def people(app_db) -> dict[str, Any]:
 
 def _signed_in(at: AppTest, email: str | None, **claims: Any) -> AppTest:
     at.secrets = {k: dict(v) for k, v in AUTH.items()}
-    at.user = {"is_logged_in": True, "email": email, **claims} if email else {"is_logged_in": False}
+    signed_in = {"is_logged_in": True, "email": email, "email_verified": True, **claims}
+    at.user = signed_in if email else {"is_logged_in": False}
     return at
 
 

@@ -79,6 +79,8 @@ def page(site, request) -> Iterator[Any]:
 
 def _sign_in(page: Any, server: AppServer, provider: OidcProvider, sub: str) -> None:
     """Click the app's Sign in, type the subject at the provider, come back to the app."""
+    if "@" in sub:  # an address the provider has verified, as real providers say it
+        provider.set_claims(sub, {"email": sub, "email_verified": True})
     page.goto(server.url)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{provider.url}/oauth2/authorize**")
@@ -186,6 +188,21 @@ def test_an_unverified_email_claim_does_not_make_an_admin(site, page) -> None:
     _sign_in(page, site["server"], provider, "mallory")
     page.get_by_role("heading", name="Not invited").wait_for()
     assert "Campaigns" not in _main(page)
+
+
+def test_an_email_verified_claim_other_than_true_shows_not_invited_with_the_reason(
+    site, page
+) -> None:
+    provider = site["provider"]
+    provider.set_claims("trudy", {"email": RATER, "email_verified": "true"})
+    _sign_in(page, site["server"], provider, "trudy")
+    page.get_by_role("heading", name="Not invited").wait_for()
+    page.get_by_text("email_verified is not true").wait_for()
+    assert "Rate" not in _nav_or_none(page)
+
+
+def _nav_or_none(page: Any) -> list[str]:
+    return _nav(page) if page.get_by_test_id("stSidebarNav").count() else []
 
 
 def test_sign_out_returns_to_the_sign_in_screen(site, page) -> None:

@@ -11,7 +11,14 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from annotate.users import ensure_local_admin, user_for_login
+from annotate.users import (
+    Login,
+    active_user,
+    ensure_local_admin,
+    local_mode_refusal,
+    login_from_claims,
+    user_for_login,
+)
 from db.engine import get_engine
 from db.errors import JudgeboardError
 from metrics.errors import StatisticsError
@@ -46,19 +53,36 @@ def auth_configured() -> bool:
         return False
 
 
+def local_mode_blocked() -> str | None:
+    """Why local mode may not be served here (a non-loopback address), or None. Team mode
+    (``[auth]``) is never blocked."""
+    if auth_configured():
+        return None
+    return local_mode_refusal(st.get_option("server.address"))
+
+
+def current_login() -> Login:
+    """What the signed-in identity's claims prove (``annotate.users.login_from_claims``)."""
+    return login_from_claims(st.user.to_dict())
+
+
 def current_user() -> Actor | None:
     """The acting user: the local admin in local mode, the invited user in team mode.
 
-    Returns None when a signed-in user is not invited (or no one is signed in).
+    Returns None when a signed-in user is not invited (or no one is signed in), and in
+    local mode on a non-loopback address (``local_mode_blocked``).
     """
     if not auth_configured():
+        if local_mode_blocked() is not None:  # never the local admin off loopback
+            return None
         user = ensure_local_admin(engine())
     else:
         if not st.user.get("is_logged_in", False):
             return None
-        if st.user.get("email_verified") is False:  # the provider says it is unproven
+        login = current_login()
+        if login.email is None:
             return None
-        user = user_for_login(engine(), str(st.user.get("email", "")), st.user.get("name"))
+        user = user_for_login(engine(), login.email, login.name)
         if user is None:
             return None
     return Actor(user.id, user.handle, user.role, user.display_name or user.handle)
@@ -79,16 +103,31 @@ def run_or_error(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         return None
 
 
+def _refreshed(actor: Actor) -> Actor | None:
+    """``actor`` with the role the database gives it now; None once deactivated."""
+    user = active_user(engine(), actor.id)
+    if user is None:
+        return None
+    return Actor(user.id, user.handle, user.role, user.display_name or user.handle)
+
+
 def require_actor(admin: bool = False) -> Actor:
     """The acting user; stops the page for anyone who may not see it.
 
-    With ``[auth]`` the actor is derived from the sign-in on every run: an actor left in
-    session state is never trusted (it may be stale, e.g. after a deactivation).
+    With ``[auth]`` the actor is derived from the sign-in on every run. Without it, the
+    actor app.py left in session state names the user, whose role and state are read
+    again from the database: an actor in session state is never trusted as it stands (an
+    admin demoted or deactivated while their page is open sees a message on the next run).
     """
-    stored = None if auth_configured() else st.session_state.get("actor")
-    actor = stored or current_user()
+    local = not auth_configured() and local_mode_blocked() is None
+    stored = st.session_state.get("actor") if local else None
+    actor = current_user() if stored is None else _refreshed(stored)
     if actor is None:
-        st.error("Sign in first.")
+        st.error(
+            "Sign in first."
+            if stored is None
+            else "Your account is not active on this judgeboard: ask an admin to re-activate it."
+        )
         st.stop()
     if admin and not actor.is_admin:
         st.error("This page is for admins.")
