@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+MAX_RATER_TEXT = 10_000
+"""The most characters a rater may type into a rationale or a flag reason."""
+
 # --- values ------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from annotate.items import RateItem, RatingSetup
+from annotate.items import MAX_RATER_TEXT, RateItem, RatingSetup
 from annotate.queue import next_item, progress, rateable_campaigns, rating_setup
 from annotate.submission import flag, skip, submit, undo_last
 from db.errors import JudgeboardError
@@ -115,7 +115,9 @@ def rating_panel(rater_id: int, setup: RatingSetup) -> None:
         args=(rater_id, campaign_id),
     )
     with flag_col.popover("Flag", width="stretch"):
-        st.text_input("What is wrong with this item?", key=f"{prefix}-flag")
+        st.text_input(
+            "What is wrong with this item?", key=f"{prefix}-flag", max_chars=MAX_RATER_TEXT
+        )
         st.button(
             "Flag item",
             key=f"{prefix}-flag-button",

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from annotate.items import Answer, CriterionView, RateItem, RatingSetup
+from annotate.items import MAX_RATER_TEXT, Answer, CriterionView, RateItem, RatingSetup
 
 PREFERENCES = {
     "3way": [(-1, "A is better", "1"), (0, "Tie", "2"), (1, "B is better", "3")],
@@ -118,6 +118,7 @@ def answer_form(
         value=(previous.rationale or "") if previous else "",
         key=f"{prefix}-rationale",
         height=68,
+        max_chars=MAX_RATER_TEXT,
     )
     if setup.wants_preference and not item.single:
         choices = PREFERENCES[setup.preference_scale]
