@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from annotate.items import MAX_RATER_TEXT, Answer, RatingSetup
+from annotate.items import MAX_RATER_TEXT, Answer, RatingSetup, without_nul
 from annotate.queue_sql import (
     CP,
     FINISHED,
@@ -185,6 +185,8 @@ def submit(
 ) -> int:
     """Store the rater's answer for a leased item; returns the new judgment's id.
 
+    The rationale is stored without NUL characters (``Answer`` removes them).
+
     Time on task is measured on the server, from when the item was first shown. An answer
     that comes after the lease ran out is still kept while the comparison has room; once
     other raters filled it, LeaseLostError says so and nothing is stored.
@@ -250,9 +252,10 @@ def flag(
 ) -> None:
     """Report an item (broken, offensive, unanswerable); the reason goes to the admins.
 
-    The reason is at most ``MAX_RATER_TEXT`` characters.
+    The reason is at most ``MAX_RATER_TEXT`` characters; NUL characters are removed before
+    storing, on both databases (PostgreSQL refuses them in text).
     """
-    reason = (reason or "").strip()
+    reason = (without_nul(reason) or "").strip()
     if not reason:
         raise InvalidInputError("Say why you flag this item (e.g. 'output is truncated').")
     check_rater_text("Flag reason", reason)

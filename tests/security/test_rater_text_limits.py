@@ -87,3 +87,34 @@ def test_the_rate_page_inputs_stop_at_the_limit(app_db) -> None:
     assert not at.exception, at.exception
     assert [t.proto.max_chars for t in at.text_area] == [MAX_RATER_TEXT]
     assert [t.proto.max_chars for t in at.text_input] == [MAX_RATER_TEXT]
+
+
+# --- NUL characters (issue 13, point 14) ----------------------------------------------------
+
+
+def test_nul_is_removed_from_a_rationale_before_storing(engine) -> None:
+    rater, _, item = _leased(engine)
+    submit(engine, rater, item.assignment_id, Answer(-1, rationale="cites\x00 a\x00 source"))
+    (j,) = _rows(engine, Judgment)
+    assert j.rationale == "cites a source"
+
+
+def test_nul_is_removed_from_a_revised_rationale(engine) -> None:
+    rater, _, item = _leased(engine)
+    judgment_id = submit(engine, rater, item.assignment_id, Answer(-1))
+    revise(engine, rater, judgment_id, Answer(1, rationale="\x00on second\x00 thought"))
+    current = [j for j in _rows(engine, Judgment) if j.is_current]
+    assert [j.rationale for j in current] == ["on second thought"]
+
+
+def test_nul_is_removed_from_a_flag_reason_before_storing(engine) -> None:
+    rater, _, item = _leased(engine)
+    flag(engine, rater, item.assignment_id, "output\x00 is cut off\x00")
+    (a,) = _rows(engine, Assignment)
+    assert (a.status, a.flag_reason) == ("flagged", "output is cut off")
+
+
+def test_a_flag_reason_of_nul_alone_is_no_reason(engine) -> None:
+    rater, _, item = _leased(engine)
+    with pytest.raises(InvalidInputError, match="Say why"):
+        flag(engine, rater, item.assignment_id, "\x00 \x00")
