@@ -21,29 +21,101 @@ PREFERENCES = {
 }
 BOTH_BAD_KEY = {"3way": "4", "5way": "6"}
 
+MAX_MARKDOWN_CHARS = 50_000
+MAX_MARKDOWN_LINES = 2_000
+"""Past either limit a text is shown as plain text, in parts of at most these sizes: the
+browser's markdown renderer takes minutes (or never finishes) on a few hundred thousand
+list items, and even plain text of megabytes keeps the page busy for many seconds."""
+
+
+def _lines(text: str) -> int:
+    return text.count("\n") + (not text.endswith("\n"))
+
+
+def renders_as_markdown(text: str) -> bool:
+    """Whether ``text`` is small enough to render as markdown without freezing the page."""
+    return len(text) <= MAX_MARKDOWN_CHARS and _lines(text) <= MAX_MARKDOWN_LINES
+
+
+def plain_parts(text: str) -> list[str]:
+    """``text`` cut into parts of at most MAX_MARKDOWN_CHARS characters and
+    MAX_MARKDOWN_LINES lines, at line ends where a line fits; joined, they give ``text``."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+
+    def close() -> None:
+        nonlocal current, size
+        if current:
+            parts.append("".join(current))
+        current, size = [], 0
+
+    for line in text.splitlines(keepends=True):
+        while len(line) > MAX_MARKDOWN_CHARS:
+            close()
+            parts.append(line[:MAX_MARKDOWN_CHARS])
+            line = line[MAX_MARKDOWN_CHARS:]
+        if size + len(line) > MAX_MARKDOWN_CHARS or len(current) == MAX_MARKDOWN_LINES:
+            close()
+        current.append(line)
+        size += len(line)
+    close()
+    return parts or [""]
+
+
+def show_text(text: str, key: str) -> None:
+    """Untrusted text (prompt, response, instructions) as markdown, or, past the limits, as
+    plain text in a scrollable box, one part at a time, with a note saying why.
+
+    Raw HTML is never rendered (no ``unsafe_allow_html``). ``key`` names the part picker.
+    """
+    if renders_as_markdown(text):
+        st.markdown(text)
+        return
+    parts = plain_parts(text)
+    st.caption(
+        f"This text is shown as plain text, in {len(parts):,} part(s): at {len(text):,}"
+        f" characters and {_lines(text):,} lines it is past what the page renders as"
+        f" markdown ({MAX_MARKDOWN_CHARS:,} characters or {MAX_MARKDOWN_LINES:,} lines)."
+    )
+    part = 1
+    if len(parts) > 1:
+        part = st.number_input(
+            f"Part (1 to {len(parts)})",
+            min_value=1,
+            max_value=len(parts),
+            value=1,
+            step=1,
+            key=f"{key}-part",
+        )
+    with st.container(height=480):
+        st.text(parts[int(part) - 1])
+
 
 # --- helpers shared with the history page --------------------------------------------------
 
 
-def show_prompt(messages: tuple[dict[str, str], ...]) -> None:
-    for message in messages:
+def show_prompt(messages: tuple[dict[str, str], ...], key: str) -> None:
+    for number, message in enumerate(messages):
         role = message.get("role") or "user"
         with st.chat_message(role if role in ("user", "assistant") else "user"):
             if role not in ("user", "assistant"):
                 st.caption(role)
-            st.markdown(message.get("content", ""))
+            show_text(message.get("content", ""), f"{key}-message-{number}")
 
 
-def show_response(label: str, text: str, turns: tuple[str, ...] | None) -> None:
-    """One response; st.markdown escapes raw HTML (no unsafe_allow_html), so it shows as text."""
+def show_response(label: str, text: str, turns: tuple[str, ...] | None, key: str) -> None:
+    """One response; st.markdown escapes raw HTML (no unsafe_allow_html), so it shows as text.
+
+    Past the markdown limits it is plain text (``show_text``)."""
     st.markdown(f"#### {label}")
     with st.container(border=True):
         if turns and len(turns) > 1:
             for number, turn in enumerate(turns, 1):
                 st.caption(f"Turn {number}")
-                st.markdown(turn)
+                show_text(turn, f"{key}-turn-{number}")
         else:
-            st.markdown(text)
+            show_text(text, key)
 
 
 def _score_key(prefix: str, side: str, criterion: CriterionView) -> str:
@@ -98,19 +170,19 @@ def answer_form(
 
     ``on_answer(preference, both_bad)`` is called from the buttons' callbacks.
     """
-    show_prompt(item.messages)
+    show_prompt(item.messages, f"{prefix}-prompt")
     if item.single:
-        show_response("Response", item.response_a, item.turns_a)
+        show_response("Response", item.response_a, item.turns_a, f"{prefix}-response-a")
         if setup.wants_scores:
             score_inputs(setup, "A", prefix, previous)
     else:
         left, right = st.columns(2, gap="medium")
         with left:
-            show_response("Response A", item.response_a, item.turns_a)
+            show_response("Response A", item.response_a, item.turns_a, f"{prefix}-response-a")
             if setup.wants_scores:
                 score_inputs(setup, "A", prefix, previous)
         with right:
-            show_response("Response B", item.response_b, item.turns_b)
+            show_response("Response B", item.response_b, item.turns_b, f"{prefix}-response-b")
             if setup.wants_scores:
                 score_inputs(setup, "B", prefix, previous)
     st.text_area(
