@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from annotate.campaigns import CriterionSpec
 from db.engine import make_engine
 from db.models import metadata
 from tests import factory
@@ -14,6 +15,7 @@ from tests.browser import app_server, chromium
 from views.widgets.answer import (
     MAX_MARKDOWN_CHARS,
     MAX_MARKDOWN_LINES,
+    inert_images,
     plain_parts,
     renders_as_markdown,
 )
@@ -105,4 +107,85 @@ def test_the_rate_page_stays_interactive_with_a_2_mb_markdown_output(tmp_path: P
         plain.wait_for(timeout=10_000)
         page.get_by_role("button", name="A is better").click(timeout=10_000)
         page.get_by_text("All done").first.wait_for(timeout=10_000)
+    engine.dispose()
+
+
+# --- remote images (issue 13, point 9) ------------------------------------------------------
+
+IMAGE_HOST = "images.attacker.invalid"
+IMG = f"http://{IMAGE_HOST}/cat.png"
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        (f"See ![a cat]({IMG}) here.", f"[image: {IMG}]"),
+        (f'![cat]( <{IMG}> "title")', f"[image: {IMG}]"),
+        (f"![cat][pic]\n\n[pic]: {IMG}", "[pic]: " + IMG),
+        (f'<img src="{IMG}" alt="cat">', f"[image: {IMG}]"),
+        (f"<IMG SRC={IMG}>", f"[image: {IMG}]"),
+        ("![dot](data:image/png;base64,iVBORw0KGgo=)", "[image: data URL, 34 characters]"),
+        ("![x](http://a.invalid/1.png)(http://a.invalid/2.png)", "[image: http://a.invalid/1.png]"),
+    ],
+)
+def test_images_become_their_address_as_text(text, shown) -> None:
+    inert = inert_images(text)
+    assert "![" not in inert and "<img" not in inert.lower()
+    assert shown in inert
+
+
+def test_the_rate_page_sends_no_image_markdown(app_db) -> None:
+    with factory.session(app_db) as s:
+        data = factory.blind_campaign(
+            s,
+            n_prompts=1,
+            overlap=1,
+            contents={MODELS[1]: f"Answer ![chart]({IMG})"},
+            instructions=f"Like this: ![example]({IMG})",
+        )
+        data["prompts"][0].messages = [{"role": "user", "content": f'<img src="{IMG}">'}]
+        s.add(data["prompts"][0])
+        s.commit()
+    at = _rate_page()
+    bodies = [m.value for m in at.markdown]
+    assert not [b for b in bodies if "![" in b or "<img" in b]
+    assert sum(f"[image: {IMG}]" in b for b in bodies) == 3
+
+
+def test_rubric_labels_and_help_show_no_image(app_db) -> None:
+    rubric = [CriterionSpec(f"Clear ![i]({IMG})", f"Like ![d]({IMG})", "likert5")]
+    with factory.session(app_db) as s:
+        factory.blind_campaign(s, n_prompts=1, overlap=1, mode="both", criteria=rubric)
+        s.commit()
+    at = _rate_page()
+    assert len(at.radio) == 2
+    for radio in at.radio:
+        assert (radio.label, radio.help) == (f"Clear [image: {IMG}]", f"Like [image: {IMG}]")
+
+
+@pytest.mark.browser
+def test_raters_browsers_fetch_no_remote_image(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'images.db'}"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    with factory.session(engine) as s:
+        factory.blind_campaign(
+            s,
+            n_prompts=1,
+            overlap=1,
+            contents={MODELS[0]: f"![chart]({IMG}) IMAGE-MARKER", MODELS[1]: f"<img src='{IMG}'>"},
+            instructions=f"![example]({IMG}?from=instructions)",
+        )
+        s.commit()
+    with app_server(url, tmp_path) as server, chromium() as browser:
+        page = browser.new_page()
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{server.url}/rate")
+        page.get_by_text("IMAGE-MARKER").first.wait_for(timeout=30_000)
+        page.get_by_text("Instructions").first.click()
+        page.wait_for_timeout(1_000)  # give an image request time to start if it could
+        assert not [u for u in requested if IMAGE_HOST in u]
+        assert page.locator("img[src*='attacker']").count() == 0
+        page.get_by_text("from=instructions").first.wait_for(timeout=10_000)
     engine.dispose()

@@ -3,6 +3,7 @@ preference buttons with their keys, and the rubric inputs for each side."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import streamlit as st
@@ -63,14 +64,55 @@ def plain_parts(text: str) -> list[str]:
     return parts or [""]
 
 
+_MD_IMAGE = re.compile(
+    r"!\[(?:[^\[\]\\]|\\.)*\]"  # ![alt]
+    r"\(\s*(<[^>\n]*>|[^\s)]*)"  # (url or (<url>
+    r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?\s*\)"  # optional "title", then )
+)
+_HTML_IMAGE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_HTML_SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def _image_text(url: str) -> str:
+    url = url.strip().removeprefix("<").removesuffix(">").strip()
+    if not url:
+        return "[image]"
+    if url[:5].lower() == "data:":
+        return f"[image: data URL, {len(url):,} characters]"
+    return f"[image: {url}]"
+
+
+def _html_image_text(match: re.Match[str]) -> str:
+    src = _HTML_SRC.search(match.group(0))
+    return _image_text(next((g for g in src.groups() if g is not None), "") if src else "")
+
+
+def inert_images(text: str) -> str:
+    """``text`` with every image shown as its address in text, so no browser fetches it.
+
+    Raters' browsers must not load remote images from imported text (the request tells the
+    image's host who rates, when, and the server's address in the Referer). Markdown images
+    ``![alt](url "title")`` and HTML ``<img src=...>`` become ``[image: url]`` (a ``data:``
+    URL is shown by its length only); any other ``![`` (reference-style images) is escaped
+    so it cannot form an image. st.markdown escapes raw HTML anyway; the HTML rewrite is a
+    second line of defence. Code spans and blocks are rewritten too, a cosmetic cost.
+    """
+    if "![" not in text and "<img" not in text.lower():
+        return text
+    text = _MD_IMAGE.sub(lambda m: _image_text(m.group(1)), text)
+    text = _HTML_IMAGE.sub(_html_image_text, text)
+    return text.replace("![", "!\\[")
+
+
 def show_text(text: str, key: str) -> None:
     """Untrusted text (prompt, response, instructions) as markdown, or, past the limits, as
     plain text in a scrollable box, one part at a time, with a note saying why.
 
-    Raw HTML is never rendered (no ``unsafe_allow_html``). ``key`` names the part picker.
+    Raw HTML is never rendered (no ``unsafe_allow_html``) and images are shown as their
+    address (``inert_images``). ``key`` names the part picker.
     """
     if renders_as_markdown(text):
-        st.markdown(text)
+        st.markdown(inert_images(text))
         return
     parts = plain_parts(text)
     st.caption(
@@ -100,7 +142,7 @@ def show_prompt(messages: tuple[dict[str, str], ...], key: str) -> None:
         role = message.get("role") or "user"
         with st.chat_message(role if role in ("user", "assistant") else "user"):
             if role not in ("user", "assistant"):
-                st.caption(role)
+                st.caption(inert_images(role))
             show_text(message.get("content", ""), f"{key}-message-{number}")
 
 
@@ -131,12 +173,12 @@ def score_inputs(
         options = criterion.options()
         value = given.get(criterion.id)
         st.radio(
-            criterion.name,
+            inert_images(criterion.name),
             options,
             index=options.index(value) if value in options else None,
-            format_func=criterion.label,
+            format_func=lambda v, c=criterion: inert_images(c.label(v)),
             horizontal=True,
-            help=criterion.description or None,
+            help=inert_images(criterion.description) or None,
             key=_score_key(prefix, side, criterion),
         )
 
