@@ -13,8 +13,10 @@ from db.models import metadata
 from tests import factory
 from tests.browser import app_server, chromium
 from views.widgets.answer import (
+    MAX_BRACKETS,
     MAX_MARKDOWN_CHARS,
     MAX_MARKDOWN_LINES,
+    MAX_QUOTE_DEPTH,
     inert_images,
     plain_parts,
     renders_as_markdown,
@@ -46,9 +48,14 @@ def _rate_page() -> AppTest:
         ("x" * (MAX_MARKDOWN_CHARS + 1), False),
         ("line\n" * MAX_MARKDOWN_LINES, True),
         ("- item\n" * (MAX_MARKDOWN_LINES + 1), False),
+        ("> > quoted twice\n" * 50, True),
+        (">" * MAX_QUOTE_DEPTH + " deep", True),
+        (">" * 49_000 + " x", False),  # 27 s in Chromium as markdown
+        ("[a](" * MAX_BRACKETS, True),
+        ("[a](" * 12_000, False),  # 14 s in Chromium as markdown
     ],
 )
-def test_markdown_is_rendered_only_up_to_the_size_and_line_limits(text, markdown) -> None:
+def test_markdown_is_rendered_only_up_to_the_size_and_structure_limits(text, markdown) -> None:
     assert renders_as_markdown(text) is markdown
 
 

@@ -29,13 +29,26 @@ browser's markdown renderer takes minutes (or never finishes) on a few hundred t
 list items, and even plain text of megabytes keeps the page busy for many seconds."""
 
 
+MAX_QUOTE_DEPTH = 100
+MAX_BRACKETS = 2_000
+"""Structure the markdown renderer handles badly even in small texts: 49,000 nested quote
+markers take 27 s, 12,000 unclosed links 14 s (Chromium, here)."""
+_TOO_DEEP = re.compile(rf"^[ \t]*(?:>[ \t]*){{{MAX_QUOTE_DEPTH + 1}}}", re.MULTILINE)
+
+
 def _lines(text: str) -> int:
     return text.count("\n") + (not text.endswith("\n"))
 
 
 def renders_as_markdown(text: str) -> bool:
-    """Whether ``text`` is small enough to render as markdown without freezing the page."""
-    return len(text) <= MAX_MARKDOWN_CHARS and _lines(text) <= MAX_MARKDOWN_LINES
+    """Whether ``text`` is small and plain enough to render as markdown without freezing
+    the page (size, lines, quote nesting and brackets are bounded)."""
+    return (
+        len(text) <= MAX_MARKDOWN_CHARS
+        and _lines(text) <= MAX_MARKDOWN_LINES
+        and text.count("[") <= MAX_BRACKETS
+        and _TOO_DEEP.search(text) is None
+    )
 
 
 def plain_parts(text: str) -> list[str]:
@@ -117,8 +130,10 @@ def show_text(text: str, key: str) -> None:
     parts = plain_parts(text)
     st.caption(
         f"This text is shown as plain text, in {len(parts):,} part(s): at {len(text):,}"
-        f" characters and {_lines(text):,} lines it is past what the page renders as"
-        f" markdown ({MAX_MARKDOWN_CHARS:,} characters or {MAX_MARKDOWN_LINES:,} lines)."
+        f" characters and {_lines(text):,} lines it is too large or too deeply structured"
+        f" to render as markdown without freezing the page (limits: {MAX_MARKDOWN_CHARS:,}"
+        f" characters, {MAX_MARKDOWN_LINES:,} lines, {MAX_BRACKETS:,} brackets, quotes"
+        f" nested {MAX_QUOTE_DEPTH} deep)."
     )
     part = 1
     if len(parts) > 1:
