@@ -141,6 +141,12 @@ def test_images_become_their_address_as_text(text, shown) -> None:
     assert shown in inert
 
 
+def test_html_without_a_remote_image_is_left_as_it_was() -> None:
+    """st.markdown shows raw HTML as text: the rater sees the tag, which loads nothing."""
+    text = "<img src=x onerror=alert(1)> and <b>bold</b>"
+    assert inert_images(text) == text
+
+
 def test_the_rate_page_sends_no_image_markdown(app_db) -> None:
     with factory.session(app_db) as s:
         data = factory.blind_campaign(

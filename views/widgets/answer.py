@@ -96,8 +96,12 @@ def _image_text(url: str) -> str:
 
 
 def _html_image_text(match: re.Match[str]) -> str:
+    """A remote ``<img>`` as its address; any other tag as it was (st.markdown shows raw
+    HTML as text, so it loads nothing and the rater sees what was there)."""
     src = _HTML_SRC.search(match.group(0))
-    return _image_text(next((g for g in src.groups() if g is not None), "") if src else "")
+    url = next((g for g in src.groups() if g is not None), "") if src else ""
+    remote = url.strip().lower().startswith(("http:", "https:", "//"))
+    return _image_text(url) if remote else match.group(0)
 
 
 def inert_images(text: str) -> str:
@@ -105,10 +109,11 @@ def inert_images(text: str) -> str:
 
     Raters' browsers must not load remote images from imported text (the request tells the
     image's host who rates, when, and the server's address in the Referer). Markdown images
-    ``![alt](url "title")`` and HTML ``<img src=...>`` become ``[image: url]`` (a ``data:``
-    URL is shown by its length only); any other ``![`` (reference-style images) is escaped
-    so it cannot form an image. st.markdown escapes raw HTML anyway; the HTML rewrite is a
-    second line of defence. Code spans and blocks are rewritten too, a cosmetic cost.
+    ``![alt](url "title")`` and HTML ``<img src="http...">`` become ``[image: url]`` (a
+    ``data:`` URL is shown by its length only); any other ``![`` (reference-style images) is
+    escaped so it cannot form an image. st.markdown shows raw HTML as text anyway, so the
+    HTML rewrite is a second line of defence and leaves tags without a remote ``src`` as
+    they were. Code spans and blocks are rewritten too, a cosmetic cost.
     """
     if "![" not in text and "<img" not in text.lower():
         return text
