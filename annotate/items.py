@@ -11,6 +11,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+MAX_RATER_TEXT = 10_000
+"""The most characters a rater may type into a rationale or a flag reason."""
+
+
+def without_nul(text: str | None) -> str | None:
+    """``text`` with every NUL character removed.
+
+    PostgreSQL refuses NUL in text columns where SQLite stores it; removing it before
+    storing gives one behaviour on both databases (and nothing a rater could mean is lost).
+    """
+    return text.replace("\x00", "") if text and "\x00" in text else text
+
+
 # --- values ------------------------------------------------------------------
 
 
@@ -66,13 +79,17 @@ class Answer:
     """A rater's answer in the terms they saw it: "A" is the left/first response.
 
     ``preference`` is -2..2 (negative: Response A better); ``scores`` maps "A"/"B" to
-    {criterion id: value}.
+    {criterion id: value}. NUL characters are removed from ``rationale`` on construction,
+    so no answer ever stores one (PostgreSQL would refuse it; see ``without_nul``).
     """
 
     preference: int | None = None
     both_bad: bool = False
     scores: dict[str, dict[int, float]] = field(default_factory=dict)
     rationale: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rationale", without_nul(self.rationale))
 
 
 @dataclass(frozen=True)

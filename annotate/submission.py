@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from annotate.items import Answer, RatingSetup
+from annotate.items import MAX_RATER_TEXT, Answer, RatingSetup, without_nul
 from annotate.queue_sql import (
     CP,
     FINISHED,
@@ -72,8 +72,22 @@ Q_FINISH = (
 )
 
 
+def check_rater_text(field: str, text: str | None) -> None:
+    """Refuse text a rater typed that is longer than ``MAX_RATER_TEXT``, naming the field.
+
+    The pages stop typing at the limit already (``max_chars``); this is the check that holds
+    for every caller.
+    """
+    if text is not None and len(text) > MAX_RATER_TEXT:
+        raise InvalidInputError(
+            f"{field} is {len(text):,} characters long; the limit is {MAX_RATER_TEXT:,}"
+            " characters: shorten it and submit again."
+        )
+
+
 def validate_answer(setup: RatingSetup, answer: Answer, single: bool) -> None:
     """Raise InvalidInputError naming what is missing or out of range for this campaign."""
+    check_rater_text("Rationale", (answer.rationale or "").strip())
     if setup.wants_preference and not single:
         allowed = {-1, 0, 1} if setup.preference_scale == "3way" else {-2, -1, 0, 1, 2}
         if answer.both_bad:
@@ -171,6 +185,8 @@ def submit(
 ) -> int:
     """Store the rater's answer for a leased item; returns the new judgment's id.
 
+    The rationale is stored without NUL characters (``Answer`` removes them).
+
     Time on task is measured on the server, from when the item was first shown. An answer
     that comes after the lease ran out is still kept while the comparison has room; once
     other raters filled it, LeaseLostError says so and nothing is stored.
@@ -234,10 +250,15 @@ def flag(
     *,
     now: datetime | None = None,
 ) -> None:
-    """Report an item (broken, offensive, unanswerable); the reason goes to the admins."""
-    reason = (reason or "").strip()
+    """Report an item (broken, offensive, unanswerable); the reason goes to the admins.
+
+    The reason is at most ``MAX_RATER_TEXT`` characters; NUL characters are removed before
+    storing, on both databases (PostgreSQL refuses them in text).
+    """
+    reason = (without_nul(reason) or "").strip()
     if not reason:
         raise InvalidInputError("Say why you flag this item (e.g. 'output is truncated').")
+    check_rater_text("Flag reason", reason)
     _finish_without_judgment(engine, rater_id, assignment_id, "flagged", reason, now)
 
 

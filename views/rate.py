@@ -10,11 +10,17 @@ from typing import Any
 
 import streamlit as st
 
-from annotate.items import RateItem, RatingSetup
+from annotate.items import MAX_RATER_TEXT, RateItem, RatingSetup
 from annotate.queue import next_item, progress, rateable_campaigns, rating_setup
 from annotate.submission import flag, skip, submit, undo_last
 from db.errors import JudgeboardError
-from views.widgets.answer import BOTH_BAD_KEY, PREFERENCES, answer_form, collected_answer
+from views.widgets.answer import (
+    BOTH_BAD_KEY,
+    PREFERENCES,
+    answer_form,
+    collected_answer,
+    show_text,
+)
 from views.widgets.common import engine, require_actor
 
 FLASH = "rate_flash"
@@ -115,7 +121,9 @@ def rating_panel(rater_id: int, setup: RatingSetup) -> None:
         args=(rater_id, campaign_id),
     )
     with flag_col.popover("Flag", width="stretch"):
-        st.text_input("What is wrong with this item?", key=f"{prefix}-flag")
+        st.text_input(
+            "What is wrong with this item?", key=f"{prefix}-flag", max_chars=MAX_RATER_TEXT
+        )
         st.button(
             "Flag item",
             key=f"{prefix}-flag-button",
@@ -141,7 +149,10 @@ def main() -> None:
     campaign_id = st.selectbox("Campaign", list(names), format_func=names.get, key="rate_campaign")
     setup = rating_setup(engine(), campaign_id)
     with st.expander("Instructions", expanded=False, icon=":material/menu_book:"):
-        st.markdown(setup.instructions or "_No instructions for this campaign._")
+        show_text(
+            setup.instructions or "_No instructions for this campaign._",
+            f"instructions-{campaign_id}",
+        )
     rating_panel(actor.id, setup)
 
 

@@ -3,11 +3,12 @@ preference buttons with their keys, and the rubric inputs for each side."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import streamlit as st
 
-from annotate.items import Answer, CriterionView, RateItem, RatingSetup
+from annotate.items import MAX_RATER_TEXT, Answer, CriterionView, RateItem, RatingSetup
 
 PREFERENCES = {
     "3way": [(-1, "A is better", "1"), (0, "Tie", "2"), (1, "B is better", "3")],
@@ -21,29 +22,162 @@ PREFERENCES = {
 }
 BOTH_BAD_KEY = {"3way": "4", "5way": "6"}
 
+MAX_MARKDOWN_CHARS = 50_000
+MAX_MARKDOWN_LINES = 2_000
+"""Past either limit a text is shown as plain text, in parts of at most these sizes: the
+browser's markdown renderer takes minutes (or never finishes) on a few hundred thousand
+list items, and even plain text of megabytes keeps the page busy for many seconds."""
+
+
+MAX_QUOTE_DEPTH = 100
+MAX_BRACKETS = 2_000
+"""Structure the markdown renderer handles badly even in small texts: 49,000 nested quote
+markers take 27 s, 12,000 unclosed links 14 s (Chromium, here)."""
+_TOO_DEEP = re.compile(rf"^[ \t]*(?:>[ \t]*){{{MAX_QUOTE_DEPTH + 1}}}", re.MULTILINE)
+
+
+def _lines(text: str) -> int:
+    return text.count("\n") + (not text.endswith("\n"))
+
+
+def renders_as_markdown(text: str) -> bool:
+    """Whether ``text`` is small and plain enough to render as markdown without freezing
+    the page (size, lines, quote nesting and brackets are bounded)."""
+    return (
+        len(text) <= MAX_MARKDOWN_CHARS
+        and _lines(text) <= MAX_MARKDOWN_LINES
+        and text.count("[") <= MAX_BRACKETS
+        and _TOO_DEEP.search(text) is None
+    )
+
+
+def plain_parts(text: str) -> list[str]:
+    """``text`` cut into parts of at most MAX_MARKDOWN_CHARS characters and
+    MAX_MARKDOWN_LINES lines, at line ends where a line fits; joined, they give ``text``."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+
+    def close() -> None:
+        nonlocal current, size
+        if current:
+            parts.append("".join(current))
+        current, size = [], 0
+
+    for line in text.splitlines(keepends=True):
+        while len(line) > MAX_MARKDOWN_CHARS:
+            close()
+            parts.append(line[:MAX_MARKDOWN_CHARS])
+            line = line[MAX_MARKDOWN_CHARS:]
+        if size + len(line) > MAX_MARKDOWN_CHARS or len(current) == MAX_MARKDOWN_LINES:
+            close()
+        current.append(line)
+        size += len(line)
+    close()
+    return parts or [""]
+
+
+_MD_IMAGE = re.compile(
+    r"!\[(?:[^\[\]\\]|\\.)*\]"  # ![alt]
+    r"\(\s*(<[^>\n]*>|[^\s)]*)"  # (url or (<url>
+    r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?\s*\)"  # optional "title", then )
+)
+_HTML_IMAGE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_HTML_SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def _image_text(url: str) -> str:
+    url = url.strip().removeprefix("<").removesuffix(">").strip()
+    if not url:
+        return "[image]"
+    if url[:5].lower() == "data:":
+        return f"[image: data URL, {len(url):,} characters]"
+    return f"[image: {url}]"
+
+
+def _html_image_text(match: re.Match[str]) -> str:
+    """A remote ``<img>`` as its address; any other tag as it was (st.markdown shows raw
+    HTML as text, so it loads nothing and the rater sees what was there)."""
+    src = _HTML_SRC.search(match.group(0))
+    url = next((g for g in src.groups() if g is not None), "") if src else ""
+    remote = url.strip().lower().startswith(("http:", "https:", "//"))
+    return _image_text(url) if remote else match.group(0)
+
+
+def inert_images(text: str) -> str:
+    """``text`` with every image shown as its address in text, so no browser fetches it.
+
+    Raters' browsers must not load remote images from imported text (the request tells the
+    image's host who rates, when, and the server's address in the Referer). Markdown images
+    ``![alt](url "title")`` and HTML ``<img src="http...">`` become ``[image: url]`` (a
+    ``data:`` URL is shown by its length only); any other ``![`` (reference-style images) is
+    escaped so it cannot form an image. st.markdown shows raw HTML as text anyway, so the
+    HTML rewrite is a second line of defence and leaves tags without a remote ``src`` as
+    they were. Code spans and blocks are rewritten too, a cosmetic cost.
+    """
+    if "![" not in text and "<img" not in text.lower():
+        return text
+    text = _MD_IMAGE.sub(lambda m: _image_text(m.group(1)), text)
+    text = _HTML_IMAGE.sub(_html_image_text, text)
+    return text.replace("![", "!\\[")
+
+
+def show_text(text: str, key: str) -> None:
+    """Untrusted text (prompt, response, instructions) as markdown, or, past the limits, as
+    plain text in a scrollable box, one part at a time, with a note saying why.
+
+    Raw HTML is never rendered (no ``unsafe_allow_html``) and images are shown as their
+    address (``inert_images``). ``key`` names the part picker.
+    """
+    if renders_as_markdown(text):
+        st.markdown(inert_images(text))
+        return
+    parts = plain_parts(text)
+    st.caption(
+        f"This text is shown as plain text, in {len(parts):,} part(s): at {len(text):,}"
+        f" characters and {_lines(text):,} lines it is too large or too deeply structured"
+        f" to render as markdown without freezing the page (limits: {MAX_MARKDOWN_CHARS:,}"
+        f" characters, {MAX_MARKDOWN_LINES:,} lines, {MAX_BRACKETS:,} brackets, quotes"
+        f" nested {MAX_QUOTE_DEPTH} deep)."
+    )
+    part = 1
+    if len(parts) > 1:
+        part = st.number_input(
+            f"Part (1 to {len(parts)})",
+            min_value=1,
+            max_value=len(parts),
+            value=1,
+            step=1,
+            key=f"{key}-part",
+        )
+    with st.container(height=480):
+        st.text(parts[int(part) - 1])
+
 
 # --- helpers shared with the history page --------------------------------------------------
 
 
-def show_prompt(messages: tuple[dict[str, str], ...]) -> None:
-    for message in messages:
+def show_prompt(messages: tuple[dict[str, str], ...], key: str) -> None:
+    for number, message in enumerate(messages):
         role = message.get("role") or "user"
         with st.chat_message(role if role in ("user", "assistant") else "user"):
             if role not in ("user", "assistant"):
-                st.caption(role)
-            st.markdown(message.get("content", ""))
+                st.caption(inert_images(role))
+            show_text(message.get("content", ""), f"{key}-message-{number}")
 
 
-def show_response(label: str, text: str, turns: tuple[str, ...] | None) -> None:
-    """One response; st.markdown escapes raw HTML (no unsafe_allow_html), so it shows as text."""
+def show_response(label: str, text: str, turns: tuple[str, ...] | None, key: str) -> None:
+    """One response; st.markdown escapes raw HTML (no unsafe_allow_html), so it shows as text.
+
+    Past the markdown limits it is plain text (``show_text``)."""
     st.markdown(f"#### {label}")
     with st.container(border=True):
         if turns and len(turns) > 1:
             for number, turn in enumerate(turns, 1):
                 st.caption(f"Turn {number}")
-                st.markdown(turn)
+                show_text(turn, f"{key}-turn-{number}")
         else:
-            st.markdown(text)
+            show_text(text, key)
 
 
 def _score_key(prefix: str, side: str, criterion: CriterionView) -> str:
@@ -59,12 +193,12 @@ def score_inputs(
         options = criterion.options()
         value = given.get(criterion.id)
         st.radio(
-            criterion.name,
+            inert_images(criterion.name),
             options,
             index=options.index(value) if value in options else None,
-            format_func=criterion.label,
+            format_func=lambda v, c=criterion: inert_images(c.label(v)),
             horizontal=True,
-            help=criterion.description or None,
+            help=inert_images(criterion.description) or None,
             key=_score_key(prefix, side, criterion),
         )
 
@@ -98,19 +232,19 @@ def answer_form(
 
     ``on_answer(preference, both_bad)`` is called from the buttons' callbacks.
     """
-    show_prompt(item.messages)
+    show_prompt(item.messages, f"{prefix}-prompt")
     if item.single:
-        show_response("Response", item.response_a, item.turns_a)
+        show_response("Response", item.response_a, item.turns_a, f"{prefix}-response-a")
         if setup.wants_scores:
             score_inputs(setup, "A", prefix, previous)
     else:
         left, right = st.columns(2, gap="medium")
         with left:
-            show_response("Response A", item.response_a, item.turns_a)
+            show_response("Response A", item.response_a, item.turns_a, f"{prefix}-response-a")
             if setup.wants_scores:
                 score_inputs(setup, "A", prefix, previous)
         with right:
-            show_response("Response B", item.response_b, item.turns_b)
+            show_response("Response B", item.response_b, item.turns_b, f"{prefix}-response-b")
             if setup.wants_scores:
                 score_inputs(setup, "B", prefix, previous)
     st.text_area(
@@ -118,6 +252,7 @@ def answer_form(
         value=(previous.rationale or "") if previous else "",
         key=f"{prefix}-rationale",
         height=68,
+        max_chars=MAX_RATER_TEXT,
     )
     if setup.wants_preference and not item.single:
         choices = PREFERENCES[setup.preference_scale]
