@@ -100,6 +100,7 @@ class OutputImportResult:
     outputs_existing: int = 0
     ignored_fields: list[str] = field(default_factory=list)
     values_as_text: int = 0
+    nuls_removed: int = 0
     rows_rejected: int = 0
     rejects_path: str | None = None
     rejects_words: str = ""
@@ -122,7 +123,9 @@ class OutputImportResult:
             text += f" Ignored fields: {', '.join(self.ignored_fields)}."
         scalars = rd.Scalars()
         scalars.n = self.values_as_text
-        text += scalars.words() + self.rejects_words
+        stats = rd.ReadStats()
+        stats.nuls = self.nuls_removed
+        text += scalars.words() + stats.words() + self.rejects_words
         return text + f" ({self.seconds:.1f} s)"
 
 
@@ -168,7 +171,9 @@ def _parse_long(rec: Any, textual: bool, scalars: rd.Scalars) -> _Parsed:
         cost = rd.opt_number(cost, "cost_usd", textual)
     if tokens is not None:
         tokens = rd.opt_int(tokens, "tokens", textual)
-    meta_json = _NULL_JSON if meta is None else to_json(rd.opt_object(meta, "metadata", textual))
+    meta_json = (
+        _NULL_JSON if meta is None else to_json(rd.opt_object(meta, "metadata", textual, scalars))
+    )
     if reference is not None:
         reference = rd.opt_text(reference, "reference")
     if category is not None:
@@ -560,6 +565,7 @@ def import_outputs(
                 else:
                     job.run(rd.read_records(src, container))
                     result.values_as_text = job.scalars.n
+                    result.nuls_removed = src.stats.nuls + job.scalars.nuls
                 log.raise_if_any()
                 if result.rows_read == 0:
                     raise ImportFileError(
@@ -628,6 +634,7 @@ def _parse_file(
     try:
         with rd.open_source(Path(path), name) as src:
             job.run(rd.read_records(src, container))
+            nuls = src.stats.nuls + job.scalars.nuls
         log.raise_if_any()
         job.flush()
         if skipped is not None:
@@ -641,6 +648,7 @@ def _parse_file(
                 result.ignored_fields,
                 job.scalars.n,
                 n_rejected,
+                nuls,
             )
         )
     except ImportFileError as exc:
@@ -690,6 +698,7 @@ def _write_from_parser(job: _OutputImport, src: rd.Source, container: str) -> No
                 job.scalars.n = result.values_as_text = message[4]
                 if job.rejects is not None:
                     job.rejects.n = message[5]
+                result.nuls_removed = message[6]
                 return
             elif kind == "error":
                 path, line, field_, problem, text = message[1:]

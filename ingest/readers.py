@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -218,6 +218,66 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
+class ReadStats:
+    """What reading a file changed or noticed, for the import summary.
+
+    ``nuls``: NUL characters removed from text (PostgreSQL cannot store them in text, so
+    both databases get the text without them).
+    """
+
+    __slots__ = ("nuls",)
+
+    def __init__(self) -> None:
+        self.nuls = 0
+
+    def words(self) -> str:
+        """The notes in sentences for an import summary ('' when there are none)."""
+        if not self.nuls:
+            return ""
+        if self.nuls == 1:
+            return " 1 NUL character was removed."
+        return f" {self.nuls:,} NUL characters were removed."
+
+
+def strip_nuls(value: Any, stats: ReadStats) -> Any:
+    """``value`` with NUL characters removed from every string in it (keys too), counted.
+
+    Iterative, so a deeply nested value cannot exhaust the stack.
+    """
+    if type(value) is str:
+        n = value.count("\x00")
+        if n:
+            stats.nuls += n
+            return value.replace("\x00", "")
+        return value
+    if type(value) not in (list, dict):
+        return value
+    root: list[Any] = [value]
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if type(node) is list:
+            for i, v in enumerate(node):
+                if type(v) is str:
+                    if "\x00" in v:
+                        stats.nuls += v.count("\x00")
+                        node[i] = v.replace("\x00", "")
+                elif type(v) is list or type(v) is dict:
+                    stack.append(v)
+        else:
+            for k in [k for k in node if type(k) is str and "\x00" in k]:
+                stats.nuls += k.count("\x00")
+                node[k.replace("\x00", "")] = node.pop(k)
+            for k, v in node.items():
+                if type(v) is str:
+                    if "\x00" in v:
+                        stats.nuls += v.count("\x00")
+                        node[k] = v.replace("\x00", "")
+                elif type(v) is list or type(v) is dict:
+                    stack.append(v)
+    return root[0]
+
+
 @dataclass
 class Source:
     """An opened input: a binary stream positioned at its start, its name and first bytes."""
@@ -226,6 +286,7 @@ class Source:
     name: str
     head: bytes
     path: Path | None
+    stats: ReadStats = field(default_factory=ReadStats)
 
 
 def _source_name(source: Path | BinaryIO, filename: str | None) -> str:
@@ -293,11 +354,11 @@ def detect_container(src: Source, fmt: str | None) -> str:
 
 def read_records(src: Source, container: str) -> Iterator[tuple[int, Any]]:
     if container == "jsonl":
-        return read_jsonl(src.stream)
+        return read_jsonl(src.stream, src.stats)
     if container == "json":
-        return read_json_list(src.stream, src.name)
+        return read_json_list(src.stream, src.name, src.stats)
     if container == "csv":
-        return read_csv(src.stream)
+        return read_csv(src.stream, src.stats)
     return read_parquet(src)
 
 
@@ -305,11 +366,12 @@ def _utf8_problem(exc: UnicodeDecodeError) -> str:
     return f"invalid UTF-8 (byte {exc.start + 1} of the line): save the file with UTF-8 encoding"
 
 
-def read_jsonl(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
+def read_jsonl(stream: BinaryIO, stats: ReadStats | None = None) -> Iterator[tuple[int, Any]]:
     # The C scanner behind json.loads, called directly: it skips two regex matches and two
     # Python frames per line. Anything it does not take whole goes through json.loads, which
     # either accepts it (surrounding whitespace) or words the error.
     scan = json.JSONDecoder().scan_once
+    stats = stats if stats is not None else ReadStats()
     for n, raw in enumerate(stream, 1):
         try:
             text = raw.decode("utf-8")
@@ -324,6 +386,8 @@ def read_jsonl(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
             if not rest or rest.isspace():
                 if "\\ud" in text or "\\uD" in text:
                     value = _surrogate_check(value)
+                if "\\u0000" in text:
+                    value = strip_nuls(value, stats)
                 yield n, value
                 continue
         except (StopIteration, json.JSONDecodeError):
@@ -332,6 +396,8 @@ def read_jsonl(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
             continue
         try:
             value = json.loads(text)
+            if "\\u0000" in text:
+                value = strip_nuls(value, stats)
             yield n, _surrogate_check(value) if "\\u" in text else value
         except json.JSONDecodeError as exc:
             yield (
@@ -357,18 +423,22 @@ def _is_ws(ch: str) -> bool:
     return ch in " \t\r\n"
 
 
-def read_json_list(stream: BinaryIO, name: str) -> Iterator[tuple[int, Any]]:
+def read_json_list(
+    stream: BinaryIO, name: str, stats: ReadStats | None = None
+) -> Iterator[tuple[int, Any]]:
     """Yield the elements of a top-level JSON list without loading the whole file.
 
     A syntax error cannot be skipped over in a list: it is the last record yielded.
     """
     try:
-        yield from _json_list_elements(stream, name)
+        yield from _json_list_elements(stream, name, stats if stats is not None else ReadStats())
     except ImportFileError as exc:
         yield exc.line or 1, Bad(exc.field, exc.problem, fatal=True)
 
 
-def _json_list_elements(stream: BinaryIO, name: str) -> Iterator[tuple[int, Any]]:
+def _json_list_elements(
+    stream: BinaryIO, name: str, stats: ReadStats
+) -> Iterator[tuple[int, Any]]:
     """Decode UTF-8 incrementally into a text buffer and ``raw_decode`` element by element,
     reading more whenever an element runs past the end of the buffer."""
     decoder = json.JSONDecoder()
@@ -451,12 +521,15 @@ def _json_list_elements(stream: BinaryIO, name: str) -> Iterator[tuple[int, Any]
         start_line = here()
         if buf.find("\\u", pos, end) >= 0:
             value = _surrogate_check(value)
+            if buf.find("\\u0000", pos, end) >= 0:
+                value = strip_nuls(value, stats)
         pos = end
         yield start_line, value
 
 
-def read_csv(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
+def read_csv(stream: BinaryIO, stats: ReadStats | None = None) -> Iterator[tuple[int, Any]]:
     """Rows as dicts keyed by the header; each tagged with the line the record starts on."""
+    stats = stats if stats is not None else ReadStats()
     bad_lines: dict[int, str] = {}
     counter = [0]
 
@@ -470,6 +543,9 @@ def read_csv(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
                 text = raw.decode("utf-8", errors="replace")
             if n == 1 and text.startswith("\ufeff"):
                 text = text[1:]
+            if "\x00" in text:
+                stats.nuls += text.count("\x00")
+                text = text.replace("\x00", "")
             yield text
 
     reader = csv.reader(lines())
@@ -526,9 +602,27 @@ def read_parquet(src: Source) -> Iterator[tuple[int, Any]]:
         ) from None
     row = 0
     for batch in pf.iter_batches(batch_size=5000):
-        for rec in batch.to_pylist():
+        records = batch.to_pylist()
+        if _has_nul(batch):
+            records = strip_nuls(records, src.stats)
+        for rec in records:
             row += 1
             yield row, {k: v for k, v in rec.items() if v is not None}
+
+
+def _has_nul(batch: Any) -> bool:
+    """Whether a Parquet batch may hold a NUL character (checked per column, in Arrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for col in batch.columns:
+        t = col.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            if pc.any(pc.match_substring(col, "\x00")).as_py():
+                return True
+        elif pa.types.is_nested(t):
+            return True  # lists and structs: let the walk look
+    return False
 
 
 def shape_of(record: Any) -> str:
@@ -547,12 +641,14 @@ def shape_of(record: Any) -> str:
 
 
 class Scalars:
-    """Counts text values that came as JSON numbers or booleans and were stored as text."""
+    """Counts text values that came as JSON numbers or booleans and were stored as text
+    (``n``), and NUL characters removed from JSON text inside CSV cells (``nuls``)."""
 
-    __slots__ = ("n",)
+    __slots__ = ("n", "nuls")
 
     def __init__(self) -> None:
         self.n = 0
+        self.nuls = 0
 
     def words(self) -> str:
         """The count in a sentence for an import summary ('' when there were none)."""
@@ -691,7 +787,9 @@ def opt_int(value: Any, field: str, textual: bool = False) -> int | None:
     raise FieldError(field, f"must be a non-negative integer, got {kind_of(value)}")
 
 
-def opt_object(value: Any, field: str, textual: bool = False) -> dict[str, Any] | None:
+def opt_object(
+    value: Any, field: str, textual: bool = False, scalars: Scalars | None = None
+) -> dict[str, Any] | None:
     if value is None or type(value) is dict:
         return value
     if textual and type(value) is str:
@@ -700,6 +798,8 @@ def opt_object(value: Any, field: str, textual: bool = False) -> dict[str, Any] 
         except json.JSONDecodeError:
             parsed = None
         if type(parsed) is dict:
+            if "\\u0000" in value:
+                parsed = strip_nuls(parsed, scalars if scalars is not None else Scalars())
             return parsed
         raise FieldError(field, f"must be a JSON object, got {kind_of(value)}")
     raise FieldError(field, f"must be an object, got {kind_of(value)}")
@@ -755,6 +855,8 @@ def prompt(
             except json.JSONDecodeError:
                 parsed = None
             if type(parsed) is list and parsed and all(type(m) is dict for m in parsed):
+                if "\\u0000" in value:
+                    parsed = strip_nuls(parsed, scalars if scalars is not None else Scalars())
                 return prompt(parsed, field)
         if not value.strip():
             raise FieldError(field, "is empty: give the prompt text or a list of messages")

@@ -77,6 +77,7 @@ class VoteImportResult:
     comparisons_added: int = 0
     comparisons_existing: int = 0
     values_as_text: int = 0
+    nuls_removed: int = 0
     unknown_order: int = 0
     rows_rejected: int = 0
     rejects_path: str | None = None
@@ -107,7 +108,9 @@ class VoteImportResult:
             )
         scalars = rd.Scalars()
         scalars.n = self.values_as_text
-        text += scalars.words() + self.rejects_words
+        stats = rd.ReadStats()
+        stats.nuls = self.nuls_removed
+        text += scalars.words() + stats.words() + self.rejects_words
         return text + f" ({self.seconds:.1f} s)"
 
 
@@ -880,6 +883,7 @@ def import_votes(
                     raise ImportFileError(src.name, None, None, "is empty: it has no votes")
                 job.finish()
                 result.values_as_text = job.scalars.n
+                result.nuls_removed = src.stats.nuls
                 if skipped is not None:
                     skipped.close()
                     result.rows_rejected, result.rejects_path = skipped.n, skipped.path

@@ -1,0 +1,83 @@
+"""Hostile import files (issue 13): each is imported correctly or refused with a message
+naming the file, line and field, with the database unchanged, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from db.errors import ImportFileError
+from db.models import Candidate, Judgment, Output, Prompt
+from ingest.outputs import import_outputs
+from ingest.votes import import_votes
+from tests import factory
+
+
+def _refused(engine, run, path: Path) -> ImportFileError:
+    """Run an import expected to fail; assert nothing was written and return the error."""
+    factory.admin_id(engine)  # the acting admin exists before counting
+    before = factory.table_counts(engine)
+    with pytest.raises(ImportFileError) as info:
+        run(engine, path, "hostile", actor_id=factory.admin_id(engine))
+    assert factory.table_counts(engine) == before
+    assert str(path) in str(info.value)
+    return info.value
+
+
+# ---- 14. NUL characters --------------------------------------------------------------------
+
+
+def test_nul_characters_in_outputs_are_removed_and_counted(engine, tmp_path: Path) -> None:
+    rows = [
+        {
+            "prompt_id": "p\u00001",
+            "prompt": "Ques\u0000tion?",
+            "model": "m\u00001",
+            "output": "ans\u0000wer",
+            "metadata": {"note": "a\u0000b", "k\u0000": 1},
+        }
+    ]
+    path = factory.write_jsonl(tmp_path / "o.jsonl", rows)
+
+    result = import_outputs(engine, path, "nul", actor_id=factory.admin_id(engine))
+
+    assert result.outputs_added == 1
+    assert "6 NUL characters were removed" in result.summary()
+    with factory.session(engine) as s:
+        prompt = s.exec(select(Prompt)).one()
+        output = s.exec(select(Output)).one()
+        assert prompt.external_id == "p1"
+        assert prompt.messages == [{"role": "user", "content": "Question?"}]
+        assert s.exec(select(Candidate.name)).one() == "m1"
+        assert output.content == "answer" and output.meta == {"note": "ab", "k": 1}
+
+
+def test_nul_characters_in_csv_and_parquet_are_removed(engine, tmp_path: Path) -> None:
+    rows = [{"prompt_id": "p1", "prompt": "Q\u0000?", "model": "m1", "output": "a\u0000"}]
+    pq_path = factory.write_parquet(tmp_path / "o.parquet", [rows[0] | {"model": "m2"}])
+    rows[0]["metadata"] = '{"note": "x\\u0000"}'  # JSON text in a CSV cell
+    csv_path = factory.write_csv(tmp_path / "o.csv", rows)
+
+    first = import_outputs(engine, csv_path, "nul", actor_id=factory.admin_id(engine))
+    second = import_outputs(engine, pq_path, "nul", actor_id=factory.admin_id(engine))
+
+    assert "3 NUL characters were removed" in first.summary()
+    assert "2 NUL characters were removed" in second.summary()
+    with factory.session(engine) as s:
+        assert sorted(o.content for o in s.exec(select(Output))) == ["a", "a"]
+
+
+def test_nul_characters_in_votes_are_removed_and_counted(engine, tmp_path: Path) -> None:
+    rows = factory.vote_rows(n_questions=1, judge="rater\u00001", rationale="be\u0000cause")
+    rows[0]["output_a"] += "\u0000"
+    path = factory.write_jsonl(tmp_path / "v.jsonl", rows)
+
+    result = import_votes(engine, path, "nul", actor_id=factory.admin_id(engine))
+
+    assert result.judgments_added == 1
+    assert "3 NUL characters were removed" in result.summary()
+    with factory.session(engine) as s:
+        assert s.exec(select(Judgment.rationale)).one() == "because"
+        assert "\u0000" not in "".join(o.content for o in s.exec(select(Output)))
