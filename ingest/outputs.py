@@ -166,9 +166,9 @@ def _parse_long(rec: Any, textual: bool, scalars: rd.Scalars) -> _Parsed:
         g("split"),
     )
     if latency is not None:
-        latency = rd.opt_number(latency, "latency_ms", textual)
+        latency = rd.opt_number(latency, "latency_ms", textual, rd.MAX_LATENCY_MS)
     if cost is not None:
-        cost = rd.opt_number(cost, "cost_usd", textual)
+        cost = rd.opt_number(cost, "cost_usd", textual, rd.MAX_COST_USD)
     if tokens is not None:
         tokens = rd.opt_int(tokens, "tokens", textual)
     meta_json = (

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -33,6 +34,15 @@ EXTENSIONS = {
 CONTAINERS = ("jsonl", "json", "csv", "parquet")
 SHAPES = ("long", "alpaca-eval", "mt-bench")
 ROLES = ("system", "user", "assistant")
+
+MAX_DEPTH = 64
+"""How deep a record's JSON may nest (objects and lists, the record itself counting as 1)."""
+MAX_INT = 2**31 - 1
+"""The largest count-like integer (``tokens``): one range on SQLite and PostgreSQL."""
+MAX_LATENCY_MS = 1e9
+MAX_COST_USD = 1e6
+EPOCH_MAX = 4_102_444_800
+"""Timestamps are Unix seconds from 0 (1970) to before this (2100-01-01 UTC)."""
 
 _HEAD_BYTES = 64 * 1024
 _CHUNK_CHARS = 1 << 20
@@ -362,6 +372,43 @@ def read_records(src: Source, container: str) -> Iterator[tuple[int, Any]]:
     return read_parquet(src)
 
 
+_JSON_TOKEN = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")(\s*:)?|[\[\]{}]')
+
+
+def nesting(text: str, start: int = 0, end: int | None = None) -> tuple[str | None] | None:
+    """``(field,)`` when the JSON text in ``text[start:end]`` nests deeper than MAX_DEPTH
+    (``field`` is the record's top-level key it happens under), else None.
+
+    Scans tokens iteratively, before parsing, so a value nested 200,000 deep is refused
+    instead of exhausting the parser's recursion. Text with at most MAX_DEPTH brackets
+    cannot be too deep and costs two ``count`` calls.
+    """
+    end = len(text) if end is None else end
+    if text.count("[", start, end) + text.count("{", start, end) <= MAX_DEPTH:
+        return None
+    depth, key = 0, None
+    for m in _JSON_TOKEN.finditer(text, start, end):
+        tok = m.group()
+        ch = tok[0]
+        if ch == '"':
+            if depth == 1 and m.group(2):
+                try:
+                    key = json.loads(m.group(1))
+                except ValueError:
+                    key = None
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return (key if isinstance(key, str) else None,)
+        else:
+            depth -= 1
+    return None
+
+
+def _too_deep() -> str:
+    return f"is nested more than {MAX_DEPTH} levels deep: flatten it"
+
+
 def _utf8_problem(exc: UnicodeDecodeError) -> str:
     return f"invalid UTF-8 (byte {exc.start + 1} of the line): save the file with UTF-8 encoding"
 
@@ -380,6 +427,10 @@ def read_jsonl(stream: BinaryIO, stats: ReadStats | None = None) -> Iterator[tup
             continue
         if n == 1 and text.startswith("\ufeff"):
             text = text[1:]
+        deep = nesting(text)
+        if deep is not None:
+            yield n, Bad(deep[0], _too_deep(), text.rstrip("\r\n"))
+            continue
         try:
             value, end = scan(text, 0)
             rest = text[end:]
@@ -436,9 +487,7 @@ def read_json_list(
         yield exc.line or 1, Bad(exc.field, exc.problem, fatal=True)
 
 
-def _json_list_elements(
-    stream: BinaryIO, name: str, stats: ReadStats
-) -> Iterator[tuple[int, Any]]:
+def _json_list_elements(stream: BinaryIO, name: str, stats: ReadStats) -> Iterator[tuple[int, Any]]:
     """Decode UTF-8 incrementally into a text buffer and ``raw_decode`` element by element,
     reading more whenever an element runs past the end of the buffer."""
     decoder = json.JSONDecoder()
@@ -508,6 +557,9 @@ def _json_list_elements(
         while True:
             try:
                 value, end = decoder.raw_decode(buf, pos)
+            except RecursionError:
+                deep = nesting(buf, pos) or (None,)
+                raise ImportFileError(name, here(), deep[0], _too_deep()) from None
             except json.JSONDecodeError as exc:
                 # The element may run past the buffer: read more (growing with the buffer so
                 # a 10 MB element is not re-parsed a hundred times) and try again.
@@ -519,6 +571,9 @@ def _json_list_elements(
                 continue  # a number or literal cut at the buffer's end: decode it whole
             break
         start_line = here()
+        deep = nesting(buf, pos, end)
+        if deep is not None:
+            raise ImportFileError(name, start_line, deep[0], _too_deep())
         if buf.find("\\u", pos, end) >= 0:
             value = _surrogate_check(value)
             if buf.find("\\u0000", pos, end) >= 0:
@@ -601,7 +656,20 @@ def read_parquet(src: Source) -> Iterator[tuple[int, Any]]:
             src.name, None, None, f"is not a readable Parquet file ({exc})"
         ) from None
     row = 0
-    for batch in pf.iter_batches(batch_size=5000):
+    batches = pf.iter_batches(batch_size=5000)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as exc:
+            raise ImportFileError(
+                src.name,
+                None,
+                None,
+                f"is a damaged Parquet file: the data after row {row} cannot be read ({exc});"
+                " write the file again",
+            ) from None
+        if batch is None:
+            return
         records = batch.to_pylist()
         if _has_nul(batch):
             records = strip_nuls(records, src.stats)
@@ -752,39 +820,67 @@ def opt_text(
     return value
 
 
-def opt_number(value: Any, field: str, textual: bool = False) -> float | None:
+def opt_number(
+    value: Any, field: str, textual: bool = False, maximum: float = MAX_COST_USD
+) -> float | None:
+    """An optional finite number from 0 to ``maximum`` (NaN counts as missing)."""
     t = type(value)
     if t is float or t is int:
-        if value >= 0 and not math.isinf(value):
+        if 0 <= value <= maximum:
             return value
-        if math.isnan(value):
+        if t is float and math.isnan(value):
             return None
+        if value > maximum:
+            raise FieldError(field, f"is {value!r}: at most {maximum:,.0f} allowed")
         raise FieldError(field, f"must be a non-negative number, got {kind_of(value)}")
     if value is None:
         return None
     if textual and t is str:
         try:
-            return opt_number(float(value), field)
+            return opt_number(float(value), field, maximum=maximum)
         except ValueError:
             pass
     raise FieldError(field, f"must be a number, got {kind_of(value)}")
 
 
-def opt_int(value: Any, field: str, textual: bool = False) -> int | None:
+def opt_int(value: Any, field: str, textual: bool = False, maximum: int = MAX_INT) -> int | None:
+    """An optional integer from 0 to ``maximum`` (NaN counts as missing)."""
     t = type(value)
     if t is int:
-        if value >= 0:
+        if 0 <= value <= maximum:
             return value
+        if value > maximum:
+            raise FieldError(field, f"is {value}: at most {maximum:,} allowed")
     elif t is float and value.is_integer():
-        return opt_int(int(value), field)
+        return opt_int(int(value), field, maximum=maximum)
     elif t is float and math.isnan(value) or value is None:
         return None
     elif textual and t is str:
         try:
-            return opt_int(int(value), field)
+            return opt_int(int(value), field, maximum=maximum)
         except ValueError:
             pass
     raise FieldError(field, f"must be a non-negative integer, got {kind_of(value)}")
+
+
+def opt_epoch(value: Any, field: str) -> datetime | None:
+    """Optional Unix seconds, from 0 (1970) to before EPOCH_MAX (2100), as a UTC datetime."""
+    if value is None:
+        return None
+    t = type(value)
+    if t is not int and t is not float or t is float and not math.isfinite(value):
+        raise FieldError(field, f"must be Unix seconds (a number), got {kind_of(value)}")
+    if not 0 <= value < EPOCH_MAX:
+        hint = (
+            ": it looks like milliseconds, divide by 1000"
+            if EPOCH_MAX <= value < EPOCH_MAX * 1000
+            else ""
+        )
+        raise FieldError(
+            field,
+            f"is {value!r}: Unix seconds from 0 (1970) to {EPOCH_MAX:,} (2100) allowed{hint}",
+        )
+    return datetime.fromtimestamp(value, UTC)
 
 
 def opt_object(
@@ -793,6 +889,8 @@ def opt_object(
     if value is None or type(value) is dict:
         return value
     if textual and type(value) is str:
+        if nesting(value) is not None:
+            raise FieldError(field, _too_deep())
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError:
@@ -850,6 +948,8 @@ def prompt(
         return hash(as_text), as_text
     if type(value) is str:
         if textual and value.startswith("[") and value.rstrip().endswith("]"):
+            if nesting(value) is not None:
+                raise FieldError(field, _too_deep())
             try:
                 parsed = json.loads(value)
             except json.JSONDecodeError:

@@ -28,7 +28,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -244,7 +244,7 @@ def _parse_vote(
         prompt_field = "prompt"
     elif prompt_value is not None:
         pkey, prompt_value = rd.prompt(prompt_value, prompt_field or "conversation_a")
-    tstamp = rd.opt_number(g("tstamp"), "tstamp")
+    created = rd.opt_epoch(g("tstamp"), "tstamp")
     vote = _Vote(
         line=line,
         qid=qid,
@@ -257,7 +257,7 @@ def _parse_vote(
         rater=(kind, judge),
         category=rd.opt_text(g("category"), "category", 100),
         rationale=rd.opt_text(g("rationale"), "rationale"),
-        created_at=datetime.fromtimestamp(tstamp, UTC) if tstamp is not None else None,
+        created_at=created,
         raw=rec,
         prompt_field=prompt_field if pkey is not None else None,
         known_order=position is None,
@@ -290,8 +290,7 @@ def _parse_arena_hard(
             f"must be a list of the two games (baseline first, then swapped), got"
             f" {rd.kind_of(games) if type(games) is not list else f'{len(games)} games'}",
         )
-    tstamp = rd.opt_number(g("tstamp"), "tstamp")
-    created = datetime.fromtimestamp(tstamp, UTC) if tstamp is not None else None
+    created = rd.opt_epoch(g("tstamp"), "tstamp")
     category = rd.opt_text(g("category"), "category", 100)
     votes = []
     for i, game in enumerate(games):

@@ -81,3 +81,81 @@ def test_nul_characters_in_votes_are_removed_and_counted(engine, tmp_path: Path)
     with factory.session(engine) as s:
         assert s.exec(select(Judgment.rationale)).one() == "because"
         assert "\u0000" not in "".join(o.content for o in s.exec(select(Output)))
+
+
+# ---- 13. tracebacks instead of messages: nesting, numeric ranges, corrupt Parquet --------
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_deeply_nested_metadata_is_refused_naming_the_field(
+    engine, tmp_path: Path, suffix: str
+) -> None:
+    good = '{"prompt_id": "p1", "prompt": "Q?", "model": "m1", "output": "A"}'
+    bad = '{"prompt_id": "p2", "prompt": "Q?", "model": "m1", "output": "A", "metadata": '
+    bad += '{"x": ' + _deep(200_000) + "}}"
+    text = f"{good}\n{bad}\n" if suffix == ".jsonl" else f"[{good},\n{bad}]\n"
+    path = tmp_path / f"deep{suffix}"
+    path.write_text(text, encoding="utf-8")
+
+    err = _refused(engine, import_outputs, path)
+
+    assert (err.line, err.field) == (2, "metadata")
+    assert "nested more than 64 levels" in str(err)
+
+
+def test_deeply_nested_metadata_in_a_csv_cell_is_refused(engine, tmp_path: Path) -> None:
+    rows = [{"prompt_id": "p1", "prompt": "Q?", "model": "m1", "output": "A"}]
+    rows[0]["metadata"] = '{"x": ' + _deep(100_000) + "}"
+    err = _refused(engine, import_outputs, factory.write_csv(tmp_path / "deep.csv", rows))
+    assert (err.line, err.field) == (2, "metadata")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("tokens", 2**63), ("tokens", 3_000_000_000), ("latency_ms", 1e300), ("cost_usd", 1e300)],
+)
+def test_numbers_out_of_their_documented_range_are_refused(
+    engine, tmp_path: Path, field: str, value: float
+) -> None:
+    rows = [{"prompt_id": "p1", "prompt": "Q?", "model": "m1", "output": "A", field: value}]
+    err = _refused(engine, import_outputs, factory.write_jsonl(tmp_path / "n.jsonl", rows))
+    assert (err.line, err.field) == (1, field)
+    assert "at most" in str(err)
+
+
+def test_the_largest_token_count_in_range_imports(engine, tmp_path: Path) -> None:
+    rows = [{"prompt_id": "p1", "prompt": "Q?", "model": "m1", "output": "A"}]
+    rows[0]["tokens"] = 2**31 - 1
+    path = factory.write_jsonl(tmp_path / "n.jsonl", rows)
+    import_outputs(engine, path, "ok", actor_id=factory.admin_id(engine))
+    with factory.session(engine) as s:
+        assert s.exec(select(Output.tokens)).one() == 2**31 - 1
+
+
+@pytest.mark.parametrize("tstamp", [1e12, 1e20, -5])
+def test_vote_timestamps_outside_plausible_epoch_seconds_are_refused(
+    engine, tmp_path: Path, tstamp: float
+) -> None:
+    rows = factory.vote_rows(n_questions=1, tstamp=tstamp)
+    err = _refused(engine, import_votes, factory.write_jsonl(tmp_path / "v.jsonl", rows))
+    assert (err.line, err.field) == (1, "tstamp")
+
+
+def test_a_corrupt_parquet_data_page_is_one_clear_error(engine, tmp_path: Path) -> None:
+    rows = [
+        {"prompt_id": f"p{i}", "prompt": f"Question {i}?" * 50, "model": "m1", "output": "A" * 500}
+        for i in range(200)
+    ]
+    path = factory.write_parquet(tmp_path / "bad.parquet", rows)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 400] = b"\xff" * 400
+    path.write_bytes(bytes(data))
+
+    err = _refused(engine, import_outputs, path)
+
+    assert "Parquet" in str(err)
