@@ -174,6 +174,23 @@ def _conversation(
     return prompt, msgs[-1]["content"], turns
 
 
+MAX_TURN = 100
+"""The highest ``turn`` of a vote without a conversation (a stand-in prompt has one user
+message per turn, so the bound keeps a short line from allocating millions of them)."""
+
+
+def _check_turn(turn: int, answers: int | None) -> None:
+    """A turn must exist: in the conversations given, else be at most MAX_TURN."""
+    if answers is not None and turn > answers:
+        raise rd.FieldError(
+            "turn",
+            f"is {turn} but the conversation has {answers} answer"
+            f"{'' if answers == 1 else 's'}: give the turn the vote is about",
+        )
+    if answers is None and turn > MAX_TURN:
+        raise rd.FieldError("turn", f"is {turn}: at most {MAX_TURN} allowed")
+
+
 def _rater_id(value: Any) -> str:
     if type(value) is list and value and all(type(v) is str for v in value):
         value = "/".join(value)
@@ -227,17 +244,20 @@ def _parse_vote(
     sides = []
     prompt_value: Any = None
     prompt_field = None
+    answers: int | None = None  # the fewest answers a conversation of this vote has
     for key, model in (("a", model_a), ("b", model_b)):
         conv = g(f"conversation_{key}")
         if conv is not None:
             msgs, content, turns = _conversation(conv, f"conversation_{key}", scalars)
             if prompt_value is None:
                 prompt_value, prompt_field = msgs, f"conversation_{key}"
+            answers = len(turns) if answers is None else min(answers, len(turns))
             sides.append(_Side(model, content, turns if len(turns) > 1 else None))
         else:
             sides.append(
                 _Side(model, rd.opt_text(g(f"output_{key}"), f"output_{key}", None, scalars), None)
             )
+    _check_turn(turn, answers)
     pkey = None
     if g("prompt") is not None:
         pkey, prompt_value = rd.prompt(g("prompt"), "prompt", scalars=scalars)

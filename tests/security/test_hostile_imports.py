@@ -159,3 +159,24 @@ def test_a_corrupt_parquet_data_page_is_one_clear_error(engine, tmp_path: Path) 
     err = _refused(engine, import_outputs, path)
 
     assert "Parquet" in str(err)
+
+
+# ---- 15. amplification: a count-like field is bounded before anything is allocated --------
+
+
+def test_a_turn_beyond_the_documented_maximum_is_refused(engine, tmp_path: Path) -> None:
+    row = {"question_id": 1, "model_a": "a", "model_b": "b", "winner": "tie", "judge": "r"}
+    row |= {"output_a": "x", "output_b": "y", "turn": 2_000_000}
+    err = _refused(engine, import_votes, factory.write_jsonl(tmp_path / "v.jsonl", [row]))
+    assert (err.line, err.field) == (1, "turn")
+    assert "at most 100" in str(err)
+
+
+def test_a_turn_the_conversation_does_not_have_is_refused(engine, tmp_path: Path) -> None:
+    conv = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    row = {"question_id": 1, "model_a": "a", "model_b": "b", "winner": "tie", "judge": "r"}
+    row |= {"conversation_a": conv, "conversation_b": conv[:1] + [conv[1] | {"content": "Yo"}]}
+    row["turn"] = 3
+    err = _refused(engine, import_votes, factory.write_jsonl(tmp_path / "v.jsonl", [row]))
+    assert (err.line, err.field) == (1, "turn")
+    assert "has 1" in str(err)
