@@ -101,6 +101,7 @@ class OutputImportResult:
     ignored_fields: list[str] = field(default_factory=list)
     values_as_text: int = 0
     nuls_removed: int = 0
+    long_fields: list[tuple[int, str | None, int]] = field(default_factory=list)
     rows_rejected: int = 0
     rejects_path: str | None = None
     rejects_words: str = ""
@@ -124,7 +125,7 @@ class OutputImportResult:
         scalars = rd.Scalars()
         scalars.n = self.values_as_text
         stats = rd.ReadStats()
-        stats.nuls = self.nuls_removed
+        stats.nuls, stats.long_fields = self.nuls_removed, self.long_fields
         text += scalars.words() + stats.words() + self.rejects_words
         return text + f" ({self.seconds:.1f} s)"
 
@@ -566,6 +567,7 @@ def import_outputs(
                     job.run(rd.read_records(src, container))
                     result.values_as_text = job.scalars.n
                     result.nuls_removed = src.stats.nuls + job.scalars.nuls
+                    result.long_fields = src.stats.long_fields
                 log.raise_if_any()
                 if result.rows_read == 0:
                     raise ImportFileError(
@@ -635,6 +637,7 @@ def _parse_file(
         with rd.open_source(Path(path), name) as src:
             job.run(rd.read_records(src, container))
             nuls = src.stats.nuls + job.scalars.nuls
+            long_fields = src.stats.long_fields
         log.raise_if_any()
         job.flush()
         if skipped is not None:
@@ -649,6 +652,7 @@ def _parse_file(
                 job.scalars.n,
                 n_rejected,
                 nuls,
+                long_fields,
             )
         )
     except ImportFileError as exc:
@@ -698,7 +702,7 @@ def _write_from_parser(job: _OutputImport, src: rd.Source, container: str) -> No
                 job.scalars.n = result.values_as_text = message[4]
                 if job.rejects is not None:
                     job.rejects.n = message[5]
-                result.nuls_removed = message[6]
+                result.nuls_removed, result.long_fields = message[6:8]
                 return
             elif kind == "error":
                 path, line, field_, problem, text = message[1:]

@@ -44,6 +44,9 @@ MAX_COST_USD = 1e6
 EPOCH_MAX = 4_102_444_800
 """Timestamps are Unix seconds from 0 (1970) to before this (2100-01-01 UTC)."""
 
+LONG_FIELD_LINES = 200
+"""A CSV field spanning more lines than this is named in the summary (a possible stray quote)."""
+
 _HEAD_BYTES = 64 * 1024
 _CHUNK_CHARS = 1 << 20
 
@@ -233,20 +236,34 @@ class ReadStats:
 
     ``nuls``: NUL characters removed from text (PostgreSQL cannot store them in text, so
     both databases get the text without them).
+    ``long_fields``: CSV fields spanning more than LONG_FIELD_LINES lines, as (line, field,
+    lines): legitimate multi-line text, or a stray quote that joined rows.
     """
 
-    __slots__ = ("nuls",)
+    __slots__ = ("long_fields", "nuls")
 
     def __init__(self) -> None:
         self.nuls = 0
+        self.long_fields: list[tuple[int, str | None, int]] = []
 
     def words(self) -> str:
         """The notes in sentences for an import summary ('' when there are none)."""
-        if not self.nuls:
-            return ""
+        text = ""
         if self.nuls == 1:
-            return " 1 NUL character was removed."
-        return f" {self.nuls:,} NUL characters were removed."
+            text += " 1 NUL character was removed."
+        elif self.nuls:
+            text += f" {self.nuls:,} NUL characters were removed."
+        if self.long_fields:
+            notes = "; ".join(
+                f"line {line}, field '{field}' spans {n:,} lines"
+                for line, field, n in self.long_fields[:5]
+            )
+            more = len(self.long_fields) - 5
+            text += (
+                f" Check these multi-line CSV fields for a stray quote: {notes}"
+                + (f" (and {more:,} more)." if more > 0 else ".")
+            )
+        return text
 
 
 def strip_nuls(value: Any, stats: ReadStats) -> Any:
@@ -587,6 +604,8 @@ def read_csv(stream: BinaryIO, stats: ReadStats | None = None) -> Iterator[tuple
     stats = stats if stats is not None else ReadStats()
     bad_lines: dict[int, str] = {}
     counter = [0]
+    eof = [False]
+    pending: list[str] = []  # the lines of the record being read
 
     def lines() -> Iterator[str]:
         for n, raw in enumerate(stream, 1):
@@ -601,7 +620,9 @@ def read_csv(stream: BinaryIO, stats: ReadStats | None = None) -> Iterator[tuple
             if "\x00" in text:
                 stats.nuls += text.count("\x00")
                 text = text.replace("\x00", "")
+            pending.append(text)
             yield text
+        eof[0] = True
 
     reader = csv.reader(lines())
     header: list[str] | None = None
@@ -616,6 +637,27 @@ def read_csv(stream: BinaryIO, stats: ReadStats | None = None) -> Iterator[tuple
             yield start, Bad(None, f"malformed CSV ({exc})", fatal=True)
             return
         consumed = counter[0]
+        if eof[0] and _unterminated("".join(pending)):
+            # The reader ran into the end of the file inside a quoted field: that field
+            # swallowed every row after it. Say where it opened.
+            opened = start + sum(f.count("\n") for f in row[:-1])
+            col = header[len(row) - 1] if header and len(row) <= len(header) else None
+            yield (
+                opened,
+                Bad(
+                    col,
+                    f"a quoted field opened on this line is never closed: the rest of the file"
+                    f" ({consumed - opened + 1:,} lines) would be read into it; close the quote"
+                    " (and double any quote inside a quoted field)",
+                    fatal=True,
+                ),
+            )
+            return
+        pending.clear()
+        if consumed - start >= LONG_FIELD_LINES and header is not None:
+            widest = max(range(len(row)), key=lambda i: row[i].count("\n"))
+            col = header[widest] if widest < len(header) else None
+            stats.long_fields.append((start, col, consumed - start + 1))
         bad = [bad_lines.pop(n) for n in range(start, consumed + 1) if n in bad_lines]
         if bad:
             yield start, Bad(None, bad[0])
@@ -636,6 +678,16 @@ def read_csv(stream: BinaryIO, stats: ReadStats | None = None) -> Iterator[tuple
             )
             continue
         yield start, {k: v for k, v in zip(header, row, strict=True) if v != ""}
+
+
+def _unterminated(record: str) -> bool:
+    """Whether a CSV record's text ends inside a quoted field."""
+    try:
+        for _ in csv.reader(io.StringIO(record, newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 @dataclass(frozen=True)

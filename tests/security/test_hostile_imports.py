@@ -180,3 +180,34 @@ def test_a_turn_the_conversation_does_not_have_is_refused(engine, tmp_path: Path
     err = _refused(engine, import_votes, factory.write_jsonl(tmp_path / "v.jsonl", [row]))
     assert (err.line, err.field) == (1, "turn")
     assert "has 1" in str(err)
+
+
+# ---- 12. CSV quoting that swallows rows -------------------------------------------------
+
+
+def test_an_unterminated_csv_quote_is_refused_naming_where_it_opened(
+    engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "quote.csv"
+    path.write_text(
+        "prompt_id,prompt,model,output\n"
+        "p1,Q1?,m1,fine\n"
+        'p2,Q2?,m1,"never closed\n'
+        "p3,Q3?,m1,swallowed\n"
+        "p4,Q4?,m1,swallowed too\n",
+        encoding="utf-8",
+    )
+    err = _refused(engine, import_outputs, path)
+    assert (err.line, err.field) == (3, "output")
+    assert "never closed" in str(err)
+
+
+def test_a_quoted_csv_field_spanning_many_lines_is_warned_about(engine, tmp_path: Path) -> None:
+    rows = [{"prompt_id": "p1", "prompt": "Q?", "model": "m1", "output": "line\n" * 250}]
+    rows.append({"prompt_id": "p2", "prompt": "Q?", "model": "m1", "output": "short"})
+    path = factory.write_csv(tmp_path / "long.csv", rows)
+
+    result = import_outputs(engine, path, "long", actor_id=factory.admin_id(engine))
+
+    assert result.outputs_added == 2
+    assert "line 2, field 'output' spans 251 lines" in result.summary()
