@@ -371,15 +371,56 @@ def detect_container(src: Source, fmt: str | None) -> str:
         if not src.head:
             raise ImportFileError(src.name, None, None, "is empty: it has no rows to import")
         return fmt
-    first = src.head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    body = src.head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    first = body[:1]
     if not first:
         raise ImportFileError(src.name, None, None, "is empty: it has no records to import")
+    if first == b"{" and Path(src.name).suffix.lower() == ".json":
+        _one_object_check(src, body)
     if fmt in ("json", "jsonl"):
         return "json" if first == b"[" else "jsonl"
     return fmt
 
 
+def _one_object_check(src: Source, body: bytes) -> None:
+    """A .json file that starts with an object: JSON Lines saved as .json are read as such,
+    but one object spread over several lines is refused once (not one error per line)."""
+    first_line, newline, _ = body.partition(b"\n")
+    if not newline and len(src.head) == _HEAD_BYTES:
+        return  # a first line longer than the peek: let the JSONL reader judge it
+    try:
+        json.loads(first_line)
+        return
+    except ValueError:
+        pass
+    line = 1 + src.head.count(b"\n", 0, len(src.head) - len(body))
+    raise ImportFileError(
+        src.name,
+        line,
+        None,
+        "expected a JSON list of objects ('[' first), but the file holds one JSON object: put"
+        " the records in a list ([{...}, {...}]) or write one object per line as .jsonl",
+    )
+
+
+class _CrToLf(io.RawIOBase):
+    """A raw stream that reads CR-only line endings (old Mac files) as LF."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer)).replace(b"\r", b"\n")
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def read_records(src: Source, container: str) -> Iterator[tuple[int, Any]]:
+    if container != "parquet" and b"\r" in src.head and b"\n" not in src.head:
+        src.stream = io.BufferedReader(_CrToLf(src.stream))  # type: ignore[assignment]
     if container == "jsonl":
         return read_jsonl(src.stream, src.stats)
     if container == "json":
@@ -426,6 +467,33 @@ def _too_deep() -> str:
     return f"is nested more than {MAX_DEPTH} levels deep: flatten it"
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names one key twice (raised while decoding)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+    @property
+    def problem(self) -> str:
+        return (
+            f"'{self.key}' appears twice in one object: keep one (a second value would"
+            " silently replace the first)"
+        )
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` that refuses an object naming one key twice."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise DuplicateKeyError(k)
+            seen.add(k)
+    return obj
+
+
 def _utf8_problem(exc: UnicodeDecodeError) -> str:
     return f"invalid UTF-8 (byte {exc.start + 1} of the line): save the file with UTF-8 encoding"
 
@@ -434,7 +502,7 @@ def read_jsonl(stream: BinaryIO, stats: ReadStats | None = None) -> Iterator[tup
     # The C scanner behind json.loads, called directly: it skips two regex matches and two
     # Python frames per line. Anything it does not take whole goes through json.loads, which
     # either accepts it (surrounding whitespace) or words the error.
-    scan = json.JSONDecoder().scan_once
+    scan = json.JSONDecoder(object_pairs_hook=unique_keys).scan_once
     stats = stats if stats is not None else ReadStats()
     for n, raw in enumerate(stream, 1):
         try:
@@ -460,13 +528,18 @@ def read_jsonl(stream: BinaryIO, stats: ReadStats | None = None) -> Iterator[tup
                 continue
         except (StopIteration, json.JSONDecodeError):
             pass
+        except DuplicateKeyError as exc:
+            yield n, Bad(exc.key, exc.problem, text.rstrip("\r\n"))
+            continue
         if not text or text.isspace():
             continue
         try:
-            value = json.loads(text)
+            value = json.loads(text, object_pairs_hook=unique_keys)
             if "\\u0000" in text:
                 value = strip_nuls(value, stats)
             yield n, _surrogate_check(value) if "\\u" in text else value
+        except DuplicateKeyError as exc:
+            yield n, Bad(exc.key, exc.problem, text.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             yield (
                 n,
@@ -507,7 +580,7 @@ def read_json_list(
 def _json_list_elements(stream: BinaryIO, name: str, stats: ReadStats) -> Iterator[tuple[int, Any]]:
     """Decode UTF-8 incrementally into a text buffer and ``raw_decode`` element by element,
     reading more whenever an element runs past the end of the buffer."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=unique_keys)
     utf8 = codecs.getincrementaldecoder("utf-8")()
     buf, pos, eof = "", 0, False
     line, counted = 1, 0  # the line number at buf[counted]
@@ -577,6 +650,8 @@ def _json_list_elements(stream: BinaryIO, name: str, stats: ReadStats) -> Iterat
             except RecursionError:
                 deep = nesting(buf, pos) or (None,)
                 raise ImportFileError(name, here(), deep[0], _too_deep()) from None
+            except DuplicateKeyError as exc:
+                raise ImportFileError(name, here(), exc.key, exc.problem) from None
             except json.JSONDecodeError as exc:
                 # The element may run past the buffer: read more (growing with the buffer so
                 # a 10 MB element is not re-parsed a hundred times) and try again.
@@ -666,6 +741,11 @@ def read_csv(stream: BinaryIO, stats: ReadStats | None = None) -> Iterator[tuple
             continue
         if header is None:
             header = [h.strip() for h in row]
+            twice = next((h for i, h in enumerate(header) if h and h in header[:i]), None)
+            if twice is not None:
+                problem = f"'{twice}' appears twice in the header: keep one column of each name"
+                yield start, Bad(twice, problem, fatal=True)
+                return
             yield start, CsvHeader(header)
             continue
         if len(row) != len(header):
@@ -944,7 +1024,9 @@ def opt_object(
         if nesting(value) is not None:
             raise FieldError(field, _too_deep())
         try:
-            parsed = json.loads(value)
+            parsed = json.loads(value, object_pairs_hook=unique_keys)
+        except DuplicateKeyError as exc:
+            raise FieldError(field, exc.problem) from None
         except json.JSONDecodeError:
             parsed = None
         if type(parsed) is dict:

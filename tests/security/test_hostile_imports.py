@@ -3,6 +3,7 @@ naming the file, line and field, with the database unchanged, on SQLite and Post
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,71 @@ def test_a_quoted_csv_field_spanning_many_lines_is_warned_about(engine, tmp_path
 
     assert result.outputs_added == 2
     assert "line 2, field 'output' spans 251 lines" in result.summary()
+
+
+# ---- 17. smaller messages: one object in .json, CR line endings, duplicate keys ----------
+
+
+@pytest.mark.parametrize("run", [import_outputs, import_votes])
+def test_a_json_file_holding_one_object_says_expected_a_json_list_once(
+    engine, tmp_path: Path, run
+) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(
+        '{\n  "prompt_id": "p1",\n  "prompt": "Q?",\n  "model": "m1",\n  "output": "A"\n}\n',
+        encoding="utf-8",
+    )
+    err = _refused(engine, run, path)
+    assert "expected a JSON list" in str(err)
+    assert "malformed" not in str(err) and "problems" not in str(err)
+
+
+def test_cr_only_line_endings_are_line_endings(engine, tmp_path: Path) -> None:
+    rows = factory.output_rows(n_prompts=2, models=("m1",))
+    jsonl = tmp_path / "cr.jsonl"
+    jsonl.write_bytes(factory.write_jsonl(jsonl, rows).read_bytes().replace(b"\n", b"\r"))
+    csv_path = tmp_path / "cr.csv"
+    csv_rows = [r | {"model": "m2"} for r in rows]
+    csv_path.write_bytes(
+        factory.write_csv(csv_path, csv_rows).read_bytes().replace(b"\r\n", b"\r")
+    )
+
+    first = import_outputs(engine, jsonl, "cr", actor_id=factory.admin_id(engine))
+    second = import_outputs(engine, csv_path, "cr", actor_id=factory.admin_id(engine))
+
+    assert (first.outputs_added, second.outputs_added) == (2, 2)
+
+
+def test_a_cr_only_file_names_the_right_line(engine, tmp_path: Path) -> None:
+    path = tmp_path / "cr.jsonl"
+    good = '{"prompt_id": "p1", "prompt": "Q?", "model": "m1", "output": "A"}'
+    path.write_bytes(f"{good}\r{good.replace('p1', 'p2')}\r{{broken\r".encode())
+    err = _refused(engine, import_outputs, path)
+    assert err.line == 3
+
+
+def test_duplicate_json_keys_are_refused_naming_the_key(engine, tmp_path: Path) -> None:
+    path = tmp_path / "dup.jsonl"
+    good = '{"prompt_id": "p1", "prompt": "Q?", "model": "m1", "output": "A"}'
+    bad = '{"prompt_id": "p2", "prompt": "Q?", "model": "m1", "output": "A", "model": "m2"}'
+    path.write_text(f"{good}\n{bad}\n", encoding="utf-8")
+    err = _refused(engine, import_outputs, path)
+    assert (err.line, err.field) == (2, "model")
+    assert "twice" in str(err)
+
+
+def test_duplicate_keys_in_a_vote_are_refused(engine, tmp_path: Path) -> None:
+    path = tmp_path / "dup.json"
+    row = factory.vote_rows(n_questions=1)[0]
+    text = json.dumps(row)[:-1] + ', "winner": "model_b"}'
+    path.write_text(f"[\n{text}\n]\n", encoding="utf-8")
+    err = _refused(engine, import_votes, path)
+    assert (err.line, err.field) == (2, "winner")
+
+
+def test_duplicate_csv_headers_are_refused_naming_the_header(engine, tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("prompt_id,prompt,model,output,model\np1,Q?,m1,A,m2\n", encoding="utf-8")
+    err = _refused(engine, import_outputs, path)
+    assert (err.line, err.field) == (1, "model")
+    assert "twice" in str(err)
