@@ -147,7 +147,7 @@ def _parse_long(rec: Any, textual: bool, scalars: rd.Scalars) -> _Parsed:
     if type(ext) is not str or not 0 < len(ext) <= 200 or ext.strip() is not ext:
         ext = rd.ident(ext, "prompt_id")
     pval = g("prompt")
-    if type(pval) is str and not textual and pval and not pval.isspace():
+    if type(pval) is str and not textual and 0 < len(pval) <= rd.MAX_TEXT and not pval.isspace():
         pkey = hash(pval)
     else:
         pkey, pval = rd.prompt(pval, "prompt", textual, scalars)
@@ -155,7 +155,7 @@ def _parse_long(rec: Any, textual: bool, scalars: rd.Scalars) -> _Parsed:
     if type(model) is not str or not 0 < len(model) <= 200 or model.strip() is not model:
         model = rd.name(model, "model")
     content = g("output")
-    if type(content) is not str:
+    if type(content) is not str or len(content) > rd.MAX_TEXT:
         content = rd.text(content, "output", scalars)
     latency, cost, tokens, meta, reference, category, split = (
         g("latency_ms"),
@@ -175,6 +175,11 @@ def _parse_long(rec: Any, textual: bool, scalars: rd.Scalars) -> _Parsed:
     meta_json = (
         _NULL_JSON if meta is None else to_json(rd.opt_object(meta, "metadata", textual, scalars))
     )
+    if len(meta_json) > rd.MAX_METADATA:
+        raise rd.FieldError(
+            "metadata",
+            f"is {len(meta_json):,} characters as JSON: at most {rd.MAX_METADATA:,} allowed",
+        )
     if reference is not None:
         reference = rd.opt_text(reference, "reference")
     if category is not None:

@@ -35,6 +35,16 @@ CONTAINERS = ("jsonl", "json", "csv", "parquet")
 SHAPES = ("long", "alpaca-eval", "mt-bench")
 ROLES = ("system", "user", "assistant")
 
+MAX_TEXT = 10_000_000
+"""The longest prompt, output, reference, turn, message or judge reply, in characters
+(generous: real outputs of several megabytes exist and are stored exactly)."""
+MAX_METADATA = 1_000_000
+"""The longest ``metadata`` object, in characters of its JSON text."""
+MAX_RATIONALE = 100_000
+"""The longest imported rationale, in characters."""
+MAX_NAME = 200
+"""The longest id or name (the database columns hold 200 characters)."""
+
 MAX_DEPTH = 64
 """How deep a record's JSON may nest (objects and lists, the record itself counting as 1)."""
 MAX_INT = 2**31 - 1
@@ -259,9 +269,8 @@ class ReadStats:
                 for line, field, n in self.long_fields[:5]
             )
             more = len(self.long_fields) - 5
-            text += (
-                f" Check these multi-line CSV fields for a stray quote: {notes}"
-                + (f" (and {more:,} more)." if more > 0 else ".")
+            text += f" Check these multi-line CSV fields for a stray quote: {notes}" + (
+                f" (and {more:,} more)." if more > 0 else "."
             )
         return text
 
@@ -892,25 +901,32 @@ def kind_of(value: Any) -> str:
     return type(value).__name__
 
 
+def too_long(field: str, n: int, max_len: int) -> FieldError:
+    return FieldError(field, f"is {n:,} characters long: at most {max_len:,} allowed")
+
+
 def ident(value: Any, field: str) -> str:
     """An external id: a non-empty string or an integer, stored as a string."""
     t = type(value)
+    if t is float and value.is_integer():
+        value, t = int(value), int
+    if t is int:
+        digits = str(value)
+        if len(digits) <= MAX_NAME:
+            return digits
+        raise FieldError(field, f"is a {len(digits)}-digit number: at most {MAX_NAME} allowed")
     if t is str:
         value = value.strip()
-        if value and len(value) <= 200:
+        if value and len(value) <= MAX_NAME:
             return value
         if value:
-            raise FieldError(field, f"is {len(value)} characters long: at most 200 allowed")
-    elif t is int:
-        return str(value)
-    elif t is float and value.is_integer():
-        return str(int(value))
+            raise too_long(field, len(value), MAX_NAME)
     if value is None or value == "":
         raise FieldError(field, "is missing: every record needs one")
     raise FieldError(field, f"must be a string or an integer, got {kind_of(value)}")
 
 
-def name(value: Any, field: str, max_len: int = 200) -> str:
+def name(value: Any, field: str, max_len: int = MAX_NAME) -> str:
     if type(value) is str:
         value = value.strip()
         if value and len(value) <= max_len:
@@ -922,10 +938,13 @@ def name(value: Any, field: str, max_len: int = 200) -> str:
     raise FieldError(field, f"must be a string, got {kind_of(value)}")
 
 
-def text(value: Any, field: str, scalars: Scalars | None = None) -> str:
-    """Required text that may be empty (a model may answer with nothing); a JSON number or
-    boolean becomes its JSON text, counted in ``scalars``."""
+def text(value: Any, field: str, scalars: Scalars | None = None, max_len: int = MAX_TEXT) -> str:
+    """Required text that may be empty (a model may answer with nothing), at most
+    ``max_len`` characters; a JSON number or boolean becomes its JSON text, counted in
+    ``scalars``."""
     if type(value) is str:
+        if len(value) > max_len:
+            raise too_long(field, len(value), max_len)
         return value
     as_text = scalar_text(value)
     if as_text is not None:
@@ -940,15 +959,17 @@ def text(value: Any, field: str, scalars: Scalars | None = None) -> str:
 def opt_text(
     value: Any, field: str, max_len: int | None = None, scalars: Scalars | None = None
 ) -> str | None:
-    """Optional text; with ``scalars`` a JSON number or boolean becomes its JSON text."""
+    """Optional text of at most ``max_len`` characters (default MAX_TEXT); with ``scalars``
+    a JSON number or boolean becomes its JSON text."""
     if value is None:
         return None
     if scalars is not None and type(value) is not str:
         return text(value, field, scalars)
     if type(value) is not str:
         raise FieldError(field, f"must be a string, got {kind_of(value)}")
-    if max_len is not None and len(value) > max_len:
-        raise FieldError(field, f"is {len(value)} characters long: at most {max_len} allowed")
+    max_len = MAX_TEXT if max_len is None else max_len
+    if len(value) > max_len:
+        raise too_long(field, len(value), max_len)
     return value
 
 
@@ -1062,6 +1083,11 @@ def messages(
             if scalars is not None:
                 scalars.n += 1
             content = as_text
+        if len(content) > MAX_TEXT:
+            raise FieldError(
+                field,
+                f"message {i} is {len(content):,} characters long: at most {MAX_TEXT:,} allowed",
+            )
         out.append({"role": role, "content": content})
     return out
 
@@ -1094,6 +1120,8 @@ def prompt(
                 return prompt(parsed, field)
         if not value.strip():
             raise FieldError(field, "is empty: give the prompt text or a list of messages")
+        if len(value) > MAX_TEXT:
+            raise too_long(field, len(value), MAX_TEXT)
         return hash(value), value
     if type(value) is list:
         msgs = messages(value, field, scalars=scalars)

@@ -276,7 +276,7 @@ def _parse_vote(
         both_bad=winner == "tie (bothbad)",
         rater=(kind, judge),
         category=rd.opt_text(g("category"), "category", 100),
-        rationale=rd.opt_text(g("rationale"), "rationale"),
+        rationale=rd.opt_text(g("rationale"), "rationale", rd.MAX_RATIONALE),
         created_at=created,
         raw=rec,
         prompt_field=prompt_field if pkey is not None else None,
@@ -324,6 +324,8 @@ def _parse_arena_hard(
             )
         first, second = (base, model) if i == 0 else (model, base)
         reply = game.get("judgment")
+        if type(reply) is str and len(reply) > rd.MAX_TEXT:
+            raise rd.too_long(f"games[{i}].judgment", len(reply), rd.MAX_TEXT)
         votes.append(
             _Vote(
                 line=line,

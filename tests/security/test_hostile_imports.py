@@ -237,9 +237,7 @@ def test_cr_only_line_endings_are_line_endings(engine, tmp_path: Path) -> None:
     jsonl.write_bytes(factory.write_jsonl(jsonl, rows).read_bytes().replace(b"\n", b"\r"))
     csv_path = tmp_path / "cr.csv"
     csv_rows = [r | {"model": "m2"} for r in rows]
-    csv_path.write_bytes(
-        factory.write_csv(csv_path, csv_rows).read_bytes().replace(b"\r\n", b"\r")
-    )
+    csv_path.write_bytes(factory.write_csv(csv_path, csv_rows).read_bytes().replace(b"\r\n", b"\r"))
 
     first = import_outputs(engine, jsonl, "cr", actor_id=factory.admin_id(engine))
     second = import_outputs(engine, csv_path, "cr", actor_id=factory.admin_id(engine))
@@ -280,3 +278,53 @@ def test_duplicate_csv_headers_are_refused_naming_the_header(engine, tmp_path: P
     err = _refused(engine, import_outputs, path)
     assert (err.line, err.field) == (1, "model")
     assert "twice" in str(err)
+
+
+# ---- 10. size limits on imported text fields -----------------------------------------------
+
+_BIG = 10_000_001
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("output", "x" * _BIG),
+        ("prompt", "q" * _BIG),
+        ("prompt", [{"role": "user", "content": "q" * _BIG}]),
+        ("reference", "r" * _BIG),
+        ("metadata", {"blob": "m" * 1_000_001}),
+        ("prompt_id", 10**250),
+        ("prompt_id", 1e300),
+        ("model", "m" * 201),
+        ("category", "c" * 101),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 20 else type(v).__name__,
+)
+def test_an_outputs_field_over_its_size_limit_is_refused_naming_it(
+    engine, tmp_path: Path, field: str, value: object
+) -> None:
+    row = {"prompt_id": "p1", "prompt": "Q?", "model": "m1", "output": "A", field: value}
+    err = _refused(engine, import_outputs, factory.write_jsonl(tmp_path / "big.jsonl", [row]))
+    assert (err.line, err.field) == (1, field)
+    assert "at most" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("rationale", "r" * 100_001), ("output_a", "a" * _BIG), ("judge", "j" * 201)],
+    ids=lambda v: v if len(v) < 20 else "long",
+)
+def test_a_vote_field_over_its_size_limit_is_refused_naming_it(
+    engine, tmp_path: Path, field: str, value: str
+) -> None:
+    rows = factory.vote_rows(n_questions=1)
+    rows[0][field] = value
+    err = _refused(engine, import_votes, factory.write_jsonl(tmp_path / "big.jsonl", rows))
+    assert (err.line, err.field) == (1, field)
+    assert "at most" in str(err)
+
+
+def test_an_answer_turn_over_the_size_limit_is_refused(engine, tmp_path: Path) -> None:
+    row = {"question_id": 1, "model_id": "m1", "choices": [{"turns": ["ok", "t" * _BIG]}]}
+    err = _refused(engine, import_outputs, factory.write_jsonl(tmp_path / "big.jsonl", [row]))
+    assert (err.line, err.field) == (1, "choices[0].turns")
