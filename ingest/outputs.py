@@ -100,6 +100,8 @@ class OutputImportResult:
     outputs_existing: int = 0
     ignored_fields: list[str] = field(default_factory=list)
     values_as_text: int = 0
+    nuls_removed: int = 0
+    long_fields: list[tuple[int, str | None, int]] = field(default_factory=list)
     rows_rejected: int = 0
     rejects_path: str | None = None
     rejects_words: str = ""
@@ -122,7 +124,9 @@ class OutputImportResult:
             text += f" Ignored fields: {', '.join(self.ignored_fields)}."
         scalars = rd.Scalars()
         scalars.n = self.values_as_text
-        text += scalars.words() + self.rejects_words
+        stats = rd.ReadStats()
+        stats.nuls, stats.long_fields = self.nuls_removed, self.long_fields
+        text += scalars.words() + stats.words() + self.rejects_words
         return text + f" ({self.seconds:.1f} s)"
 
 
@@ -143,7 +147,7 @@ def _parse_long(rec: Any, textual: bool, scalars: rd.Scalars) -> _Parsed:
     if type(ext) is not str or not 0 < len(ext) <= 200 or ext.strip() is not ext:
         ext = rd.ident(ext, "prompt_id")
     pval = g("prompt")
-    if type(pval) is str and not textual and pval and not pval.isspace():
+    if type(pval) is str and not textual and 0 < len(pval) <= rd.MAX_TEXT and not pval.isspace():
         pkey = hash(pval)
     else:
         pkey, pval = rd.prompt(pval, "prompt", textual, scalars)
@@ -151,7 +155,7 @@ def _parse_long(rec: Any, textual: bool, scalars: rd.Scalars) -> _Parsed:
     if type(model) is not str or not 0 < len(model) <= 200 or model.strip() is not model:
         model = rd.name(model, "model")
     content = g("output")
-    if type(content) is not str:
+    if type(content) is not str or len(content) > rd.MAX_TEXT:
         content = rd.text(content, "output", scalars)
     latency, cost, tokens, meta, reference, category, split = (
         g("latency_ms"),
@@ -163,12 +167,19 @@ def _parse_long(rec: Any, textual: bool, scalars: rd.Scalars) -> _Parsed:
         g("split"),
     )
     if latency is not None:
-        latency = rd.opt_number(latency, "latency_ms", textual)
+        latency = rd.opt_number(latency, "latency_ms", textual, rd.MAX_LATENCY_MS)
     if cost is not None:
-        cost = rd.opt_number(cost, "cost_usd", textual)
+        cost = rd.opt_number(cost, "cost_usd", textual, rd.MAX_COST_USD)
     if tokens is not None:
         tokens = rd.opt_int(tokens, "tokens", textual)
-    meta_json = _NULL_JSON if meta is None else to_json(rd.opt_object(meta, "metadata", textual))
+    meta_json = (
+        _NULL_JSON if meta is None else to_json(rd.opt_object(meta, "metadata", textual, scalars))
+    )
+    if len(meta_json) > rd.MAX_METADATA:
+        raise rd.FieldError(
+            "metadata",
+            f"is {len(meta_json):,} characters as JSON: at most {rd.MAX_METADATA:,} allowed",
+        )
     if reference is not None:
         reference = rd.opt_text(reference, "reference")
     if category is not None:
@@ -560,6 +571,8 @@ def import_outputs(
                 else:
                     job.run(rd.read_records(src, container))
                     result.values_as_text = job.scalars.n
+                    result.nuls_removed = src.stats.nuls + job.scalars.nuls
+                    result.long_fields = src.stats.long_fields
                 log.raise_if_any()
                 if result.rows_read == 0:
                     raise ImportFileError(
@@ -628,6 +641,8 @@ def _parse_file(
     try:
         with rd.open_source(Path(path), name) as src:
             job.run(rd.read_records(src, container))
+            nuls = src.stats.nuls + job.scalars.nuls
+            long_fields = src.stats.long_fields
         log.raise_if_any()
         job.flush()
         if skipped is not None:
@@ -641,6 +656,8 @@ def _parse_file(
                 result.ignored_fields,
                 job.scalars.n,
                 n_rejected,
+                nuls,
+                long_fields,
             )
         )
     except ImportFileError as exc:
@@ -690,6 +707,7 @@ def _write_from_parser(job: _OutputImport, src: rd.Source, container: str) -> No
                 job.scalars.n = result.values_as_text = message[4]
                 if job.rejects is not None:
                     job.rejects.n = message[5]
+                result.nuls_removed, result.long_fields = message[6:8]
                 return
             elif kind == "error":
                 path, line, field_, problem, text = message[1:]

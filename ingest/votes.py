@@ -28,7 +28,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -77,6 +77,7 @@ class VoteImportResult:
     comparisons_added: int = 0
     comparisons_existing: int = 0
     values_as_text: int = 0
+    nuls_removed: int = 0
     unknown_order: int = 0
     rows_rejected: int = 0
     rejects_path: str | None = None
@@ -107,7 +108,9 @@ class VoteImportResult:
             )
         scalars = rd.Scalars()
         scalars.n = self.values_as_text
-        text += scalars.words() + self.rejects_words
+        stats = rd.ReadStats()
+        stats.nuls = self.nuls_removed
+        text += scalars.words() + stats.words() + self.rejects_words
         return text + f" ({self.seconds:.1f} s)"
 
 
@@ -171,6 +174,23 @@ def _conversation(
     return prompt, msgs[-1]["content"], turns
 
 
+MAX_TURN = 100
+"""The highest ``turn`` of a vote without a conversation (a stand-in prompt has one user
+message per turn, so the bound keeps a short line from allocating millions of them)."""
+
+
+def _check_turn(turn: int, answers: int | None) -> None:
+    """A turn must exist: in the conversations given, else be at most MAX_TURN."""
+    if answers is not None and turn > answers:
+        raise rd.FieldError(
+            "turn",
+            f"is {turn} but the conversation has {answers} answer"
+            f"{'' if answers == 1 else 's'}: give the turn the vote is about",
+        )
+    if answers is None and turn > MAX_TURN:
+        raise rd.FieldError("turn", f"is {turn}: at most {MAX_TURN} allowed")
+
+
 def _rater_id(value: Any) -> str:
     if type(value) is list and value and all(type(v) is str for v in value):
         value = "/".join(value)
@@ -224,24 +244,27 @@ def _parse_vote(
     sides = []
     prompt_value: Any = None
     prompt_field = None
+    answers: int | None = None  # the fewest answers a conversation of this vote has
     for key, model in (("a", model_a), ("b", model_b)):
         conv = g(f"conversation_{key}")
         if conv is not None:
             msgs, content, turns = _conversation(conv, f"conversation_{key}", scalars)
             if prompt_value is None:
                 prompt_value, prompt_field = msgs, f"conversation_{key}"
+            answers = len(turns) if answers is None else min(answers, len(turns))
             sides.append(_Side(model, content, turns if len(turns) > 1 else None))
         else:
             sides.append(
                 _Side(model, rd.opt_text(g(f"output_{key}"), f"output_{key}", None, scalars), None)
             )
+    _check_turn(turn, answers)
     pkey = None
     if g("prompt") is not None:
         pkey, prompt_value = rd.prompt(g("prompt"), "prompt", scalars=scalars)
         prompt_field = "prompt"
     elif prompt_value is not None:
         pkey, prompt_value = rd.prompt(prompt_value, prompt_field or "conversation_a")
-    tstamp = rd.opt_number(g("tstamp"), "tstamp")
+    created = rd.opt_epoch(g("tstamp"), "tstamp")
     vote = _Vote(
         line=line,
         qid=qid,
@@ -253,8 +276,8 @@ def _parse_vote(
         both_bad=winner == "tie (bothbad)",
         rater=(kind, judge),
         category=rd.opt_text(g("category"), "category", 100),
-        rationale=rd.opt_text(g("rationale"), "rationale"),
-        created_at=datetime.fromtimestamp(tstamp, UTC) if tstamp is not None else None,
+        rationale=rd.opt_text(g("rationale"), "rationale", rd.MAX_RATIONALE),
+        created_at=created,
         raw=rec,
         prompt_field=prompt_field if pkey is not None else None,
         known_order=position is None,
@@ -287,8 +310,7 @@ def _parse_arena_hard(
             f"must be a list of the two games (baseline first, then swapped), got"
             f" {rd.kind_of(games) if type(games) is not list else f'{len(games)} games'}",
         )
-    tstamp = rd.opt_number(g("tstamp"), "tstamp")
-    created = datetime.fromtimestamp(tstamp, UTC) if tstamp is not None else None
+    created = rd.opt_epoch(g("tstamp"), "tstamp")
     category = rd.opt_text(g("category"), "category", 100)
     votes = []
     for i, game in enumerate(games):
@@ -302,6 +324,8 @@ def _parse_arena_hard(
             )
         first, second = (base, model) if i == 0 else (model, base)
         reply = game.get("judgment")
+        if type(reply) is str and len(reply) > rd.MAX_TEXT:
+            raise rd.too_long(f"games[{i}].judgment", len(reply), rd.MAX_TEXT)
         votes.append(
             _Vote(
                 line=line,
@@ -890,6 +914,7 @@ def import_votes(
                     raise ImportFileError(src.name, None, None, "is empty: it has no votes")
                 job.finish()
                 result.values_as_text = job.scalars.n
+                result.nuls_removed = src.stats.nuls
                 if skipped is not None:
                     skipped.close()
                     result.rows_rejected, result.rejects_path = skipped.n, skipped.path
