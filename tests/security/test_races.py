@@ -65,6 +65,29 @@ def test_undo_in_one_tab_does_not_lose_the_answer_submitted_in_another(engine) -
     assert sorted(a for a, _ in stored) == sorted([first.assignment_id, tab_two.assignment_id])
 
 
+def test_undo_and_submit_racing_from_two_tabs_lose_no_answer(engine) -> None:
+    rater, cid = _rater_and_campaign(engine, n_prompts=20)
+    answered = []
+    for _ in range(8):
+        done = next_item(engine, rater, cid)
+        submit(engine, rater, done.assignment_id, Answer(-1))
+        held = next_item(engine, rater, cid)
+        assert next_item(engine, rater, cid).assignment_id == held.assignment_id
+        calls = (
+            lambda: undo_last(engine, rater, cid),
+            lambda held=held: submit(engine, rater, held.assignment_id, Answer(1)),
+        )
+        _, errors = _at_once(2, lambda i, calls=calls: calls[i]())
+        assert errors == []
+        # Undo takes back whichever item was finished last: the earlier one, or the one
+        # the other tab submitted a moment before.
+        reopened = next_item(engine, rater, cid)
+        assert reopened.assignment_id in (done.assignment_id, held.assignment_id)
+        submit(engine, rater, reopened.assignment_id, Answer(0))
+        answered += [done.assignment_id, held.assignment_id]
+    assert sorted(a for a, _ in _current_judgments(engine)) == sorted(answered)
+
+
 # --- issue 13, point 20: concurrent admin writes -------------------------------------------
 
 
