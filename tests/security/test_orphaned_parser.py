@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
-
 from tests import factory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,23 +44,59 @@ def _big_outputs_file(path: Path) -> Path:
     return factory.write_jsonl(path, rows)
 
 
-def _spawned_children(proc: subprocess.Popen, deadline_s: float) -> list[psutil.Process]:
+def _stat(pid: int) -> tuple[int, str] | None:
+    """(parent pid, state) of a process from /proc, or None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+    return int(ppid), state
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _descendants(root: int) -> list[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            parents[int(entry.name)] = stat[0]
+    found, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        kids = [child for child, parent in parents.items() if parent == pid]
+        found += kids
+        frontier += kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    stat = _stat(pid)
+    return stat is not None and stat[1] not in ("Z", "X")
+
+
+def _spawned_children(proc: subprocess.Popen, deadline_s: float) -> list[int]:
     """The importing process's children once the parser exists (resource tracker included)."""
-    parent = psutil.Process(proc.pid)
     end = time.monotonic() + deadline_s
     while time.monotonic() < end and proc.poll() is None:
-        children = parent.children(recursive=True)
-        if any("spawn_main" in " ".join(_cmdline(c)) for c in children):
+        children = _descendants(proc.pid)
+        if any("spawn_main" in _cmdline(pid) for pid in children):
             return children
         time.sleep(0.05)
     raise AssertionError("the import never started its parser process")
 
 
-def _cmdline(process: psutil.Process) -> list[str]:
-    try:
-        return process.cmdline()
-    except psutil.Error:
-        return []
+def _wait_gone(pids: list[int], timeout_s: float) -> list[int]:
+    """The pids still alive after waiting up to ``timeout_s`` for all of them to exit."""
+    end = time.monotonic() + timeout_s
+    while (alive := [pid for pid in pids if _alive(pid)]) and time.monotonic() < end:
+        time.sleep(0.1)
+    return alive
 
 
 def test_the_parser_process_exits_when_its_import_is_killed(tmp_path: Path) -> None:
@@ -75,16 +109,16 @@ def test_the_parser_process_exits_when_its_import_is_killed(tmp_path: Path) -> N
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    children: list[psutil.Process] = []
+    children: list[int] = []
     try:
         children = _spawned_children(proc, deadline_s=8)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        _, alive = psutil.wait_procs(children, timeout=8)
-        assert [_cmdline(p) for p in alive] == []
+        assert [_cmdline(pid) for pid in _wait_gone(children, timeout_s=8)] == []
     finally:
         proc.kill()
         proc.wait()
-        for child in children:
-            with contextlib.suppress(psutil.Error):
-                child.kill()
+        for pid in children:
+            if _alive(pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
