@@ -111,10 +111,10 @@ def test_the_parser_process_exits_when_its_import_is_killed(tmp_path: Path) -> N
     )
     children: list[int] = []
     try:
-        children = _spawned_children(proc, deadline_s=8)
+        children = _spawned_children(proc, deadline_s=20)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        assert [_cmdline(pid) for pid in _wait_gone(children, timeout_s=8)] == []
+        assert [_cmdline(pid) for pid in _wait_gone(children, timeout_s=20)] == []
     finally:
         proc.kill()
         proc.wait()
