@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from annotate.campaigns import CriterionSpec, _create_campaign, validate_criteria
 from db.access import admin_only, require_admin
+from db.engine import write_session
 from db.errors import InvalidInputError, NotFoundError
 from db.joins import CandA, CandB, candidate_joins
 from db.models import (
@@ -226,7 +227,9 @@ def save_campaign(
     """
     admin_only(engine, actor_id)
     validate_settings(settings)
-    with Session(engine, expire_on_commit=False) as s:
+    # BEGIN IMMEDIATE on SQLite: a read-then-write transaction would otherwise fail with
+    # "database is locked" whenever a rater commits in between (issue 13, point 20).
+    with write_session(engine) as s:
         clash = s.execute(
             select(Campaign.id).where(Campaign.name == settings.name.strip())
         ).scalar_one_or_none()

@@ -7,10 +7,12 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from annotate.serving import check_seed, new_serve_seed
 from db.access import require_admin
+from db.engine import write_session
 from db.errors import InvalidInputError, NotFoundError
 from db.models import (
     MODES,
@@ -23,6 +25,10 @@ from db.models import (
     RubricCriterion,
     utcnow,
 )
+
+
+class CampaignExistsError(InvalidInputError):
+    """The name is taken (raised by ``_create_campaign``, the name being unique)."""
 
 
 @dataclass(frozen=True)
@@ -100,12 +106,57 @@ def create_campaign(engine: Engine, name: str, *, actor_id: int, **settings: Any
 
     ``settings`` are ``_create_campaign``'s keywords (instructions, mode, preference_scale,
     overlap, criteria, gold/attention/reshow rates, lease_seconds, allow_both_bad, serve_seed).
+
+    Idempotent on the name: when the campaign exists (another admin, a retried request or a
+    second tab created it, even at the same moment) it is returned as it is, provided every
+    setting given here matches it; otherwise InvalidInputError names the settings that
+    differ. Settings not given are not compared.
     """
-    with Session(engine, expire_on_commit=False) as session:
-        require_admin(session, actor_id)
-        campaign = _create_campaign(session, name, **settings)
-        session.commit()
-        return campaign
+    for attempt in range(2):
+        try:
+            with write_session(engine) as session:
+                require_admin(session, actor_id)
+                existing = session.exec(
+                    select(Campaign).where(Campaign.name == name.strip())
+                ).first()
+                if existing is not None:
+                    _check_same_settings(session, existing, settings)
+                    return existing
+                campaign = _create_campaign(session, name, **settings)
+                session.commit()
+                return campaign
+        except (IntegrityError, CampaignExistsError):
+            # PostgreSQL: another admin inserted the name after our read (the unique name
+            # refused our insert, or the check before it saw theirs). Read it and compare.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _check_same_settings(session: Session, campaign: Campaign, settings: dict[str, Any]) -> None:
+    """Refuse, naming them, the given settings that differ from an existing campaign's."""
+    differ = []
+    for key, wanted in settings.items():
+        if key == "criteria":
+            stored = [
+                (c.name, c.description, c.scale, tuple(c.categories) if c.categories else None)
+                for c in _criteria_for(session, campaign.id)
+            ]
+            given = [
+                (c.name, c.description, c.scale, tuple(c.categories) if c.categories else None)
+                for c in wanted or []
+            ]
+            if stored != given:
+                differ.append("criteria")
+        elif key == "serve_seed" and wanted is None:
+            continue
+        elif getattr(campaign, key) != wanted:
+            differ.append(f"{key} ({getattr(campaign, key)!r} there, {wanted!r} here)")
+    if differ:
+        raise InvalidInputError(
+            f"A campaign named '{campaign.name}' already exists with other settings:"
+            f" {', '.join(differ)}. Edit it on the campaign setup page, or pick another name."
+        )
 
 
 def _create_campaign(
@@ -134,7 +185,7 @@ def _create_campaign(
     if not name:
         raise InvalidInputError("A campaign needs a name.")
     if session.exec(select(Campaign.id).where(Campaign.name == name)).first() is not None:
-        raise InvalidInputError(f"A campaign named '{name}' already exists: pick another name.")
+        raise CampaignExistsError(f"A campaign named '{name}' already exists: pick another name.")
     _validate(
         mode,
         preference_scale,

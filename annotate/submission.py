@@ -25,7 +25,6 @@ from annotate.queue_sql import (
     U,
     is_postgres,
     read_setup,
-    release_leases,
     store_judgment,
     writing,
 )
@@ -50,7 +49,9 @@ Q_ASSIGNMENT = (
 """An assignment, its campaign's columns (prefixed ``cp__``) and whether its rater is still
 active: one round trip."""
 Q_COMPARISON_OF = select(C).join(A, A.c.comparison_id == C.c.id).where(A.c.id == bindparam("aid"))
-Q_COMPARISON_OF_LOCK = Q_COMPARISON_OF.with_for_update(of=C)
+Q_COMPARISON_OF_LOCK = Q_COMPARISON_OF.with_for_update(of=(C, A))
+"""Locks the comparison and the assignment: a lease cannot vanish under a submission (its
+judgment would then fail the foreign key and the answer would be lost)."""
 Q_ACTIVE_LEASES = (
     select(func.count())
     .select_from(A)
@@ -146,7 +147,8 @@ def _lock_assignment(
     a = conn.execute(Q_ASSIGNMENT, {"aid": assignment_id}).mappings().first()
     if comparison is None or a is None:
         raise NotFoundError(
-            f"Item {assignment_id} no longer exists (it was undone or handed back): reload."
+            f"Item {assignment_id} is no longer leased to you (it was handed back or removed),"
+            " so this answer was not saved: reload the page and answer the item it shows."
         )
     if a["rater_id"] != rater_id:
         raise PermissionDeniedError("That item is leased to another rater: reload the page.")
@@ -286,10 +288,12 @@ def undo_last(
     """Take back this rater's last finished item in a campaign and show it again.
 
     A submitted judgment is kept but marked ``is_current = false`` (the resubmission is the
-    next version); the item is leased to the rater again and any other fresh lease they held
-    goes back to the pool. One step only: an item reopened by undo must be answered (or
-    skipped) before undoing another. Returns the reopened assignment id, or None when there
-    is nothing to undo.
+    next version); the item is leased to the rater again. Undo touches that assignment only:
+    another lease the rater holds stays theirs, because another tab may be showing it and
+    about to submit (deleting it lost that answer). The queue shows the reopened item first
+    (the lower id), then that lease while it lasts. One step only: an item reopened by undo
+    must be answered (or skipped) before undoing another. Returns the reopened assignment id,
+    or None when there is nothing to undo.
     """
     now = now or utcnow()
     with writing(engine) as conn:
@@ -336,7 +340,6 @@ def undo_last(
                 "Other raters have completed that item since you"
                 f" {a['status']} it, so it cannot be reopened. Carry on with the next item."
             )
-        release_leases(conn, rater_id, campaign_id, keep=a["id"])
         conn.execute(
             update(A)
             .where(A.c.id == a["id"])

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from annotate.users import normalise_domain, normalise_email
 from db.access import require_admin
+from db.engine import write_session
 from db.errors import InvalidInputError, NotFoundError
 from db.models import ROLES, Invite, Judgment, User, utcnow
 
@@ -38,9 +40,22 @@ def invite(engine: Engine, value: str, role: str = "rater", *, actor_id: int) ->
     Addresses and domains are stored in the form ``annotate.users.normalise_email`` and
     ``normalise_domain`` give, the form sign-in compares against.
 
-    Inviting an address or domain again changes its role. Admins only.
+    Inviting an address or domain again changes its role. Admins only. Two admins inviting
+    the same address at once end with one invite (the later role).
     """
-    with Session(engine, expire_on_commit=False) as session:
+    for attempt in range(2):
+        try:
+            return _invite(engine, value, role, actor_id)
+        except IntegrityError:
+            # PostgreSQL: another admin inserted this invite between our read and our
+            # insert; the second pass finds it and sets the role.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _invite(engine: Engine, value: str, role: str, actor_id: int) -> Invite:
+    with write_session(engine) as session:
         admin = require_admin(session, actor_id)
         _check_role(role)
         value = value.strip()
@@ -70,7 +85,7 @@ def invite(engine: Engine, value: str, role: str = "rater", *, actor_id: int) ->
 
 def revoke_invite(engine: Engine, invite_id: int, *, actor_id: int) -> None:
     """Delete an invite (users who already signed in keep their account). Admins only."""
-    with Session(engine) as session:
+    with write_session(engine) as session:
         require_admin(session, actor_id)
         found = session.get(Invite, invite_id)
         if found is None:
@@ -126,7 +141,7 @@ def _other_user(session: Session, actor_id: int, user_id: int) -> User:
 
 def set_role(engine: Engine, user_id: int, role: str, *, actor_id: int) -> User:
     """Change another user's role (admins only)."""
-    with Session(engine, expire_on_commit=False) as session:
+    with write_session(engine) as session:
         user = _other_user(session, actor_id, user_id)
         _check_role(role)
         user.role = role
@@ -140,7 +155,7 @@ def set_active(engine: Engine, user_id: int, active: bool, *, actor_id: int) -> 
 
     Admins only.
     """
-    with Session(engine, expire_on_commit=False) as session:
+    with write_session(engine) as session:
         user = _other_user(session, actor_id, user_id)
         user.active = active
         user.deactivated_at = None if active else utcnow()

@@ -111,7 +111,12 @@ def session(engine: Engine | None = None) -> Session:
 def write_session(engine: Engine | None = None) -> Session:
     """A session whose transaction takes SQLite's write lock up front (BEGIN IMMEDIATE).
 
-    On PostgreSQL this is an ordinary session; use row locks (FOR UPDATE) there.
+    Use it for every transaction that reads and then writes. A DEFERRED transaction that
+    read first cannot upgrade to a writer once another connection has committed since its
+    read began: SQLite answers "database is locked" at once, without waiting in the busy
+    handler. BEGIN IMMEDIATE waits (up to ``busy_timeout``) for the lock instead, so admin
+    writes succeed while raters rate. On PostgreSQL this is an ordinary session; use row
+    locks (FOR UPDATE) or the unique constraints there.
     """
     engine = engine or get_engine()
     if is_sqlite(engine):

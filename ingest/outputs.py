@@ -28,7 +28,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import multiprocessing
+import multiprocessing.connection
+import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -622,6 +625,24 @@ class _QueueSink:
         pass
 
 
+def _exit_with_parent() -> None:
+    """In the parsing process: exit as soon as the importing process dies.
+
+    Killed (SIGKILL, OOM), the importer leaves nobody to read the queue, and this process
+    would block on it forever, keeping the resource tracker alive too. A spawned child holds
+    the read end of a pipe whose write end only its parent holds: EOF means the parent died.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _parse_file(
     path: str,
     name: str,
@@ -633,6 +654,7 @@ def _parse_file(
     """Runs in the parsing process: read, validate and de-duplicate; send batches and the end.
 
     With ``rejects_path`` bad rows are written there (this process owns that file)."""
+    _exit_with_parent()
     log = rd.ErrorLog(name, "row" if container == "parquet" else "line")
     result = OutputImportResult("", name, container, "long", False)
     skipped = rd.Rejects(Path(rejects_path)) if rejects_path is not None else None
