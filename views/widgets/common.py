@@ -23,6 +23,7 @@ from db.engine import get_engine
 from db.errors import JudgeboardError
 from metrics.errors import StatisticsError
 from results.comparisons import comparison_detail
+from views.widgets.answer import show_text
 
 T = TypeVar("T")
 
@@ -140,16 +141,17 @@ def show_comparison(actor_id: int, comparison_id: int) -> None:
     detail = run_or_error(comparison_detail, engine(), comparison_id, actor_id=actor_id)
     if detail is None:
         return
-    for message in detail.messages:
+    key = f"comparison-{comparison_id}"
+    for i, message in enumerate(detail.messages):
         with st.chat_message(message.get("role", "user")):
-            st.markdown(message.get("content", ""))
+            show_text(message.get("content", ""), f"{key}-message-{i}")
     a, b = st.columns(2)
     with a.container(border=True):
-        st.markdown(f"**A: {detail.model_a}**")
-        st.markdown(detail.output_a)
+        st.markdown(f"**A: {plain(detail.model_a)}**")
+        show_text(detail.output_a, f"{key}-a")
     with b.container(border=True):
-        st.markdown(f"**B: {detail.model_b}**")
-        st.markdown(detail.output_b)
+        st.markdown(f"**B: {plain(detail.model_b)}**")
+        show_text(detail.output_b, f"{key}-b")
     if detail.votes:
         st.dataframe(pd.DataFrame(detail.votes), hide_index=True, width="stretch")
     else:
