@@ -19,6 +19,7 @@ import time
 import traceback
 from collections import Counter
 
+import pytest
 from sqlalchemy import and_, func, select
 
 from annotate import team
@@ -189,9 +190,7 @@ def _check_invariants(engine, campaign_id: int) -> dict[str, int]:
         assert orphans == 0, f"{orphans} judgments point at a missing assignment"
 
         stale = conn.execute(
-            select(func.count())
-            .select_from(A)
-            .where(A.c.status == "leased", A.c.expires_at <= now)
+            select(func.count()).select_from(A).where(A.c.status == "leased", A.c.expires_at <= now)
         ).scalar_one()
         assert stale == 0, f"{stale} leases are still 'leased' past their expiry"
 
@@ -208,9 +207,7 @@ def _check_invariants(engine, campaign_id: int) -> dict[str, int]:
 
         done_without_judgment = conn.execute(
             select(func.count())
-            .select_from(
-                A.outerjoin(J, and_(J.c.assignment_id == A.c.id, J.c.is_current))
-            )
+            .select_from(A.outerjoin(J, and_(J.c.assignment_id == A.c.id, J.c.is_current)))
             .where(A.c.status == "done", J.c.id.is_(None))
         ).scalar_one()
         assert done_without_judgment == 0, (
@@ -232,6 +229,7 @@ def _check_invariants(engine, campaign_id: int) -> dict[str, int]:
         }
 
 
+@pytest.mark.slow
 def test_soak_raters_and_admins_writing_at_once(engine) -> None:
     backend = "sqlite" if is_sqlite(engine) else "postgresql"
     campaign_id = factory.bulk_pairwise_campaign(engine, "soak", PROMPTS, ("m1", "m2", "m3"))
