@@ -105,7 +105,8 @@ def create_campaign(engine: Engine, name: str, *, actor_id: int, **settings: Any
     """Create a campaign with its rubric and commit it (admins only); returns it detached.
 
     ``settings`` are ``_create_campaign``'s keywords (instructions, mode, preference_scale,
-    overlap, criteria, gold/attention/reshow rates, lease_seconds, allow_both_bad, serve_seed).
+    overlap, criteria, gold/attention/reshow rates, lease_seconds, allow_both_bad, serve_seed,
+    allow_remote_images).
 
     Idempotent on the name: when the campaign exists (another admin, a retried request or a
     second tab created it, even at the same moment) it is returned as it is, provided every
@@ -174,6 +175,7 @@ def _create_campaign(
     lease_seconds: int = 600,
     allow_both_bad: bool = True,
     serve_seed: int | None = None,
+    allow_remote_images: bool = False,
 ) -> Campaign:
     """Create a campaign in the caller's transaction (flushes, does not commit).
 
@@ -209,6 +211,7 @@ def _create_campaign(
         reshow_rate=reshow_rate,
         lease_seconds=lease_seconds,
         allow_both_bad=allow_both_bad,
+        allow_remote_images=allow_remote_images,
         serve_seed=new_serve_seed() if serve_seed is None else check_seed(serve_seed),
     )
     session.add(campaign)
