@@ -232,9 +232,26 @@ def _create_campaign(
 
 
 def _get_or_create_campaign(session: Session, name: str) -> Campaign:
-    """In the caller's transaction (importers); the caller checks that its actor is an admin."""
-    existing = session.exec(select(Campaign).where(Campaign.name == name.strip())).first()
-    return existing if existing is not None else _create_campaign(session, name)
+    """In the caller's transaction (importers); the caller checks that its actor is an admin.
+
+    Safe when two imports create the same new campaign at once (issue 13, point 20): the
+    insert runs in a savepoint, and when the other import's campaign wins the unique name
+    (PostgreSQL waits for its commit, then refuses ours) ours is rolled back to the
+    savepoint and theirs is read and returned. On SQLite the importers' BEGIN IMMEDIATE
+    already serialises them.
+    """
+    query = select(Campaign).where(Campaign.name == name.strip())
+    existing = session.exec(query).first()
+    if existing is not None:
+        return existing
+    try:
+        with session.begin_nested():
+            return _create_campaign(session, name)
+    except (IntegrityError, CampaignExistsError):
+        existing = session.exec(query).first()
+        if existing is None:
+            raise
+        return existing
 
 
 def touch(engine: Engine, campaign_id: int) -> None:
