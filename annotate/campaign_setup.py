@@ -61,6 +61,8 @@ class CampaignSettings:
     lease_seconds: int = 600
     rater_quota: int | None = None
     blind: bool = True
+    allow_remote_images: bool = False
+    """Raters' browsers load remote images (off: shown as their address in text)."""
     allowed_raters: tuple[int, ...] | None = None
     """None: every active user may rate."""
     criteria: tuple[CriterionEdit, ...] = field(default_factory=tuple)
@@ -177,6 +179,7 @@ def _load_campaign_form(session: Session, campaign_id: int) -> CampaignForm:
         lease_seconds=campaign.lease_seconds,
         rater_quota=campaign.rater_quota,
         blind=campaign.blind,
+        allow_remote_images=campaign.allow_remote_images,
         allowed_raters=(
             None if campaign.allowed_raters is None else tuple(campaign.allowed_raters)
         ),
@@ -208,6 +211,7 @@ def _apply(campaign: Campaign, settings: CampaignSettings) -> None:
     campaign.lease_seconds = settings.lease_seconds
     campaign.rater_quota = settings.rater_quota
     campaign.blind = settings.blind
+    campaign.allow_remote_images = settings.allow_remote_images
     campaign.allowed_raters = (
         None if settings.allowed_raters is None else sorted(set(settings.allowed_raters))
     )

@@ -105,7 +105,8 @@ def create_campaign(engine: Engine, name: str, *, actor_id: int, **settings: Any
     """Create a campaign with its rubric and commit it (admins only); returns it detached.
 
     ``settings`` are ``_create_campaign``'s keywords (instructions, mode, preference_scale,
-    overlap, criteria, gold/attention/reshow rates, lease_seconds, allow_both_bad, serve_seed).
+    overlap, criteria, gold/attention/reshow rates, lease_seconds, allow_both_bad, serve_seed,
+    allow_remote_images).
 
     Idempotent on the name: when the campaign exists (another admin, a retried request or a
     second tab created it, even at the same moment) it is returned as it is, provided every
@@ -174,6 +175,7 @@ def _create_campaign(
     lease_seconds: int = 600,
     allow_both_bad: bool = True,
     serve_seed: int | None = None,
+    allow_remote_images: bool = False,
 ) -> Campaign:
     """Create a campaign in the caller's transaction (flushes, does not commit).
 
@@ -209,6 +211,7 @@ def _create_campaign(
         reshow_rate=reshow_rate,
         lease_seconds=lease_seconds,
         allow_both_bad=allow_both_bad,
+        allow_remote_images=allow_remote_images,
         serve_seed=new_serve_seed() if serve_seed is None else check_seed(serve_seed),
     )
     session.add(campaign)
@@ -229,9 +232,26 @@ def _create_campaign(
 
 
 def _get_or_create_campaign(session: Session, name: str) -> Campaign:
-    """In the caller's transaction (importers); the caller checks that its actor is an admin."""
-    existing = session.exec(select(Campaign).where(Campaign.name == name.strip())).first()
-    return existing if existing is not None else _create_campaign(session, name)
+    """In the caller's transaction (importers); the caller checks that its actor is an admin.
+
+    Safe when two imports create the same new campaign at once (issue 13, point 20): the
+    insert runs in a savepoint, and when the other import's campaign wins the unique name
+    (PostgreSQL waits for its commit, then refuses ours) ours is rolled back to the
+    savepoint and theirs is read and returned. On SQLite the importers' BEGIN IMMEDIATE
+    already serialises them.
+    """
+    query = select(Campaign).where(Campaign.name == name.strip())
+    existing = session.exec(query).first()
+    if existing is not None:
+        return existing
+    try:
+        with session.begin_nested():
+            return _create_campaign(session, name)
+    except (IntegrityError, CampaignExistsError):
+        existing = session.exec(query).first()
+        if existing is None:
+            raise
+        return existing
 
 
 def touch(engine: Engine, campaign_id: int) -> None:

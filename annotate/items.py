@@ -64,6 +64,8 @@ class RatingSetup:
     preference_scale: str
     allow_both_bad: bool
     criteria: tuple[CriterionView, ...]
+    allow_remote_images: bool = False
+    """Render remote images in prompts, outputs and instructions (off: their address)."""
 
     @property
     def wants_preference(self) -> bool:
@@ -137,6 +139,7 @@ def setup_from_rows(campaign: Mapping[str, Any], criteria: Iterable[Any]) -> Rat
         mode=campaign["mode"],
         preference_scale=campaign["preference_scale"],
         allow_both_bad=campaign["allow_both_bad"],
+        allow_remote_images=bool(campaign.get("allow_remote_images", False)),
         criteria=tuple(
             CriterionView(
                 c.id, c.name, c.description, c.scale, tuple(c.categories) if c.categories else None

@@ -100,6 +100,10 @@ class Campaign(SQLModel, table=True):
         default=None, description="items each rater is asked for; None = as many as there are"
     )
     blind: bool = True
+    allow_remote_images: bool = Field(
+        default=False,
+        description="raters' browsers load remote images in prompts, outputs and instructions",
+    )
     allowed_raters: list[int] | None = _json()
     archived: bool = False
     serve_seed: int | None = Field(default=None, sa_type=BigInteger)

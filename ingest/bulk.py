@@ -4,16 +4,20 @@ serve ranks) and a background batch writer."""
 
 from __future__ import annotations
 
+import errno
 import json
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from annotate import serving
+from db.errors import ImportFileError
 from db.models import Candidate, Output, Prompt, utcnow
 from db.upsert import dialect_insert
 
@@ -223,3 +227,47 @@ class BatchWriter:
 
 
 _DONE = object()
+
+
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
+
+
+def storage_error(name: str, exc: BaseException) -> ImportFileError | None:
+    """The one message for an import the database could not store (issue 13, point 13).
+
+    A database-side failure (SQLite's "disk I/O error" or "database or disk is full",
+    PostgreSQL's disk full or I/O error, a lost connection: the DBAPI's OperationalError,
+    raw from the bulk insert's cursor or wrapped by SQLAlchemy) or an operating-system I/O
+    failure (disk full, quota, I/O error, read-only file system) becomes an ImportFileError
+    naming the file and the cause. None for anything else (it is raised as it is). The
+    caller rolls its transaction back, so nothing of the file is stored.
+    """
+    cause: BaseException = exc
+    if isinstance(exc, sa_exc.OperationalError) and exc.orig is not None:
+        cause = exc.orig
+    database = isinstance(cause, sqlite3.OperationalError) or (
+        type(cause).__module__.startswith("psycopg") and _is_operational(cause)
+    )
+    system = isinstance(cause, OSError) and cause.errno in _STORAGE_ERRNOS
+    if not (database or system):
+        return None
+    reason = (cause.strerror if system and cause.strerror else str(cause)).strip()
+    reason = reason.splitlines()[0] if reason else type(cause).__name__
+    full = "full" in reason.lower() or (system and cause.errno in (errno.ENOSPC, errno.EDQUOT))
+    if full:
+        fix = "free disk space where the database lives, then import the file again"
+    elif "locked" in reason.lower():
+        fix = "another program held the database too long: import the file again"
+    else:
+        fix = "check the database's disk (or server) and import the file again"
+    return ImportFileError(
+        name,
+        None,
+        None,
+        f"could not be stored: the database reported '{reason}'. Nothing from this file was"
+        f" imported (the import was rolled back); {fix}.",
+    )
+
+
+def _is_operational(exc: BaseException) -> bool:
+    return any(c.__name__ == "OperationalError" for c in type(exc).__mro__)

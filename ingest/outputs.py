@@ -53,6 +53,7 @@ from ingest.bulk import (
     ensure_prompts,
     fill_placeholders,
     outputs_insert,
+    storage_error,
     to_json,
 )
 
@@ -590,12 +591,19 @@ def import_outputs(
                 if questions is not None:
                     result.values_as_text += questions.values_as_text
                 s.commit()
-            except BaseException:
+            except BaseException as exc:
                 with contextlib.suppress(BaseException):  # the error raised below says it
                     job.writer.close()
                 if skipped is not None:
                     skipped.discard()
-                s.rollback()
+                failure = storage_error(src.name, exc)
+                try:
+                    s.rollback()
+                except Exception:
+                    if failure is None:
+                        raise
+                if failure is not None:
+                    raise failure from exc
                 raise
     result.seconds = time.perf_counter() - started
     return result

@@ -49,6 +49,7 @@ from ingest.bulk import (
     fill_placeholders,
     insert_comparisons,
     outputs_insert,
+    storage_error,
     to_json,
 )
 from metrics.vocabulary import judge_key, user_key
@@ -920,10 +921,17 @@ def import_votes(
                     result.rows_rejected, result.rejects_path = skipped.n, skipped.path
                     result.rejects_words = skipped.words()
                 s.commit()
-            except BaseException:
+            except BaseException as exc:
                 if skipped is not None:
                     skipped.discard()
-                s.rollback()
+                failure = storage_error(src.name, exc)
+                try:
+                    s.rollback()
+                except Exception:
+                    if failure is None:
+                        raise
+                if failure is not None:
+                    raise failure from exc
                 raise
     result.seconds = time.perf_counter() - started
     return result

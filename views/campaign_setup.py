@@ -82,6 +82,16 @@ with st.form(f"campaign-{campaign_id}"):
     )
     allow_both_bad = right.checkbox("Offer 'both bad'", current.allow_both_bad)
     blind = right.checkbox("Blind (raters never see model names)", current.blind)
+    remote_images = right.checkbox(
+        "Show remote images",
+        current.allow_remote_images,
+        help=(
+            "Off (the default): images in prompts, outputs and instructions are shown as"
+            " their address in text. On: raters' browsers will fetch the images from their"
+            " hosts, which then learn each rater's IP address, when they rate and this"
+            " server's address. data: images stay shown as text either way."
+        ),
+    )
     a, b, c = st.columns(3)
     overlap = a.number_input("Ratings per comparison (overlap)", 1, 50, current.overlap)
     lease = b.number_input("Lease (seconds per item)", 30, 86_400, current.lease_seconds)
@@ -171,6 +181,7 @@ if submitted:
         lease_seconds=int(lease),
         rater_quota=int(quota) or None,
         blind=blind,
+        allow_remote_images=remote_images,
         allowed_raters=None if everyone else tuple(allowed),
         criteria=tuple(_criteria(edited)),
     )

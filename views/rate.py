@@ -152,6 +152,7 @@ def main() -> None:
         show_text(
             setup.instructions or "_No instructions for this campaign._",
             f"instructions-{campaign_id}",
+            setup.allow_remote_images,
         )
     rating_panel(actor.id, setup)
 

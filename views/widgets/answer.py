@@ -86,25 +86,46 @@ _HTML_IMAGE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _HTML_SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 
 
+def _is_remote(url: str) -> bool:
+    return url.strip().lower().startswith(("http:", "https:", "//"))
+
+
+def _bare(url: str) -> str:
+    return url.strip().removeprefix("<").removesuffix(">").strip()
+
+
 def _image_text(url: str) -> str:
-    url = url.strip().removeprefix("<").removesuffix(">").strip()
+    url = _bare(url)
     if not url:
         return "[image]"
     if url[:5].lower() == "data:":
         return f"[image: data URL, {len(url):,} characters]"
-    return f"[image: {url}]"
+    return f"[image: {url}]".replace("![", "!\\[")
 
 
-def _html_image_text(match: re.Match[str]) -> str:
-    """A remote ``<img>`` as its address; any other tag as it was (st.markdown shows raw
+_PLAIN_URL = re.compile(r"[^\s<>()\\]+")
+
+
+def _html_image_text(match: re.Match[str], allow_remote: bool = False) -> str:
+    """A remote ``<img>`` as its address (as a markdown image when the campaign allows
+    remote images and the address is plain); any other tag as it was (st.markdown shows raw
     HTML as text, so it loads nothing and the rater sees what was there)."""
     src = _HTML_SRC.search(match.group(0))
     url = next((g for g in src.groups() if g is not None), "") if src else ""
-    remote = url.strip().lower().startswith(("http:", "https:", "//"))
-    return _image_text(url) if remote else match.group(0)
+    if not _is_remote(url):
+        return match.group(0)
+    if allow_remote and _PLAIN_URL.fullmatch(url.strip()):
+        return f"![image]({url.strip()})"
+    return _image_text(url)
 
 
-def inert_images(text: str) -> str:
+def _inert_segment(text: str, allow_remote: bool) -> str:
+    """Text between markdown images: HTML images rewritten, any other ``![`` escaped."""
+    text = text.replace("![", "!\\[")
+    return _HTML_IMAGE.sub(lambda m: _html_image_text(m, allow_remote), text)
+
+
+def inert_images(text: str, allow_remote: bool = False) -> str:
     """``text`` with every image shown as its address in text, so no browser fetches it.
 
     Raters' browsers must not load remote images from imported text (the request tells the
@@ -114,23 +135,35 @@ def inert_images(text: str) -> str:
     escaped so it cannot form an image. st.markdown shows raw HTML as text anyway, so the
     HTML rewrite is a second line of defence and leaves tags without a remote ``src`` as
     they were. Code spans and blocks are rewritten too, a cosmetic cost.
+
+    ``allow_remote`` (the campaign's ``allow_remote_images`` opt-in) keeps markdown images
+    whose address is http(s) as images, and turns a remote ``<img>`` into one; ``data:``
+    and other addresses stay inert either way.
     """
     if "![" not in text and "<img" not in text.lower():
         return text
-    text = _MD_IMAGE.sub(lambda m: _image_text(m.group(1)), text)
-    text = _HTML_IMAGE.sub(_html_image_text, text)
-    return text.replace("![", "!\\[")
+    out: list[str] = []
+    pos = 0
+    for m in _MD_IMAGE.finditer(text):
+        out.append(_inert_segment(text[pos : m.start()], allow_remote))
+        url = m.group(1)
+        keep = allow_remote and _is_remote(_bare(url))
+        out.append(m.group(0) if keep else _image_text(url))
+        pos = m.end()
+    out.append(_inert_segment(text[pos:], allow_remote))
+    return "".join(out)
 
 
-def show_text(text: str, key: str) -> None:
+def show_text(text: str, key: str, remote_images: bool = False) -> None:
     """Untrusted text (prompt, response, instructions) as markdown, or, past the limits, as
     plain text in a scrollable box, one part at a time, with a note saying why.
 
     Raw HTML is never rendered (no ``unsafe_allow_html``) and images are shown as their
-    address (``inert_images``). ``key`` names the part picker.
+    address (``inert_images``) unless ``remote_images`` (the campaign's opt-in) is set.
+    ``key`` names the part picker.
     """
     if renders_as_markdown(text):
-        st.markdown(inert_images(text))
+        st.markdown(inert_images(text, remote_images))
         return
     parts = plain_parts(text)
     st.caption(
@@ -157,16 +190,24 @@ def show_text(text: str, key: str) -> None:
 # --- helpers shared with the history page --------------------------------------------------
 
 
-def show_prompt(messages: tuple[dict[str, str], ...], key: str) -> None:
+def show_prompt(
+    messages: tuple[dict[str, str], ...], key: str, remote_images: bool = False
+) -> None:
     for number, message in enumerate(messages):
         role = message.get("role") or "user"
         with st.chat_message(role if role in ("user", "assistant") else "user"):
             if role not in ("user", "assistant"):
                 st.caption(inert_images(role))
-            show_text(message.get("content", ""), f"{key}-message-{number}")
+            show_text(message.get("content", ""), f"{key}-message-{number}", remote_images)
 
 
-def show_response(label: str, text: str, turns: tuple[str, ...] | None, key: str) -> None:
+def show_response(
+    label: str,
+    text: str,
+    turns: tuple[str, ...] | None,
+    key: str,
+    remote_images: bool = False,
+) -> None:
     """One response; st.markdown escapes raw HTML (no unsafe_allow_html), so it shows as text.
 
     Past the markdown limits it is plain text (``show_text``)."""
@@ -175,9 +216,9 @@ def show_response(label: str, text: str, turns: tuple[str, ...] | None, key: str
         if turns and len(turns) > 1:
             for number, turn in enumerate(turns, 1):
                 st.caption(f"Turn {number}")
-                show_text(turn, f"{key}-turn-{number}")
+                show_text(turn, f"{key}-turn-{number}", remote_images)
         else:
-            show_text(text, key)
+            show_text(text, key, remote_images)
 
 
 def _score_key(prefix: str, side: str, criterion: CriterionView) -> str:
@@ -232,19 +273,24 @@ def answer_form(
 
     ``on_answer(preference, both_bad)`` is called from the buttons' callbacks.
     """
-    show_prompt(item.messages, f"{prefix}-prompt")
+    remote = setup.allow_remote_images
+    show_prompt(item.messages, f"{prefix}-prompt", remote)
     if item.single:
-        show_response("Response", item.response_a, item.turns_a, f"{prefix}-response-a")
+        show_response("Response", item.response_a, item.turns_a, f"{prefix}-response-a", remote)
         if setup.wants_scores:
             score_inputs(setup, "A", prefix, previous)
     else:
         left, right = st.columns(2, gap="medium")
         with left:
-            show_response("Response A", item.response_a, item.turns_a, f"{prefix}-response-a")
+            show_response(
+                "Response A", item.response_a, item.turns_a, f"{prefix}-response-a", remote
+            )
             if setup.wants_scores:
                 score_inputs(setup, "A", prefix, previous)
         with right:
-            show_response("Response B", item.response_b, item.turns_b, f"{prefix}-response-b")
+            show_response(
+                "Response B", item.response_b, item.turns_b, f"{prefix}-response-b", remote
+            )
             if setup.wants_scores:
                 score_inputs(setup, "B", prefix, previous)
     st.text_area(
