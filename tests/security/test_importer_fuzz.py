@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -81,7 +81,9 @@ def _nest(depth: int) -> Any:
 hostile_values = st.one_of(
     scalar_values,
     st.lists(scalar_values, max_size=3),
-    st.dictionaries(st.sampled_from(["role", "content", "x", "\x00k", ""]), scalar_values, max_size=3),
+    st.dictionaries(
+        st.sampled_from(["role", "content", "x", "\x00k", ""]), scalar_values, max_size=3
+    ),
     st.sampled_from([_nest(70), _nest(3), [{"role": "user"}], [{"content": "hi"}], [], {}]),
 )
 
@@ -166,7 +168,9 @@ def write_file(directory: Path, container: str, rows: list[dict[str, Any]]) -> P
         except (pa.ArrowException, TypeError, OverflowError, ValueError):
             # mixed types in one column: store every value as text, as a spreadsheet would
             keys = list(dict.fromkeys(k for r in clean for k in r))
-            text = [{k: (None if r.get(k) is None else _cell(r.get(k))) for k in keys} for r in clean]
+            text = [
+                {k: (None if r.get(k) is None else _cell(r.get(k))) for k in keys} for r in clean
+            ]
             factory.write_parquet(path, text)
     else:  # pragma: no cover
         raise AssertionError(container)
@@ -212,7 +216,9 @@ def accepted_or_refused(
             assert f"'{err.field}'" in message, message
         after = db_state(engine)
         assert after == before, f"refused ({message}) but the database changed"
+        event(f"refused: field {err.field}")
         return None, before, after
+    event("accepted")
     return result, before, db_state(engine)
 
 
@@ -240,17 +246,27 @@ def _as_text(value: Any) -> str | None:
 
 
 def _id_text(value: Any) -> str | None:
+    """An id as stored: integers (and integral floats) as decimal text, strings stripped."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int):
         return str(value)
     text = _as_text(value)
-    return None if text is None else text
+    return None if text is None else text.strip()
 
 
 def check_outputs_stored(
-    engine: Engine, campaign: str, rows: list[dict], result: Any, before: dict, after: dict,
-    id_key: str = "prompt_id", model_key: str = "model", text: Callable[[dict], Any] | None = None,
+    engine: Engine,
+    campaign: str,
+    rows: list[dict],
+    result: Any,
+    before: dict,
+    after: dict,
+    id_key: str = "prompt_id",
+    model_key: str = "model",
+    text: Callable[[dict], Any] | None = None,
 ) -> None:
     assert delta(before, after, "outputs") == result.outputs_added
     assert delta(before, after, "prompts") == result.prompts_added
@@ -269,15 +285,29 @@ def check_outputs_stored(
 # ---- outputs: long form in every container -------------------------------------------------
 
 LONG_KEYS = [
-    "prompt_id", "prompt", "model", "output", "reference", "category", "split",
-    "latency_ms", "cost_usd", "tokens", "metadata",
+    "prompt_id",
+    "prompt",
+    "model",
+    "output",
+    "reference",
+    "category",
+    "split",
+    "latency_ms",
+    "cost_usd",
+    "tokens",
+    "metadata",
 ]
 
 
 def long_rows() -> list[dict[str, Any]]:
     rows = factory.output_rows(2, ("m1", "m2"))
     rows[0] |= {"latency_ms": 12.5, "cost_usd": 0.01, "tokens": 7, "metadata": {"k": [1, "v"]}}
-    rows[1] |= {"prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Question 0?"}]}
+    rows[1] |= {
+        "prompt": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Question 0?"},
+        ]
+    }
     rows[1]["prompt_id"] = "p9"
     rows[2] |= {"split": "test", "reference": "ref"}
     rows[3]["prompt_id"] = 3
@@ -313,7 +343,12 @@ ALPACA_KEYS = ["instruction", "output", "generator", "dataset"]
 
 def alpaca_rows() -> list[dict[str, Any]]:
     return [
-        {"instruction": f"Do {i}", "output": f"Done {i} by {g}", "generator": g, "dataset": "helpful_base"}
+        {
+            "instruction": f"Do {i}",
+            "output": f"Done {i} by {g}",
+            "generator": g,
+            "dataset": "helpful_base",
+        }
         for i in range(2)
         for g in ("gpt4", "mine")
     ]
@@ -354,8 +389,13 @@ def answer_rows(arena_hard: bool) -> list[dict[str, Any]]:
         return [{"content": t, "token_len": 3} for t in texts] if arena_hard else texts
 
     return [
-        {"question_id": q, "model_id": m, "answer_id": f"a{q}{m}", "tstamp": 1.7e9,
-         "choices": [{"index": 0, "turns": turns(q, m)}]}
+        {
+            "question_id": q,
+            "model_id": m,
+            "answer_id": f"a{q}{m}",
+            "tstamp": 1.7e9,
+            "choices": [{"index": 0, "turns": turns(q, m)}],
+        }
         for q in (81, 82)
         for m in ("vicuna", "llama")
     ]
@@ -405,17 +445,37 @@ def test_model_answers_are_stored_exactly_or_refused_without_a_trace(
     if result is not None:
         assert result.rows_read == len(rows)
         check_outputs_stored(
-            engine, campaign, rows, result, before, after,
-            id_key="question_id", model_key="model_id", text=_last_turn,
+            engine,
+            campaign,
+            rows,
+            result,
+            before,
+            after,
+            id_key="question_id",
+            model_key="model_id",
+            text=_last_turn,
         )
 
 
 # ---- votes: Chatbot Arena / MT-Bench judgments ---------------------------------------------
 
 VOTE_KEYS = [
-    "question_id", "prompt", "model_a", "model_b", "output_a", "output_b", "winner", "judge",
-    "rater_kind", "turn", "position", "category", "rationale", "tstamp",
-    "conversation_a", "conversation_b",
+    "question_id",
+    "prompt",
+    "model_a",
+    "model_b",
+    "output_a",
+    "output_b",
+    "winner",
+    "judge",
+    "rater_kind",
+    "turn",
+    "position",
+    "category",
+    "rationale",
+    "tstamp",
+    "conversation_a",
+    "conversation_b",
 ]
 
 
@@ -432,12 +492,16 @@ def arena_vote_rows() -> list[dict[str, Any]]:
             "judge": ["alice", "bob"],
             "turn": 2,
             "conversation_a": [
-                {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
-                {"role": "user", "content": "More"}, {"role": "assistant", "content": "More!"},
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello"},
+                {"role": "user", "content": "More"},
+                {"role": "assistant", "content": "More!"},
             ],
             "conversation_b": [
-                {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hey"},
-                {"role": "user", "content": "More"}, {"role": "assistant", "content": "Sure."},
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hey"},
+                {"role": "user", "content": "More"},
+                {"role": "assistant", "content": "Sure."},
             ],
         }
     )
@@ -505,7 +569,9 @@ def _game_mutation(rows: list[dict], i: int, value: Any) -> None:
 @FUZZ
 @given(
     muts=mutations(GAME_KEYS),
-    score=st.one_of(st.none(), st.sampled_from(["A=B", "B<<A", "A>>>B", "a>b", "", "B=A"]), scalar_values),
+    score=st.one_of(
+        st.none(), st.sampled_from(["A=B", "B<<A", "A>>>B", "a>b", "", "B=A"]), scalar_values
+    ),
     where=st.integers(min_value=0, max_value=3),
 )
 def test_arena_hard_judgments_are_stored_exactly_or_refused_without_a_trace(
