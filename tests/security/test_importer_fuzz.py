@@ -31,7 +31,7 @@ from tests import factory
 
 FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    max_examples=25,
+    max_examples=60,
     deadline=None,
     derandomize=True,
 )
@@ -161,17 +161,25 @@ def write_file(directory: Path, container: str, rows: list[dict[str, Any]]) -> P
         factory.write_csv(path, [{k: _cell(v) for k, v in r.items()} for r in rows])
     elif container == "parquet":
         import pyarrow as pa
+        import pyarrow.parquet as pq
 
         clean = [_no_surrogates(r) for r in rows]
+        columns = {}
+        for key in dict.fromkeys(k for r in clean for k in r):
+            values = [r.get(key) for r in clean]
+            try:
+                columns[key] = pa.array(values)
+            except (pa.ArrowException, TypeError, OverflowError, ValueError):
+                # a column of mixed types: store it as text, as a spreadsheet would
+                columns[key] = pa.array([None if v is None else _cell(v) for v in values])
         try:
-            factory.write_parquet(path, clean)
-        except (pa.ArrowException, TypeError, OverflowError, ValueError):
-            # mixed types in one column: store every value as text, as a spreadsheet would
-            keys = list(dict.fromkeys(k for r in clean for k in r))
-            text = [
-                {k: (None if r.get(k) is None else _cell(r.get(k))) for k in keys} for r in clean
-            ]
-            factory.write_parquet(path, text)
+            pq.write_table(pa.table(columns), path)
+        except pa.ArrowException:  # e.g. an empty struct: Parquet cannot hold it
+            for key, array in columns.items():
+                if pa.types.is_nested(array.type):
+                    values = [r.get(key) for r in clean]
+                    columns[key] = pa.array([None if v is None else _cell(v) for v in values])
+            pq.write_table(pa.table(columns), path)
     else:  # pragma: no cover
         raise AssertionError(container)
     return path
@@ -301,7 +309,12 @@ LONG_KEYS = [
 
 def long_rows() -> list[dict[str, Any]]:
     rows = factory.output_rows(2, ("m1", "m2"))
-    rows[0] |= {"latency_ms": 12.5, "cost_usd": 0.01, "tokens": 7, "metadata": {"k": [1, "v"]}}
+    rows[0] |= {
+        "latency_ms": 12.5,
+        "cost_usd": 0.01,
+        "tokens": 7,
+        "metadata": {"k": ["a", "v"], "n": 1},
+    }
     rows[1] |= {
         "prompt": [
             {"role": "system", "content": "Be brief."},
