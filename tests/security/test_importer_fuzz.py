@@ -202,7 +202,15 @@ def delta(before: dict[str, Any], after: dict[str, Any], table: str) -> int:
     return after[table] - before[table]
 
 
-FILE_LEVEL = ("is empty", "expected a JSON list", "no such campaign", "UTF-8", "unknown file type")
+# refusals about the file as a whole, which have no line to name
+FILE_LEVEL = (
+    "is empty",
+    "expected a JSON list",
+    "no such campaign",
+    "UTF-8",
+    "unknown file type",
+    "a questions file goes with MT-Bench or Arena-Hard answers",
+)
 
 
 def accepted_or_refused(
