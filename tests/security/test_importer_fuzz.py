@@ -210,6 +210,7 @@ FILE_LEVEL = (
     "UTF-8",
     "unknown file type",
     "a questions file goes with MT-Bench or Arena-Hard answers",
+    "is not a readable Parquet file",
 )
 
 
