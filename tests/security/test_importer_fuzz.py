@@ -31,7 +31,7 @@ from tests import factory
 
 FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     derandomize=True,
 )
