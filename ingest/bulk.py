@@ -232,6 +232,21 @@ _DONE = object()
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
 
 
+def rollback_for(session: Any, name: str, exc: BaseException) -> ImportFileError | None:
+    """Roll an import back after ``exc``; returns the storage message to raise instead of it.
+
+    When the database itself failed, the rollback may fail too: the storage message still
+    wins over that second error.
+    """
+    failure = storage_error(name, exc)
+    try:
+        session.rollback()
+    except Exception:
+        if failure is None:
+            raise
+    return failure
+
+
 def storage_error(name: str, exc: BaseException) -> ImportFileError | None:
     """The one message for an import the database could not store (issue 13, point 13).
 

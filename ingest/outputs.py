@@ -53,7 +53,7 @@ from ingest.bulk import (
     ensure_prompts,
     fill_placeholders,
     outputs_insert,
-    storage_error,
+    rollback_for,
     to_json,
 )
 
@@ -596,12 +596,7 @@ def import_outputs(
                     job.writer.close()
                 if skipped is not None:
                     skipped.discard()
-                failure = storage_error(src.name, exc)
-                try:
-                    s.rollback()
-                except Exception:
-                    if failure is None:
-                        raise
+                failure = rollback_for(s, src.name, exc)
                 if failure is not None:
                     raise failure from exc
                 raise

@@ -49,7 +49,7 @@ from ingest.bulk import (
     fill_placeholders,
     insert_comparisons,
     outputs_insert,
-    storage_error,
+    rollback_for,
     to_json,
 )
 from metrics.vocabulary import judge_key, user_key
@@ -924,12 +924,7 @@ def import_votes(
             except BaseException as exc:
                 if skipped is not None:
                     skipped.discard()
-                failure = storage_error(src.name, exc)
-                try:
-                    s.rollback()
-                except Exception:
-                    if failure is None:
-                        raise
+                failure = rollback_for(s, src.name, exc)
                 if failure is not None:
                     raise failure from exc
                 raise
