@@ -107,6 +107,11 @@ class Campaign(SQLModel, table=True):
     allowed_raters: list[int] | None = _json()
     archived: bool = False
     serve_seed: int | None = Field(default=None, sa_type=BigInteger)
+    judge_instructions: str | None = Field(
+        default=None,
+        sa_column=Column(Text, nullable=True),
+        description="what LLM judges are told; None = a neutral statement of the task",
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -181,6 +186,9 @@ class Comparison(SQLModel, table=True):
     expected_preference: int | None = None
     n_done: int = 0
     serve_rank: int = Field(default=0, sa_type=BigInteger)
+    retired_at: datetime | None = Field(
+        default=None, description="set when an admin retires the item: it leaves every result"
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -209,6 +217,11 @@ class Assignment(SQLModel, table=True):
     kind: str = Field(default="normal", max_length=16)
     status: str = Field(default="leased", max_length=16)
     flag_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    flag_status: str | None = Field(
+        default=None, max_length=16, description="None = open; reviewed, fixed or retired"
+    )
+    flag_resolved_by: int | None = Field(default=None, foreign_key="users.id")
+    flag_resolved_at: datetime | None = None
     leased_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
@@ -352,7 +365,56 @@ class JudgmentScore(SQLModel, table=True):
     value: float
 
 
+class Adjudication(SQLModel, table=True):
+    """An admin's verdict on a comparison: kept apart from rater votes, usable as gold."""
+
+    __tablename__ = "adjudications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", ondelete="CASCADE", index=True)
+    comparison_id: int = Field(foreign_key="comparisons.id", ondelete="CASCADE", unique=True)
+    admin_id: int = Field(foreign_key="users.id")
+    preference: int | None = None
+    both_bad: bool = False
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RaterExclusion(SQLModel, table=True):
+    """A rater whose votes in one campaign are left out of results (kept; reversible)."""
+
+    __tablename__ = "rater_exclusions"
+    __table_args__ = (UniqueConstraint("campaign_id", "rater_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", ondelete="CASCADE")
+    rater_key: str = Field(max_length=32)
+    excluded_by: int = Field(foreign_key="users.id")
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewAction(SQLModel, table=True):
+    """Who did what, when, in review: flag resolutions, adjudications, exclusions, retirements."""
+
+    __tablename__ = "review_actions"
+    __table_args__ = (Index("ix_review_actions_campaign", "campaign_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", ondelete="CASCADE")
+    actor_id: int = Field(foreign_key="users.id")
+    action: str = Field(max_length=32)
+    comparison_id: int | None = Field(
+        default=None, foreign_key="comparisons.id", ondelete="CASCADE"
+    )
+    rater_key: str | None = Field(default=None, max_length=32)
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 ALL_TABLES = [
     User, Invite, Campaign, RubricCriterion, Prompt, Candidate, Output, Comparison,
     Assignment, Judge, JudgeRun, JudgeTask, ResponseCache, Judgment, JudgmentScore,
+    Adjudication, RaterExclusion, ReviewAction,
 ]
