@@ -18,20 +18,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import report  # noqa: E402
+
 RUNS = 7
 TARGET_SECONDS = 0.6
 EAGER = (
     "import cli.main, ingest.outputs, ingest.votes, results.leaderboards, results.reports,"
     " results.export, metrics.agreement, metrics.calibration, metrics.blend"
 )
-
-
-def report(figure: str, value: float, unit: str, op: str, target: float, fmt: str) -> None:
-    ok = value <= target if op == "<=" else value >= target
-    print(
-        f"{figure}: {format(value, fmt)}{unit} (target {op} {target:g}) {'ok' if ok else 'MISS'}",
-        flush=True,
-    )
 
 
 def wall(args: list[str], env: dict[str, str]) -> float:

@@ -8,11 +8,8 @@ function so further figures (e.g. database -> leaderboard) can be added to ``mai
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +17,7 @@ from scipy import special
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import median_time, report  # noqa: E402
 from metrics.bradley_terry import (  # noqa: E402
     ELO_SCALE,
     bootstrap_bradley_terry,
@@ -31,21 +29,6 @@ N_VOTES = 1_000_000
 N_MODELS = 50
 ROUNDS = 1_000
 TIE_RATE = 0.25
-
-
-def report(figure: str, value: float, unit: str, op: str, target: float, fmt: str) -> None:
-    ok = value <= target if op == "<=" else value >= target
-    shown = format(value, fmt)
-    print(f"{figure}: {shown}{unit} (target {op} {target:g}) {'ok' if ok else 'MISS'}", flush=True)
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def make_votes(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -16,14 +16,13 @@ in a schema of its own that is dropped afterwards.
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import median_time, report  # noqa: E402
 
 N_COMPARISONS = 100_000
 HUMANS_PER_COMPARISON = 3
@@ -31,21 +30,6 @@ N_JUDGES = 2
 SUPERSEDED = 300_000
 N_BOOT = 1000
 TARGET_SECONDS = 2.0
-
-
-def report(figure: str, value: float, unit: str, op: str, target: float, fmt: str) -> None:
-    ok = value <= target if op == "<=" else value >= target
-    shown = format(value, fmt)
-    print(f"{figure}: {shown}{unit} (target {op} {target:g}) {'ok' if ok else 'MISS'}", flush=True)
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def figures(backend: str, workdir: Path) -> None:
