@@ -396,13 +396,19 @@ class _Worker:
             self._report(progress)
 
     async def _flush_loop(self) -> None:
-        while not self.closing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.flush_now.wait(), self.opt.flush_interval_s)
-            self.flush_now.clear()
-            await self._flush_pending()
-            if self.stopping:
-                self.wake.set()
+        try:
+            while not self.closing:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.flush_now.wait(), self.opt.flush_interval_s)
+                self.flush_now.clear()
+                await self._flush_pending()
+                if self.stopping:
+                    self.wake.set()
+        except BaseException:
+            # Replies that cannot be stored would be paid for again on resume: ask no more.
+            self.stopping = True
+            self.wake.set()
+            raise
 
     def _report(self, progress: RunProgress) -> None:
         self.last = progress
