@@ -559,17 +559,22 @@ def import_outputs(
         skipped = rd.rejects_for(source, skip_invalid, rejects)
         log = rd.ErrorLog(src.name, "row" if container == "parquet" else "line")
         with write_session(engine) as s:
-            existed = s.exec(select(Campaign.id).where(Campaign.name == campaign.strip())).first()
-            camp = _get_or_create_campaign(s, campaign)
-            result = OutputImportResult(
-                campaign=camp.name,
-                source=src.name,
-                format=container,
-                shape="long",
-                campaign_created=existed is None,
-            )
-            job = _OutputImport(s.connection(), camp.id, log, result, progress, skipped, questions)
+            job: _OutputImport | None = None
             try:
+                existed = s.exec(
+                    select(Campaign.id).where(Campaign.name == campaign.strip())
+                ).first()
+                camp = _get_or_create_campaign(s, campaign)
+                result = OutputImportResult(
+                    campaign=camp.name,
+                    source=src.name,
+                    format=container,
+                    shape="long",
+                    campaign_created=existed is None,
+                )
+                job = _OutputImport(
+                    s.connection(), camp.id, log, result, progress, skipped, questions
+                )
                 if _parse_elsewhere(src) and (skipped is None or isinstance(skipped.dest, Path)):
                     _write_from_parser(job, src, container)
                 else:
@@ -592,8 +597,9 @@ def import_outputs(
                     result.values_as_text += questions.values_as_text
                 s.commit()
             except BaseException as exc:
-                with contextlib.suppress(BaseException):  # the error raised below says it
-                    job.writer.close()
+                if job is not None:
+                    with contextlib.suppress(BaseException):  # the error raised below says it
+                        job.writer.close()
                 if skipped is not None:
                     skipped.discard()
                 failure = rollback_for(s, src.name, exc)

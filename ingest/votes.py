@@ -893,13 +893,17 @@ def import_votes(
         skipped = rd.rejects_for(source, skip_invalid, rejects)
         log = rd.ErrorLog(src.name)
         with write_session(engine) as s:
-            existed = s.exec(select(Campaign.id).where(Campaign.name == campaign.strip())).first()
-            camp = _get_or_create_campaign(s, campaign)
-            result = VoteImportResult(
-                campaign=camp.name, source=src.name, campaign_created=existed is None
-            )
-            job = _VoteImport(s.connection(), camp, log, result, progress, skipped, baseline, judge)
             try:
+                existed = s.exec(
+                    select(Campaign.id).where(Campaign.name == campaign.strip())
+                ).first()
+                camp = _get_or_create_campaign(s, campaign)
+                result = VoteImportResult(
+                    campaign=camp.name, source=src.name, campaign_created=existed is None
+                )
+                job = _VoteImport(
+                    s.connection(), camp, log, result, progress, skipped, baseline, judge
+                )
                 for line, rec in rd.read_records(src, container):
                     result.rows_read += 1
                     if type(rec) is rd.Bad:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from annotate import campaigns
 from db.errors import ImportFileError
 from ingest import bulk, outputs
 from ingest.outputs import import_outputs
@@ -83,6 +84,27 @@ def test_a_votes_import_that_fills_the_disk_says_so_and_changes_nothing(
 
     with pytest.raises(ImportFileError, match=f"votes.jsonl: could not be stored.*{FULL}"):
         import_votes(engine, path, "full votes", actor_id=admin)
+
+    assert factory.table_counts(engine) == before
+
+
+@pytest.mark.parametrize("kind", ["outputs", "votes"])
+def test_a_disk_that_fills_while_the_new_campaign_is_created_says_so_and_changes_nothing(
+    engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    admin = factory.admin_id(engine)
+    before = factory.table_counts(engine)
+    rows = factory.output_rows(2, ("m1", "m2")) if kind == "outputs" else factory.vote_rows(2)
+    path = factory.write_jsonl(tmp_path / f"{kind}.jsonl", rows)
+
+    def disk_full(session, name):
+        raise _wrapped(FULL)
+
+    monkeypatch.setattr(campaigns, "_create_campaign", disk_full)
+    do_import = import_outputs if kind == "outputs" else import_votes
+
+    with pytest.raises(ImportFileError, match=f"{kind}.jsonl: could not be stored.*{FULL}"):
+        do_import(engine, path, "brand new", actor_id=admin)
 
     assert factory.table_counts(engine) == before
 
