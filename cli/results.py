@@ -50,18 +50,30 @@ def leaderboard_cmd(
             " Arena-Hard-Auto uses 3.",
         ),
     ] = 1,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="CSV only: keep text cells that start with = + - @ as they are (by default"
+            " they get a ' so a spreadsheet shows them instead of running them).",
+        ),
+    ] = False,
 ) -> None:
     """Rank candidates (Bradley–Terry with bootstrap CIs and rank bands).
 
     With --baseline the table also gives each model's win rate against the baseline and
-    its interval, computed from the ratings as Arena-Hard-Auto does.
+    its interval, computed from the ratings as Arena-Hard-Auto does. --output files are
+    written whole or not at all.
     """
     from db.errors import InvalidInputError
+    from results.export import frame_to_csv, write_atomically
     from results.leaderboards import LeaderboardQuery, compute_leaderboard
 
     require_format(fmt, LEADERBOARD_FORMATS)
     if fmt == "parquet" and output is None:
         raise InvalidInputError("Parquet is binary: pass --output FILE.parquet.")
+    if raw_csv and fmt != "csv":
+        raise InvalidInputError(f"--raw-csv applies to CSV only, not {fmt}: leave it out.")
     engine = _engine()
     kind, judge = parse_source(source)
     result = compute_leaderboard(
@@ -84,16 +96,22 @@ def leaderboard_cmd(
         err.print(note, highlight=False, markup=False)
     for warning in result.warnings:
         err.print(f"Warning: {warning}", style="bold yellow", highlight=False, markup=False)
+    n = len(result.table)
     if fmt == "parquet":
-        result.table.to_parquet(output, index=False)
-        out.print(f"Wrote {len(result.table)} rows to {output}.")
+
+        def write_parquet(path: Path) -> int:
+            result.table.to_parquet(path, index=False)
+            return n
+
+        write_atomically(output, write_parquet)
+        out.print(f"Wrote {n} rows to {output}.")
         return
     if fmt == "json":
         import json
 
         text = json.dumps(result.records(), indent=2)
     elif fmt == "csv":
-        text = result.table.to_csv(index=False)
+        text = frame_to_csv(result.table, raw=raw_csv)
     else:
         from results.leaderboards import markdown_table
 
@@ -101,8 +119,13 @@ def leaderboard_cmd(
     if output is None:
         typer.echo(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
-        out.print(f"Wrote {len(result.table)} rows to {output}.")
+
+        def write_text(path: Path) -> int:
+            path.write_text(text + "\n", encoding="utf-8")
+            return n
+
+        write_atomically(output, write_text)
+        out.print(f"Wrote {n} rows to {output}.")
 
 
 @domain_errors

@@ -58,6 +58,7 @@ EXPORT_FORMATS = ("parquet", "csv", "jsonl")
 # tab and CR, can be shifted into one) by Excel, LibreOffice and Google Sheets.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = "^[=+\\-@\t\r]"
+_FORMULA_RE = re.compile(_FORMULA_START)
 CHUNK_ROWS = 50_000
 MAX_STEM_BYTES = 80
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
@@ -343,6 +344,24 @@ def _chunk_table(
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def frame_to_csv(frame: pd.DataFrame, *, raw: bool = False) -> str:
+    """``frame`` as CSV text, with formula-like text cells neutralised unless ``raw``.
+
+    For every table we offer as CSV besides the export (leaderboards): model names and
+    categories come from imported files, so they get the same ``'`` as export cells.
+    """
+    if raw:
+        return frame.to_csv(index=False)
+    safe = frame.copy()
+    for name in safe.columns:
+        column = safe[name]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            safe[name] = column.map(
+                lambda v: f"'{v}" if isinstance(v, str) and _FORMULA_RE.match(v) else v
+            )
+    return safe.to_csv(index=False)
+
+
 def neutralise_formulas(table: pa.Table) -> pa.Table:
     """``table`` with every text cell that starts with a formula trigger prefixed by ``'``.
 
@@ -412,7 +431,7 @@ def export_judgments(
         raise InvalidInputError("The export chunk size must be at least 1 row.")
     schema, chunks = _judgment_chunks(engine, campaign_id, chunk_rows)
     try:
-        return _write_atomically(Path(dest), lambda path: _write(fmt, path, schema, chunks, raw))
+        return write_atomically(Path(dest), lambda path: _write(fmt, path, schema, chunks, raw))
     finally:
         chunks.close()  # a writer that failed mid-way leaves the query's connection open
 
@@ -421,7 +440,7 @@ class ExportWriteError(JudgeboardError):
     """The export file could not be written (disk full, no such folder, no permission)."""
 
 
-def _write_atomically(dest: Path, write: Callable[[Path], int]) -> int:
+def write_atomically(dest: Path, write: Callable[[Path], int]) -> int:
     """Run ``write`` on a temporary file beside ``dest``, then rename it onto ``dest``.
 
     The rename (``os.replace``) is atomic within one folder, so ``dest`` is either the

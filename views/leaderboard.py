@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from annotate.campaigns import list_campaigns
+from results.export import frame_to_csv
 from results.leaderboards import (
     SOURCES,
     LeaderboardQuery,
@@ -203,7 +204,7 @@ with right:
 st.subheader("Download")
 stem = f"{name}-{source}".replace(" ", "_")
 cols = st.columns(4)
-cols[0].download_button("CSV", table.to_csv(index=False), f"{stem}.csv", "text/csv")
+cols[0].download_button("CSV", frame_to_csv(table), f"{stem}.csv", "text/csv")
 cols[1].download_button(
     "JSON", json.dumps(result.records(), indent=2), f"{stem}.json", "application/json"
 )

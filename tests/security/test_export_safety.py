@@ -220,3 +220,53 @@ def test_cli_export_on_a_full_disk_exits_1_with_the_reason(
     assert "No space left on device" in result.stderr and str(dest) in result.stderr
     assert "Traceback" not in result.output
     assert dest.read_bytes() == OLD_CONTENT
+
+
+# --- the leaderboard's CSV and --output files (the same rules as export) --------------------
+
+
+def _leaderboard(args: list[str]):
+    return runner.invoke(
+        app, ["leaderboard", "-c", "=campaign", "--rounds", "20", *args], env={"COLUMNS": "200"}
+    )
+
+
+def test_cli_leaderboard_csv_neutralises_model_names_unless_raw_csv(cli_db, tmp_path) -> None:
+    _hostile_campaign(cli_db)
+    safe, raw = tmp_path / "safe.csv", tmp_path / "raw.csv"
+    assert _leaderboard(["--format", "csv", "-o", str(safe)]).exit_code == 0
+    result = _leaderboard(["--format", "csv", "--raw-csv", "-o", str(raw)])
+    assert result.exit_code == 0, result.output
+    assert "'" + FORMULA_MODEL in {row["model"] for row in _csv_rows(safe)}
+    assert FORMULA_MODEL in {row["model"] for row in _csv_rows(raw)}
+    printed = _leaderboard(["--format", "csv"])
+    assert printed.exit_code == 0 and "'" + FORMULA_MODEL.replace('"', '""') in printed.stdout
+
+
+def test_cli_leaderboard_raw_csv_with_another_format_is_refused(cli_db) -> None:
+    _hostile_campaign(cli_db)
+    result = _leaderboard(["--format", "json", "--raw-csv"])
+    assert result.exit_code == 1 and "--raw-csv" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "md", "json", "parquet"])
+def test_cli_leaderboard_output_on_a_full_disk_keeps_the_old_file(
+    cli_db, tmp_path, monkeypatch, fmt, wide_console
+) -> None:
+    _hostile_campaign(cli_db)
+    folder = _folder(tmp_path)
+    dest = folder / f"board.{fmt}"
+    dest.write_bytes(OLD_CONTENT)
+
+    def half_then_full(self, *args, **kwargs):
+        with open(self, "wb") as f:
+            f.write(b"half a table")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half_then_full)
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", lambda frame, path, **kw: half_then_full(path))
+    result = _leaderboard(["--format", fmt, "-o", str(dest)])
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr and str(dest) in result.stderr
+    assert dest.read_bytes() == OLD_CONTENT
+    assert [p.name for p in folder.iterdir()] == [dest.name]
