@@ -107,6 +107,11 @@ class Campaign(SQLModel, table=True):
     allowed_raters: list[int] | None = _json()
     archived: bool = False
     serve_seed: int | None = Field(default=None, sa_type=BigInteger)
+    dataset_version_id: int | None = Field(
+        default=None,
+        foreign_key="dataset_versions.id",
+        description="the dataset version the campaign's prompts were taken from",
+    )
     judge_instructions: str | None = Field(
         default=None,
         sa_column=Column(Text, nullable=True),
@@ -141,6 +146,7 @@ class Prompt(SQLModel, table=True):
     category: str | None = Field(default=None, max_length=100, index=True)
     split: str | None = Field(default=None, max_length=32)
     meta: dict[str, Any] | None = _json()
+    dataset_version_id: int | None = Field(default=None, foreign_key="dataset_versions.id")
 
 
 class Candidate(SQLModel, table=True):
@@ -365,6 +371,56 @@ class JudgmentScore(SQLModel, table=True):
     value: float
 
 
+class Dataset(SQLModel, table=True):
+    """A named, growing set of prompts; its content lives in immutable versions."""
+
+    __tablename__ = "datasets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DatasetVersion(SQLModel, table=True):
+    """One immutable snapshot of a dataset, named by the hash of its items.
+
+    Adding a file whose items hash the same as an existing version gives that version back.
+    """
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "version"),
+        UniqueConstraint("dataset_id", "content_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="datasets.id", ondelete="CASCADE")
+    version: int
+    content_hash: str = Field(max_length=64)
+    n_items: int
+    source: str = Field(default="", max_length=500)
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DatasetItem(SQLModel, table=True):
+    """One prompt of a dataset version (never updated: a change makes a new version)."""
+
+    __tablename__ = "dataset_items"
+    __table_args__ = (UniqueConstraint("version_id", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="dataset_versions.id", ondelete="CASCADE")
+    external_id: str = Field(max_length=200)
+    messages: list[dict[str, str]] = _json(nullable=False)
+    reference: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    category: str | None = Field(default=None, max_length=100)
+    split: str | None = Field(default=None, max_length=32)
+    meta: dict[str, Any] | None = _json()
+    item_hash: str = Field(max_length=64)
+
+
 class Adjudication(SQLModel, table=True):
     """An admin's verdict on a comparison: kept apart from rater votes, usable as gold."""
 
@@ -416,5 +472,5 @@ class ReviewAction(SQLModel, table=True):
 ALL_TABLES = [
     User, Invite, Campaign, RubricCriterion, Prompt, Candidate, Output, Comparison,
     Assignment, Judge, JudgeRun, JudgeTask, ResponseCache, Judgment, JudgmentScore,
-    Adjudication, RaterExclusion, ReviewAction,
+    Adjudication, RaterExclusion, ReviewAction, Dataset, DatasetVersion, DatasetItem,
 ]
