@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import typer
 
-from cli import campaigns, database, demo, importing, judge, results
+from cli import campaigns, database, datasets, demo, importing, judge, results
 
 app = typer.Typer(help="Judge LLM outputs with humans and LLM judges.", no_args_is_help=True)
 app.add_typer(database.db_app, name="db")
 app.add_typer(importing.import_app, name="import")
 app.add_typer(campaigns.campaign_app, name="campaign")
 app.add_typer(judge.judge_app, name="judge")
+app.add_typer(datasets.dataset_app, name="dataset")
 app.command("demo")(demo.demo)
 app.command("leaderboard")(results.leaderboard_cmd)
 app.command("export")(results.export_cmd)

@@ -640,3 +640,16 @@ def store_logical_votes(
         "flipped": [f for _, f in stored],
         "first_ids": {"comparison_id": stored[0][0].id, "prompt_id": stored[0][0].prompt_id},
     }
+
+
+def dataset_rows(n: int = 4, *, text: str = "Question {i}?", splits=("dev", "test")) -> list[dict]:
+    """Prompts of a dataset file: ids p0..p{n-1}, a category each, splits taking turns."""
+    return [
+        {
+            "prompt_id": f"p{i}",
+            "prompt": text.format(i=i),
+            "category": "math" if i % 2 else "writing",
+            "split": splits[i % len(splits)],
+        }
+        for i in range(n)
+    ]
