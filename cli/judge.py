@@ -268,16 +268,22 @@ def preview_cmd(
     judge: Annotated[str, typer.Option("--judge", "-j")],
     order: Annotated[str, typer.Option(help="Shown order: ab or ba.")] = "ab",
 ) -> None:
-    """Print the prompt a judge would send for the campaign's first comparison."""
+    """Print the messages a judge would send for the campaign's first comparison, exactly."""
     from judges.config import get_judge, spec_of
     from judges.preview import preview_prompt
 
     engine = _engine()
     spec = spec_of(get_judge(engine, judge))
     p = preview_prompt(engine, spec, campaign_id_of(engine, campaign), None, order)
-    out.print(f"POST {p.url}  (comparison {p.comparison_id}, shown {p.shown_order})")
-    for prompt in p.prompts:
-        out.print(prompt, markup=False, highlight=False)
+    for request in p.requests:
+        about = f", criterion {request.criterion}" if request.criterion else ""
+        out.print(
+            f"POST {request.url}  (comparison {p.comparison_id}, shown {p.shown_order}{about})",
+            highlight=False,
+        )
+        for role, text in request.messages:
+            out.print(Text(f"[{role}]", style="bold"))
+            out.print(text, highlight=False)
 
 
 @judge_app.command("dry-run")

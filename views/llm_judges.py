@@ -31,7 +31,7 @@ from judges.templates import TEMPLATE_KINDS, builtin_template
 from judges.verdicts import browse_verdicts, position_consistency
 from judges.worker import start_in_background
 from metrics.vocabulary import judge_label
-from views.widgets.common import engine, require_actor, run_or_error
+from views.widgets.common import engine, plain, require_actor, run_or_error
 
 actor = require_actor(admin=True)
 st.title("LLM judges")
@@ -115,11 +115,21 @@ with define:
 
     st.subheader("Preview on a real comparison")
     order = st.radio("Shown order", ["ab", "ba"], horizontal=True)
+    st.caption(
+        "Exactly what is sent. The judge's instructions are the campaign's judge instructions"
+        " (Campaign setup), or a neutral statement of the task when it has none; the"
+        " instructions for raters never reach a judge."
+    )
     preview = run_or_error(preview_prompt, engine(), spec, campaign_id, None, order)
     if preview is not None:
-        st.caption(f"POST {preview.url} · comparison {preview.comparison_id}")
-        for prompt in preview.prompts:
-            st.code(prompt, language=None, wrap_lines=True)
+        for request in preview.requests:
+            about = f" · criterion {request.criterion}" if request.criterion else ""
+            st.caption(plain(f"POST {request.url} · comparison {preview.comparison_id}{about}"))
+            for role, text in request.messages:
+                st.caption(plain(f"{role} message"))
+                st.code(text, language=None, wrap_lines=True)
+            with st.expander("Request body, byte for byte (headers and key left out)"):
+                st.code(request.body, language="json", wrap_lines=True)
 
     b1, b2 = st.columns(2)
     if b1.button("Save judge", type="primary", disabled=not name.strip()):
