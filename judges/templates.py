@@ -266,9 +266,7 @@ def default_judge_instructions(
                 for c in rubric
             ]
     else:
-        lines = [
-            "Task: compare two answers to the same request and decide which one is better."
-        ]
+        lines = ["Task: compare two answers to the same request and decide which one is better."]
         if rubric:
             lines.append("Weigh them on these criteria:")
             lines += [f"- {_criterion_line(c)}" for c in rubric]
