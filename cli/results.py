@@ -125,7 +125,8 @@ def _judge_choice(
         why = "the one with the most verdicts"
     else:
         why = "the only judge with verdicts here"
-    text = f"Judge: {used}, {why} ({verdicts.get(used, 0):,} verdicts)."
+    n = verdicts.get(used, 0)
+    text = f"Judge: {used}, {why} ({n:,} verdict{'' if n == 1 else 's'})."
     if others:
         listing = ", ".join(f"{label} ({verdicts[label]:,})" for label in others)
         text += (
