@@ -73,9 +73,7 @@ def test_a_running_run_nobody_touched_for_long_was_interrupted(engine) -> None:
     assert (run.interrupted, run.resumable) == (True, True)
 
 
-def test_a_zero_cost_for_want_of_a_price_says_so_and_names_the_setting(
-    engine, monkeypatch
-) -> None:
+def test_a_zero_cost_for_want_of_a_price_says_so_and_names_the_setting(engine, monkeypatch) -> None:
     monkeypatch.delenv("JUDGEBOARD_PRICES_FILE", raising=False)
     run = _run(engine, "done")
     assert run.cost_text == "$0.0000 (price unknown)"
