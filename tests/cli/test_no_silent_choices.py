@@ -150,3 +150,44 @@ def test_runs_list_marks_a_cost_that_is_zero_for_want_of_a_price(
     assert "$0.0000 (price unknown)" in result.stdout
     assert "No price for model 'no-such-model-anywhere'" in result.stderr
     assert "JUDGEBOARD_PRICES_FILE" in result.stderr
+
+
+@pytest.fixture
+def rated(cli_db):  # noqa: F811
+    with factory.session(cli_db) as s:
+        factory.campaign_with_outputs(s, "rated", n_prompts=1, instructions="Press 1 for A.")
+        s.commit()
+    return "rated"
+
+
+def _instructions(campaign: str, *extra: str):
+    result = runner.invoke(app, ["campaign", "judge-instructions", "-c", campaign, *extra])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_campaign_judge_instructions_shows_the_neutral_default(rated) -> None:
+    shown = _instructions(rated)
+    assert "No judge instructions set" in shown and "Task: compare two answers" in shown
+    assert "Press 1" not in shown
+
+
+def test_campaign_judge_instructions_are_set_from_text_or_a_file_and_reset(
+    rated, tmp_path
+) -> None:
+    assert _instructions(rated, "--judge-instructions", "Be strict.") == "Be strict.\n"
+    (tmp_path / "judge.txt").write_text("From [a] file.", encoding="utf-8")
+    assert _instructions(rated, "--judge-instructions", "@judge.txt") == "From [a] file.\n"
+    assert "No judge instructions set" in _instructions(rated, "--default")
+
+
+def test_the_judge_preview_prints_every_message_it_would_send(rated) -> None:
+    added = runner.invoke(
+        app,
+        ["judge", "add", "j", "--model", "m", "--no-key", "--param", 'system="Be fair."'],
+    )
+    assert added.exit_code == 0, added.output
+    result = runner.invoke(app, ["judge", "preview", "-c", rated, "-j", "j"])
+    assert result.exit_code == 0, result.output
+    assert "[system]\nBe fair.\n[user]\nYou are an impartial judge" in result.stdout
+    assert "Task: compare two answers" in result.stdout and "Press 1" not in result.stdout
