@@ -172,9 +172,7 @@ def test_campaign_judge_instructions_shows_the_neutral_default(rated) -> None:
     assert "Press 1" not in shown
 
 
-def test_campaign_judge_instructions_are_set_from_text_or_a_file_and_reset(
-    rated, tmp_path
-) -> None:
+def test_campaign_judge_instructions_are_set_from_text_or_a_file_and_reset(rated, tmp_path) -> None:
     assert _instructions(rated, "--judge-instructions", "Be strict.") == "Be strict.\n"
     (tmp_path / "judge.txt").write_text("From [a] file.", encoding="utf-8")
     assert _instructions(rated, "--judge-instructions", "@judge.txt") == "From [a] file.\n"
