@@ -159,9 +159,7 @@ def _run_with_bar(run_id: int, options, quiet: bool) -> Any:
         task = bar.add_task("judging", total=total or None, extra="")
 
         def update(p) -> None:
-            extra = (
-                f"{p.n_failed} failed, ${p.cost_usd:.4f}" if p.n_failed else f"${p.cost_usd:.4f}"
-            )
+            extra = f"{p.n_failed} failed, {p.cost_text}" if p.n_failed else p.cost_text
             bar.update(task, completed=p.n_done + p.n_failed, extra=extra)
 
         return run_blocking(engine, run_id, options, progress=update)
