@@ -271,9 +271,9 @@ def default_judge_instructions(
             lines.append("Weigh them on these criteria:")
             lines += [f"- {_criterion_line(c)}" for c in rubric]
     lines.append(
-        f"Answer with {answer_format}."
+        f"Verdict: {answer_format}, in the format asked for at the end."
         if answer_format
-        else "Answer in the format asked for at the end of this prompt."
+        else "Give the verdict in the format asked for at the end of this prompt."
     )
     return "\n".join(lines)
 

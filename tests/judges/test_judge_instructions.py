@@ -50,7 +50,9 @@ def _campaign(engine, server, *, judge_instructions: str | None = None, **spec) 
 def test_the_default_states_the_task_and_the_judges_own_answer_format() -> None:
     text = default_judge_instructions("pairwise", answer_format=PAIRWISE_SCALE_TEXT["3way"])
     assert text.startswith("Task: compare two answers")
-    assert text.endswith(f"Answer with {PAIRWISE_SCALE_TEXT['3way']}.")
+    assert text.endswith(
+        f"Verdict: {PAIRWISE_SCALE_TEXT['3way']}, in the format asked for at the end."
+    )
     assert "much better" not in text
 
 
@@ -60,7 +62,7 @@ def test_the_default_lists_the_criteria_of_a_rubric_campaign() -> None:
     rubric = default_judge_instructions("rubric", CRITERIA, kind="rubric")
     assert "- Accuracy: Facts are right and complete. (scale: an integer from 1" in rubric
     assert '- Tone (scale: one of "formal", "casual")' in rubric
-    assert rubric.endswith("Answer in the format asked for at the end of this prompt.")
+    assert rubric.endswith("Give the verdict in the format asked for at the end of this prompt.")
 
 
 def test_a_pairwise_campaign_gives_its_judges_no_criteria() -> None:
@@ -149,4 +151,4 @@ def test_criteria_specs_are_accepted_by_the_default() -> None:
     spec = CriterionSpec("Helpfulness", "Solves the problem.", "binary")
     text = default_judge_instructions("rubric", [spec], kind="rubric", answer_format="0 or 1")
     assert "- Helpfulness: Solves the problem. (scale: 0 (fails" in text
-    assert text.endswith("Answer with 0 or 1.")
+    assert text.endswith("Verdict: 0 or 1, in the format asked for at the end.")
