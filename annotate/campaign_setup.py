@@ -66,6 +66,8 @@ class CampaignSettings:
     allowed_raters: tuple[int, ...] | None = None
     """None: every active user may rate."""
     criteria: tuple[CriterionEdit, ...] = field(default_factory=tuple)
+    judge_instructions: str | None = None
+    """What LLM judges are told; None (or blank): a neutral statement of the task."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ def _load_campaign_form(session: Session, campaign_id: int) -> CampaignForm:
             )
             for c in criteria
         ),
+        judge_instructions=campaign.judge_instructions,
     )
     return CampaignForm(campaign.id, settings, _human_judgments(session, campaign_id))
 
@@ -201,6 +204,8 @@ def _load_campaign_form(session: Session, campaign_id: int) -> CampaignForm:
 def _apply(campaign: Campaign, settings: CampaignSettings) -> None:
     campaign.name = settings.name.strip()
     campaign.instructions = settings.instructions
+    judge_text = settings.judge_instructions
+    campaign.judge_instructions = judge_text if judge_text and judge_text.strip() else None
     campaign.mode = settings.mode
     campaign.preference_scale = settings.preference_scale
     campaign.allow_both_bad = settings.allow_both_bad

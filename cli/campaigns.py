@@ -1,7 +1,8 @@
-"""`judgeboard campaign`: list, pair, serving seed and review flagged items."""
+"""`judgeboard campaign`: list, pair, serving seed, judge instructions, flagged items."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -67,6 +68,70 @@ def campaign_seed(
         )
     else:
         out.print(str(seed), highlight=False)
+
+
+def _text_or_file(value: str) -> str:
+    """TEXT, or the contents of a file given as @PATH."""
+    from db.errors import InvalidInputError
+
+    if not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(
+            f"Cannot read judge instructions from {path}: {exc}. Give a readable UTF-8 file"
+            " after @, or the text itself."
+        ) from None
+
+
+@campaign_app.command("judge-instructions")
+@domain_errors
+def campaign_judge_instructions(
+    campaign: CampaignOpt,
+    set_to: Annotated[
+        str | None,
+        typer.Option(
+            "--judge-instructions",
+            "--set",
+            help="What LLM judges of this campaign are told: TEXT, or @FILE to read it.",
+        ),
+    ] = None,
+    default: Annotated[
+        bool, typer.Option("--default", help="Go back to the neutral default.")
+    ] = False,
+) -> None:
+    """Show or set what LLM judges are told (never the instructions for raters)."""
+    from dataclasses import replace
+
+    from annotate.campaign_setup import load_campaign_form, save_campaign
+    from db.errors import InvalidInputError
+    from judges.templates import default_judge_instructions
+
+    if set_to is not None and default:
+        raise InvalidInputError("Give --judge-instructions or --default, not both.")
+    engine = _engine()
+    actor = local_actor(engine)
+    campaign_id = campaign_id_of(engine, campaign)
+    form = load_campaign_form(engine, campaign_id, actor_id=actor)
+    if set_to is not None or default:
+        text = None if default else _text_or_file(set_to or "")
+        settings = replace(form.settings, judge_instructions=text)
+        save_campaign(engine, settings, campaign_id, actor_id=actor)
+        form = load_campaign_form(engine, campaign_id, actor_id=actor)
+    current = form.settings
+    if current.judge_instructions is None:
+        kind = "rubric" if current.mode == "rubric" else "pairwise"
+        out.print(
+            "No judge instructions set: judges are told this neutral statement of the task,"
+            " ending with each judge's own answer format:",
+            highlight=False,
+        )
+        text = default_judge_instructions(current.mode, current.criteria, kind=kind)
+        out.print(text, highlight=False)
+    else:
+        out.print(current.judge_instructions, highlight=False)
 
 
 @campaign_app.command("list")

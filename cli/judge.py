@@ -17,7 +17,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from cli.support import campaign_id_of, domain_errors, err, local_actor, out, plain
+from cli.support import (
+    InconsistentOpt,
+    campaign_id_of,
+    domain_errors,
+    err,
+    inconsistent_choice,
+    local_actor,
+    out,
+    plain,
+)
 from cli.support import engine as _engine
 from db.errors import InvalidInputError
 
@@ -64,10 +73,14 @@ def add(
         list[str] | None, typer.Option(help="name=value, repeatable (temperature, scale...).")
     ] = None,
     swap: Annotated[str, typer.Option(help="both, ab or random.")] = "both",
-    inconsistent_as: Annotated[str, typer.Option(help="tie or unscored.")] = "tie",
+    inconsistent_as: InconsistentOpt = "tie",
 ) -> None:
-    """Save a judge config (an identical config is not duplicated)."""
-    from judges.config import DEFAULT_KEY_ENVS, JudgeSpec, save_judge
+    """Save a judge config (an identical config is not duplicated).
+
+    Without --key-env or --no-key the judge reads its key from the provider's usual
+    variable (OPENAI_API_KEY, ANTHROPIC_API_KEY); the command says which.
+    """
+    from judges.config import DEFAULT_KEY_ENVS, JudgeSpec, key_note, save_judge
 
     env = None if no_key else (key_env or DEFAULT_KEY_ENVS.get(provider.lower()))
     spec = JudgeSpec(
@@ -79,13 +92,20 @@ def add(
         template=template_file.read_text(encoding="utf-8") if template_file else None,
         params=_parse_params(param or []),
         swap_policy=swap,
-        inconsistent_as=inconsistent_as,
+        inconsistent_as=inconsistent_choice(inconsistent_as),
     )
     engine = _engine()
     judge = save_judge(engine, name, spec, actor_id=local_actor(engine))
     out.print(
         f"Judge '{judge.name}' v{judge.version} (id {judge.id}, config {judge.content_hash[:12]})"
     )
+    note = key_note(judge.api_key_env)
+    if env is not None and key_env is None:
+        note += (
+            f" That is the {judge.provider} default: name another variable with --key-env, or"
+            " pass --no-key for a server that needs no key."
+        )
+    out.print(note, highlight=False)
 
 
 @judge_app.command("list")
@@ -139,9 +159,7 @@ def _run_with_bar(run_id: int, options, quiet: bool) -> Any:
         task = bar.add_task("judging", total=total or None, extra="")
 
         def update(p) -> None:
-            extra = (
-                f"{p.n_failed} failed, ${p.cost_usd:.4f}" if p.n_failed else f"${p.cost_usd:.4f}"
-            )
+            extra = f"{p.n_failed} failed, {p.cost_text}" if p.n_failed else p.cost_text
             bar.update(task, completed=p.n_done + p.n_failed, extra=extra)
 
         return run_blocking(engine, run_id, options, progress=update)
@@ -250,15 +268,19 @@ def runs_cmd(
     """List judge runs with progress, tokens and cost."""
     from judges.runs import list_runs
 
-    table = Table("run", "status", "done", "failed", "tasks", "tokens in", "tokens out", "cost $")
+    table = Table("run", "status", "done", "failed", "tasks", "tokens in", "tokens out", "cost")
     engine = _engine()
     cid = campaign_id_of(engine, campaign) if campaign else None
-    for r in list_runs(engine, cid, actor_id=local_actor(engine)):
+    runs = list_runs(engine, cid, actor_id=local_actor(engine))
+    for r in runs:
+        status = f"{r.status} (interrupted: resume it)" if r.interrupted else r.status
         table.add_row(
-            str(r.run_id), plain(r.status), str(r.n_done), str(r.n_failed), str(r.n_tasks),
-            f"{r.tokens_in:,}", f"{r.tokens_out:,}", f"{r.cost_usd:.4f}",
+            str(r.run_id), plain(status), str(r.n_done), str(r.n_failed), str(r.n_tasks),
+            f"{r.tokens_in:,}", f"{r.tokens_out:,}", plain(r.cost_text),
         )  # fmt: skip
     out.print(table)
+    for note in dict.fromkeys(r.note for r in runs if r.note):
+        err.print(note, highlight=False)
 
 
 @judge_app.command("preview")
@@ -268,16 +290,22 @@ def preview_cmd(
     judge: Annotated[str, typer.Option("--judge", "-j")],
     order: Annotated[str, typer.Option(help="Shown order: ab or ba.")] = "ab",
 ) -> None:
-    """Print the prompt a judge would send for the campaign's first comparison."""
+    """Print the messages a judge would send for the campaign's first comparison, exactly."""
     from judges.config import get_judge, spec_of
     from judges.preview import preview_prompt
 
     engine = _engine()
     spec = spec_of(get_judge(engine, judge))
     p = preview_prompt(engine, spec, campaign_id_of(engine, campaign), None, order)
-    out.print(f"POST {p.url}  (comparison {p.comparison_id}, shown {p.shown_order})")
-    for prompt in p.prompts:
-        out.print(prompt, markup=False, highlight=False)
+    for request in p.requests:
+        about = f", criterion {request.criterion}" if request.criterion else ""
+        out.print(
+            f"POST {request.url}  (comparison {p.comparison_id}, shown {p.shown_order}{about})",
+            highlight=False,
+        )
+        for role, text in request.messages:
+            out.print(Text(f"[{role}]", style="bold"))
+            out.print(text, highlight=False)
 
 
 @judge_app.command("dry-run")

@@ -12,9 +12,11 @@ from rich.text import Text
 from cli.support import (
     REPORT_FORMATS,
     CampaignOpt,
+    InconsistentOpt,
     campaign_id_of,
     domain_errors,
     err,
+    inconsistent_choice,
     local_actor,
     out,
     parse_source,
@@ -76,10 +78,12 @@ def leaderboard_cmd(
         raise InvalidInputError(f"--raw-csv applies to CSV only, not {fmt}: leave it out.")
     engine = _engine()
     kind, judge = parse_source(source)
+    campaign_id = campaign_id_of(engine, campaign)
+    actor = local_actor(engine)
     result = compute_leaderboard(
         engine,
         LeaderboardQuery(
-            campaign_id_of(engine, campaign),
+            campaign_id,
             source=kind,
             judge=judge,
             weight=weight,
@@ -90,8 +94,10 @@ def leaderboard_cmd(
             length_control=length_control,
             strong_weight=strong_weight,
         ),
-        actor_id=local_actor(engine),
+        actor_id=actor,
     )
+    if result.judge_label is not None:
+        err.print(_judge_choice(engine, campaign_id, kind, judge, result.judge_label, actor))
     for note in result.notes:
         err.print(note, highlight=False, markup=False)
     for warning in result.warnings:
@@ -126,6 +132,31 @@ def leaderboard_cmd(
 
         write_atomically(output, write_text)
         out.print(f"Wrote {n} rows to {output}.")
+
+
+def _judge_choice(
+    engine, campaign_id: int, kind: str, asked: str | None, used: str, actor: int
+) -> str:
+    """Which judge a leaderboard used, why, and the others there are to choose from."""
+    from results.leaderboards import judges_in_campaign
+
+    verdicts = {label: n for _, label, n in judges_in_campaign(engine, campaign_id, actor_id=actor)}
+    others = [label for label in verdicts if label != used]
+    if asked is not None:
+        why = "as asked"
+    elif others:
+        why = "the one with the most verdicts"
+    else:
+        why = "the only judge with verdicts here"
+    n = verdicts.get(used, 0)
+    text = f"Judge: {used}, {why} ({n:,} verdict{'' if n == 1 else 's'})."
+    if others:
+        listing = ", ".join(f"{label} ({verdicts[label]:,})" for label in others)
+        text += (
+            f" Other judges with verdicts: {listing}."
+            f" Choose one with --source {kind}:NAME, e.g. --source {kind}:{others[0]}."
+        )
+    return text
 
 
 @domain_errors
@@ -344,25 +375,20 @@ def agreement_cmd(
 def calibration_cmd(
     campaign: CampaignOpt,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    inconsistent_as: Annotated[
-        str, typer.Option(help="A swapped pair that disagrees counts as: tie or drop.")
-    ] = "tie",
+    inconsistent_as: InconsistentOpt = "tie",
     category: Annotated[str | None, typer.Option(help="Only this prompt category.")] = None,
 ) -> None:
     """How far each LLM judge agrees with the human majority, and its biases."""
     import json
 
-    from db.errors import InvalidInputError
     from results.reports import campaign_calibration
 
     require_format(fmt, REPORT_FORMATS)
-    if inconsistent_as not in ("tie", "drop"):
-        raise InvalidInputError("--inconsistent-as takes tie or drop.")
     engine = _engine()
     report = campaign_calibration(
         engine,
         campaign_id_of(engine, campaign),
-        inconsistent_as=inconsistent_as,
+        inconsistent_as=inconsistent_choice(inconsistent_as),
         category=category,
         actor_id=local_actor(engine),
     )

@@ -53,6 +53,25 @@ def engine() -> Engine:
 REPORT_FORMATS = ("table", "json")
 
 CampaignOpt = Annotated[str, typer.Option("--campaign", "-c", help="Campaign name.")]
+InconsistentOpt = Annotated[
+    str,
+    typer.Option(
+        "--inconsistent-as",
+        help="A swapped pair that disagrees (the judge names a different winner when the"
+        " answers swap places) counts as: tie or unscored (no verdict).",
+    ),
+]
+
+
+def inconsistent_choice(value: str) -> str:
+    """An --inconsistent-as value; the old name 'drop' still works, as 'unscored'."""
+    if value == "drop":
+        err.print(
+            "Note: --inconsistent-as drop is now called 'unscored' (same meaning);"
+            " 'drop' will stop working in a later release."
+        )
+        return "unscored"
+    return value
 
 
 def require_format(fmt: str, allowed: tuple[str, ...]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,11 +28,15 @@ from judges.templates import (
     builtin_template,
     validate_template,
 )
-from metrics.vocabulary import judge_label
+from metrics.vocabulary import INCONSISTENT_AS, judge_label
 
 PROVIDERS = ("openai", "anthropic")
 SWAP_POLICIES = ("both", "ab", "random")
-INCONSISTENT_AS = ("tie", "unscored")
+INCONSISTENT_AS_LABEL = "A swapped pair that disagrees counts as"
+INCONSISTENT_AS_HELP = (
+    "A judge asked twice, with the answers swapped, may name a different winner each time."
+    " tie: count that pair as a tie; unscored: count it as no verdict (left out)."
+)
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
     "anthropic": "https://api.anthropic.com",
@@ -91,8 +97,8 @@ class JudgeSpec:
             )
         if self.inconsistent_as not in INCONSISTENT_AS:
             raise InvalidInputError(
-                f"inconsistent_as '{self.inconsistent_as}' is not one of"
-                f" {', '.join(INCONSISTENT_AS)}."
+                f"'{self.inconsistent_as}' is not a way to count a swapped pair that"
+                f" disagrees: use {' or '.join(INCONSISTENT_AS)}."
             )
         params = {**DEFAULT_PARAMS, **(self.params or {})}
         unknown = sorted(set(params) - set(ALLOWED_PARAMS))
@@ -141,6 +147,21 @@ class JudgeSpec:
 
     def content_hash(self) -> str:
         return config_hash(self.canonical())
+
+
+def key_note(api_key_env: str | None, secrets: Mapping[str, Any] | None = None) -> str:
+    """Where a judge reads its API key from, and whether it is there now (never its value)."""
+    if not api_key_env:
+        return "This judge sends no API key (for a local server that needs none)."
+    found = bool(os.environ.get(api_key_env))
+    if not found and secrets is not None:
+        try:
+            found = bool(secrets.get(api_key_env))
+        except Exception:  # st.secrets raises when no secrets file exists
+            found = False
+    where = "the environment" + (" or .streamlit/secrets.toml" if secrets is not None else "")
+    state = "it is set" if found else f"it is not set in {where} yet: set it before a run"
+    return f"This judge reads its API key from {api_key_env} ({state})."
 
 
 def _looks_like_a_key(value: str) -> bool:

@@ -24,12 +24,51 @@ from judges.worker import http_client
 
 
 @dataclass(frozen=True)
+class SentRequest:
+    """One request exactly as it goes over the wire, headers (and the key) left out."""
+
+    url: str
+    body: str
+    """The JSON body, byte for byte as sent."""
+    messages: list[tuple[str, str]]
+    """(role, text) of every message the body carries, the system prompt first."""
+    criterion: str | None = None
+
+
+@dataclass(frozen=True)
 class PromptPreview:
     comparison_id: int
     shown_order: str
-    prompts: list[str]
-    url: str
-    body: str  # the JSON body exactly as sent; headers (and the key) are not shown
+    requests: list[SentRequest]
+
+    @property
+    def prompts(self) -> list[str]:
+        """The rendered template of each request (the user message)."""
+        return [r.messages[-1][1] for r in self.requests if r.messages]
+
+    @property
+    def url(self) -> str:
+        return self.requests[0].url if self.requests else ""
+
+    @property
+    def body(self) -> str:
+        return self.requests[0].body if self.requests else ""
+
+
+def sent_messages(body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(role, text) of each message in a request body of either wire format."""
+    shown: list[tuple[str, str]] = []
+    if body.get("system"):
+        shown.append(("system", _text(body["system"])))
+    for m in body.get("messages") or []:
+        shown.append((str(m.get("role", "")), _text(m.get("content", ""))))
+    return shown
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content)
 
 
 @dataclass(frozen=True)
@@ -84,21 +123,27 @@ def preview_prompt(
     comparison_id: int | None = None,
     shown_order: str = "ab",
 ) -> PromptPreview:
-    """The prompt(s) ``spec`` would send for a real comparison of the campaign.
+    """The requests ``spec`` would send for a real comparison of the campaign, exactly.
 
-    Validates the spec (so the page shows template errors as you type).
+    Validates the spec (so the page shows template errors as you type). The bodies are
+    the bytes a run sends (the key goes in a header, so none is needed here).
     """
     n = spec.normalized()
     with Session(engine) as session:
         cid = comparison_id or _comparisons(session, n, campaign_id, 1)[0]
         plans = _plans(session, n, campaign_id, cid, shown_order, None)
-    body = json.loads(plans[0].request.body) if plans else {}
     return PromptPreview(
         comparison_id=cid,
         shown_order=shown_order,
-        prompts=[p.prompt for p in plans],
-        url=plans[0].request.url if plans else "",
-        body=json.dumps(body, indent=2, ensure_ascii=False),
+        requests=[
+            SentRequest(
+                url=p.request.url,
+                body=p.request.body.decode("utf-8"),
+                messages=sent_messages(json.loads(p.request.body)),
+                criterion=_crit(p),
+            )
+            for p in plans
+        ],
     )
 
 

@@ -86,7 +86,8 @@ def cost_of(
     if price is None:
         return Cost(
             0.0,
-            f"No price for model '{model}': cost counted as 0. Add it to a JSON price file"
-            " named by JUDGEBOARD_PRICES_FILE.",
+            f"No price for model '{model}': its cost counts as 0. Set JUDGEBOARD_PRICES_FILE"
+            f' to a JSON file that prices it, e.g. {{"{model}": [input, output]}} in USD per'
+            " 1M tokens.",
         )
     return Cost(tokens_in / 1e6 * price[0] + tokens_out / 1e6 * price[1])

@@ -15,6 +15,7 @@ from judges.providers import ProviderRequest, build_request
 from judges.templates import (
     PAIRWISE_SCALE_TEXT,
     PromptValues,
+    default_judge_instructions,
     render,
     render_question,
     rubric_scale_text,
@@ -57,8 +58,19 @@ class PlannedRequest:
 
 @dataclass(frozen=True)
 class CampaignContext:
-    instructions: str
+    """What a judge prompt takes from its campaign; never the raters' instructions."""
+
+    mode: str = "pairwise"
+    judge_instructions: str | None = None
     criteria: list[CriterionInfo] = field(default_factory=list)
+
+    def instructions_for(self, kind: str, answer_format: str) -> str:
+        """The campaign's judge instructions, or the neutral default for this judge."""
+        if self.judge_instructions and self.judge_instructions.strip():
+            return self.judge_instructions
+        return default_judge_instructions(
+            self.mode, self.criteria, kind=kind, answer_format=answer_format
+        )
 
 
 def load_context(session: Session, campaign_id: int) -> CampaignContext:
@@ -69,7 +81,8 @@ def load_context(session: Session, campaign_id: int) -> CampaignContext:
         .order_by(RubricCriterion.position, RubricCriterion.id)
     ).all()
     return CampaignContext(
-        instructions=campaign.instructions if campaign else "",
+        mode=campaign.mode if campaign else "pairwise",
+        judge_instructions=campaign.judge_instructions if campaign else None,
         criteria=[
             CriterionInfo(c.id, c.name, c.description, c.scale, list(c.categories or []))
             for c in criteria
@@ -109,19 +122,19 @@ def plan_requests(
 ) -> list[PlannedRequest]:
     """The rendered prompts and HTTP requests a task needs (one per criterion for rubric)."""
     question = render_question(content.messages)
-    instructions = ctx.instructions or ""
     template = spec.template or ""
     if spec.template_kind == "rubric":
         planned = []
         for c in ctx.criteria:
+            scale = rubric_scale_text(c.scale, c.categories)
             values = PromptValues(
                 question=question,
                 answer=content.answer_a,
                 reference=content.reference or "",
                 criterion=c.name,
                 criterion_description=c.description,
-                scale=rubric_scale_text(c.scale, c.categories),
-                instructions=instructions,
+                scale=scale,
+                instructions=ctx.instructions_for("rubric", scale),
             )
             prompt = render(template, values)
             planned.append(
@@ -133,13 +146,14 @@ def plan_requests(
         if shown_order == "ab"
         else (content.answer_b, content.answer_a)
     )
+    scale = PAIRWISE_SCALE_TEXT[spec.params.get("scale", "3way")]
     values = PromptValues(
         question=question,
         answer_a=first,
         answer_b=second,
         reference=content.reference or "",
-        scale=PAIRWISE_SCALE_TEXT[spec.params.get("scale", "3way")],
-        instructions=instructions,
+        scale=scale,
+        instructions=ctx.instructions_for(spec.template_kind, scale),
     )
     prompt = render(template, values)
     return [PlannedRequest(prompt, build_request(spec, prompt, api_key))]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
@@ -25,6 +26,8 @@ from metrics.vocabulary import judge_key, judge_label
 
 RUN_STATUSES = ("pending", "running", "done", "cancelled", "failed")
 FINISHED = ("done", "cancelled", "failed")
+STALE_AFTER_S = 900.0
+"""A claim this old may be taken over; an open run untouched this long was interrupted."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class RunOptions:
     batch_size: int | None = None
     flush_every: int = 256
     flush_interval_s: float = 0.25
-    stale_after_s: float = 900.0
+    stale_after_s: float = STALE_AFTER_S
     worker_id: str | None = None
     prices: Mapping[str, tuple[float, float]] | None = None
 
@@ -57,16 +60,34 @@ class RunProgress:
     cost_usd: float
     error: str | None = None
     note: str | None = None
+    """Set when the judge's model has no known price (its cost counts as 0): says the fix."""
+    interrupted: bool = False
+    """Open (pending or running) but untouched by any worker for ``STALE_AFTER_S``."""
 
     @property
     def fraction(self) -> float:
         return 1.0 if self.n_tasks == 0 else min(1.0, (self.n_done + self.n_failed) / self.n_tasks)
 
+    @property
+    def resumable(self) -> bool:
+        """Resume would do something: cancelled, failed, done with failed tasks, or
+        interrupted. A run that workers are on is not resumable (it is running)."""
+        if self.status in ("cancelled", "failed"):
+            return True
+        if self.status == "done":
+            return self.n_failed > 0
+        return self.interrupted
+
+    @property
+    def cost_text(self) -> str:
+        """The cost in dollars, marked when it is 0 only because the price is unknown."""
+        return f"${self.cost_usd:.4f}" + (" (price unknown)" if self.note else "")
+
     def summary(self) -> str:
         text = (
             f"Run {self.run_id} {self.status}: {self.n_done}/{self.n_tasks} tasks done"
             f", {self.n_failed} failed; tokens in {self.tokens_in:,}, out {self.tokens_out:,}"
-            f"; cost ${self.cost_usd:.4f}"
+            f"; cost {self.cost_text}"
         )
         if self.error:
             text += f"\n{self.error}"
@@ -78,7 +99,9 @@ class RunProgress:
 ProgressFn = Callable[[RunProgress], None]
 
 
-def progress_of(run: JudgeRun, note: str | None = None) -> RunProgress:
+def progress_of(
+    run: JudgeRun, note: str | None = None, *, interrupted: bool = False
+) -> RunProgress:
     return RunProgress(
         run_id=run.id,
         status=run.status,
@@ -90,6 +113,7 @@ def progress_of(run: JudgeRun, note: str | None = None) -> RunProgress:
         cost_usd=run.cost_usd,
         error=run.error,
         note=note,
+        interrupted=interrupted,
     )
 
 
@@ -296,10 +320,52 @@ def run_status(engine: Engine, run_id: int) -> RunProgress:
 def list_runs(
     engine: Engine, campaign_id: int | None = None, *, actor_id: int
 ) -> list[RunProgress]:
-    """Runs with progress, tokens and cost, newest first (admins only)."""
+    """Runs with progress, tokens and cost, newest first (admins only).
+
+    Each says when its cost is 0 because the model has no known price (``note``), and
+    whether it was interrupted (open, but no worker has touched it for ``STALE_AFTER_S``).
+    """
+    prices = load_prices()
     with Session(engine) as session:
         require_admin(session, actor_id)
-        query = select(JudgeRun).order_by(JudgeRun.id.desc())
+        query = (
+            select(JudgeRun, Judge.model)
+            .join(Judge, Judge.id == JudgeRun.judge_id)
+            .order_by(JudgeRun.id.desc())
+        )
         if campaign_id is not None:
             query = query.where(JudgeRun.campaign_id == campaign_id)
-        return [progress_of(r) for r in session.exec(query).all()]
+        rows = session.exec(query).all()
+        open_ids = [r.id for r, _ in rows if r.status not in FINISHED]
+        touched = (
+            dict(
+                session.exec(
+                    select(JudgeTask.run_id, func.max(JudgeTask.claimed_at))
+                    .where(JudgeTask.run_id.in_(open_ids))
+                    .group_by(JudgeTask.run_id)
+                ).all()
+            )
+            if open_ids
+            else {}
+        )
+    stale = _naive(utcnow()) - timedelta(seconds=STALE_AFTER_S)
+    notes = {model: cost_of(model, 0, 0, prices).note for model in {m for _, m in rows}}
+    return [
+        progress_of(
+            run,
+            notes[model],
+            interrupted=run.status not in FINISHED
+            and _last_activity(run, touched.get(run.id)) < stale,
+        )
+        for run, model in rows
+    ]
+
+
+def _naive(moment: datetime) -> datetime:
+    """UTC without tzinfo: SQLite hands datetimes back naive, PostgreSQL aware."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _last_activity(run: JudgeRun, last_claim: datetime | None) -> datetime:
+    moments = [m for m in (run.created_at, run.started_at, last_claim) if m is not None]
+    return max(_naive(m) for m in moments)

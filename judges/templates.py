@@ -8,7 +8,9 @@ are written ``{{`` and ``}}``. ``{answer_a}`` and ``{answer_b}`` are the answers
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from db.errors import InvalidInputError
 
@@ -220,7 +222,7 @@ def render_question(messages: list[dict[str, str]]) -> str:
     return "\n\n".join(lines)
 
 
-def rubric_scale_text(scale: str, categories: list[str] | None = None) -> str:
+def rubric_scale_text(scale: str, categories: Sequence[str] | None = None) -> str:
     """How a rubric criterion's scale reads inside a prompt."""
     if scale == "binary":
         return "0 (fails the criterion) or 1 (meets it)"
@@ -230,3 +232,52 @@ def rubric_scale_text(scale: str, categories: list[str] | None = None) -> str:
         names = ", ".join(f'"{c}"' for c in categories or [])
         return f"one of {names}"
     return "an integer from 1 (worst) to 5 (best)"
+
+
+class CriterionLike(Protocol):
+    name: str
+    description: str
+    scale: str
+    categories: Sequence[str] | None
+
+
+def default_judge_instructions(
+    mode: str,
+    criteria: Sequence[CriterionLike] = (),
+    *,
+    kind: str = "pairwise",
+    answer_format: str | None = None,
+) -> str:
+    """What a judge is told when its campaign sets no judge instructions.
+
+    A neutral statement of the task built from the campaign (``mode``: pairwise, rubric or
+    both; the rubric criteria with their descriptions and scales) and the judge's own answer
+    format (``answer_format``, e.g. ``PAIRWISE_SCALE_TEXT["3way"]``; None: the one asked for
+    at the end of the prompt). Nothing written for human raters (keyboard hints, the
+    known-answer checks, the raters' preference scale) ever goes into it.
+    """
+    rubric = list(criteria) if mode in ("rubric", "both") else []
+    if kind == "rubric":
+        lines = ["Task: grade a single answer on one criterion at a time."]
+        if rubric:
+            lines.append("The criteria of this evaluation:")
+            lines += [
+                f"- {_criterion_line(c)} (scale: {rubric_scale_text(c.scale, c.categories)})"
+                for c in rubric
+            ]
+    else:
+        lines = ["Task: compare two answers to the same request and decide which one is better."]
+        if rubric:
+            lines.append("Weigh them on these criteria:")
+            lines += [f"- {_criterion_line(c)}" for c in rubric]
+    lines.append(
+        f"Verdict: {answer_format}, in the format asked for at the end."
+        if answer_format
+        else "Give the verdict in the format asked for at the end of this prompt."
+    )
+    return "\n".join(lines)
+
+
+def _criterion_line(criterion: CriterionLike) -> str:
+    description = " ".join((criterion.description or "").split())
+    return f"{criterion.name}: {description}" if description else criterion.name

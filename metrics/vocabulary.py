@@ -17,6 +17,9 @@ WINNER_CODES: dict[str, float] = {"a": -1.0, "tie": 0.0, "b": 1.0}
 """3-way winner code -> preference sign."""
 WINNERS: tuple[str, ...] = tuple(WINNER_CODES)
 """The 3-way winner codes in order: 'a', 'tie', 'b'."""
+INCONSISTENT_AS: tuple[str, ...] = ("tie", "unscored")
+"""What a judge's two position-swapped verdicts that disagree count as: a tie, or no verdict.
+One set of values for judge configs, calibration, the CLI's --inconsistent-as and the pages."""
 
 
 def preference_sign(preference: Any) -> np.ndarray:

@@ -15,7 +15,7 @@ from db.models import Comparison, Judgment, User
 from metrics.agreement import AgreementReport, agreement_report
 from metrics.calibration import CalibrationReport, calibration_from_input
 from metrics.rater_quality import PositionBias, QualityThresholds, position_bias, rater_quality
-from metrics.vocabulary import missing_to_none, user_key
+from metrics.vocabulary import INCONSISTENT_AS, missing_to_none, user_key
 from results.calibration_queries import calibration_input_sql
 from results.votes import VoteFilter, scores_frame
 
@@ -167,14 +167,21 @@ def campaign_calibration(
 
     The votes are aggregated per comparison in SQL (:mod:`results.calibration_queries`);
     re-shown items are left out, as everywhere but the consistency figure.
+    ``inconsistent_as`` is "tie" or "unscored" (a swapped pair that disagrees is left out);
+    "drop", its old name, still works.
     """
     admin_only(engine, actor_id)
-    if inconsistent_as not in ("tie", "drop"):
-        raise InvalidInputError("A swapped pair that disagrees counts as 'tie' or 'drop'.")
+    choice = "unscored" if inconsistent_as == "drop" else inconsistent_as  # the old name
+    if choice not in INCONSISTENT_AS:
+        raise InvalidInputError(
+            f"'{inconsistent_as}' is not a way to count a swapped pair that disagrees:"
+            f" use {' or '.join(INCONSISTENT_AS)}."
+        )
     data = calibration_input_sql(engine, VoteFilter(campaign_id, category=category))
-    return calibration_from_input(
+    report = calibration_from_input(
         data,
-        inconsistent_as,  # type: ignore[arg-type]
+        "tie" if choice == "tie" else "drop",
         n_boot=n_boot,
         seed=seed,
     )
+    return replace(report, inconsistent_as=choice)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from annotate.campaigns import list_campaigns
 from db.access import admin_only
+from judges.config import INCONSISTENT_AS, INCONSISTENT_AS_HELP, INCONSISTENT_AS_LABEL
 from metrics.calibration import CalibrationReport
 from results.leaderboards import data_version
 from results.reports import campaign_calibration
@@ -24,9 +25,7 @@ if not campaigns:
     st.stop()
 left, right = st.columns([3, 1])
 name = left.selectbox("Campaign", list(campaigns))
-inconsistent_as = right.selectbox(
-    "A swapped pair that disagrees is", ["tie", "drop"], help="Position-swap inconsistency"
-)
+inconsistent_as = right.selectbox(INCONSISTENT_AS_LABEL, INCONSISTENT_AS, help=INCONSISTENT_AS_HELP)
 
 
 @st.cache_data(ttl=60, show_spinner="Comparing judges with the human majority…")

@@ -16,6 +16,7 @@ from annotate.campaign_setup import (
 )
 from annotate.campaigns import list_campaigns
 from db.models import MODES, SCALES
+from judges.templates import default_judge_instructions
 from metrics.vocabulary import missing_to_none
 from views.widgets.common import engine, require_actor, run_or_error
 
@@ -71,6 +72,19 @@ with st.form(f"campaign-{campaign_id}"):
     name = st.text_input("Name", current.name)
     instructions = st.text_area(
         "Instructions for raters (markdown)", current.instructions, height=160
+    )
+    judge_instructions = st.text_area(
+        "Instructions for LLM judges (plain text)",
+        current.judge_instructions or "",
+        height=120,
+        placeholder=default_judge_instructions(
+            current.mode,
+            current.criteria,
+            kind="rubric" if current.mode == "rubric" else "pairwise",
+        ),
+        help="What every judge of this campaign is told. Empty: a neutral statement of the"
+        " task (shown in grey, ending with each judge's own answer format). The instructions"
+        " for raters never reach a judge. Clear this field to go back to the default.",
     )
     left, right = st.columns(2)
     mode = left.radio("Mode", MODES, index=MODES.index(current.mode), format_func=MODE_LABELS.get)
@@ -184,6 +198,7 @@ if submitted:
         allow_remote_images=remote_images,
         allowed_raters=None if everyone else tuple(allowed),
         criteria=tuple(_criteria(edited)),
+        judge_instructions=judge_instructions or None,
     )
     saved = run_or_error(
         save_campaign,

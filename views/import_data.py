@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import streamlit as st
 
 from annotate.campaigns import get_campaign, list_campaigns
 from annotate.pairing import STRATEGIES, generate_comparisons
+from db.errors import ImportFileError, JudgeboardError
 from ingest.outputs import import_outputs, load_questions
 from ingest.votes import import_votes
 from views.widgets.common import engine, plain, require_actor, run_or_error
 
 FORMATS = Path(__file__).resolve().parents[1] / "docs" / "FORMATS.md"
+T = TypeVar("T")
+
+
+def error_markdown(exc: JudgeboardError) -> str:
+    """An import error as the CLI prints it, one line each, its problems as a list.
+
+    A file with several problems names the first one in its opening line and again in the
+    list; here the opening line names the file instead, so no problem is shown twice.
+    """
+    lines = str(exc).splitlines()
+    head = [line for line in lines if not line.startswith("  ")]
+    items = [line.strip() for line in lines if line.startswith("  ")]
+    if items and isinstance(exc, ImportFileError) and len(head) > 1:
+        head = [f"{exc.path}: {head[1]}", *head[2:]]
+    text = "  \n".join(plain(line) for line in head)
+    if items:
+        text += "\n\n" + "\n".join(f"- {plain(item)}" for item in items)
+    return text
+
+
+def run_import(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """``run_or_error`` for importers: the error shown as a list, one problem per line."""
+    try:
+        return fn(*args, **kwargs)
+    except JudgeboardError as exc:
+        st.error(error_markdown(exc))
+        return None
 
 
 actor = require_actor(admin=True)
@@ -70,9 +100,9 @@ if st.button("Import", type="primary", disabled=not (upload and campaign)):
     if kind == "outputs":
         questions = None
         if questions_upload is not None:
-            questions = run_or_error(load_questions, questions_upload, questions_upload.name)
+            questions = run_import(load_questions, questions_upload, questions_upload.name)
         if questions is not None or questions_upload is None:
-            result = run_or_error(
+            result = run_import(
                 import_outputs,
                 engine(),
                 upload,
@@ -84,7 +114,7 @@ if st.button("Import", type="primary", disabled=not (upload and campaign)):
                 **options,
             )
     else:
-        result = run_or_error(
+        result = run_import(
             import_votes,
             engine(),
             upload,

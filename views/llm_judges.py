@@ -11,9 +11,12 @@ from annotate.campaigns import list_campaigns
 from judges.config import (
     DEFAULT_KEY_ENVS,
     INCONSISTENT_AS,
+    INCONSISTENT_AS_HELP,
+    INCONSISTENT_AS_LABEL,
     PROVIDERS,
     SWAP_POLICIES,
     JudgeSpec,
+    key_note,
     list_judges,
     save_judge,
     spec_of,
@@ -21,6 +24,7 @@ from judges.config import (
 from judges.preview import dry_run_blocking, preview_prompt
 from judges.runs import (
     FINISHED,
+    STALE_AFTER_S,
     RunOptions,
     create_run,
     list_runs,
@@ -31,7 +35,7 @@ from judges.templates import TEMPLATE_KINDS, builtin_template
 from judges.verdicts import browse_verdicts, position_consistency
 from judges.worker import start_in_background
 from metrics.vocabulary import judge_label
-from views.widgets.common import engine, require_actor, run_or_error
+from views.widgets.common import engine, plain, require_actor, run_or_error
 
 actor = require_actor(admin=True)
 st.title("LLM judges")
@@ -78,6 +82,7 @@ with define:
         value=(base.api_key_env or "") if base else DEFAULT_KEY_ENVS[provider],
         help="The key is read from the environment or .streamlit/secrets.toml, never stored.",
     )
+    c5.caption(plain(key_note(key_env.strip() or None, _secrets())))
     kind = st.radio(
         "Template", TEMPLATE_KINDS, horizontal=True,
         index=TEMPLATE_KINDS.index(base.template_kind) if base else 0,
@@ -104,8 +109,8 @@ with define:
         help="both: judge each comparison in both orders; ab: as stored; random: one order each.",
     )  # fmt: skip
     inconsistent = st.radio(
-        "An inconsistent pair (different winners under swap) counts as", INCONSISTENT_AS,
-        horizontal=True, index=INCONSISTENT_AS.index(base.inconsistent_as) if base else 0,
+        INCONSISTENT_AS_LABEL, INCONSISTENT_AS, horizontal=True, help=INCONSISTENT_AS_HELP,
+        index=INCONSISTENT_AS.index(base.inconsistent_as) if base else 0,
     )  # fmt: skip
     spec = JudgeSpec(
         provider=provider, model=model, base_url=base_url or None, api_key_env=key_env or None,
@@ -115,18 +120,33 @@ with define:
 
     st.subheader("Preview on a real comparison")
     order = st.radio("Shown order", ["ab", "ba"], horizontal=True)
+    st.caption(
+        "Exactly what is sent. The judge's instructions are the campaign's judge instructions"
+        " (Campaign setup), or a neutral statement of the task when it has none; the"
+        " instructions for raters never reach a judge."
+    )
     preview = run_or_error(preview_prompt, engine(), spec, campaign_id, None, order)
     if preview is not None:
-        st.caption(f"POST {preview.url} · comparison {preview.comparison_id}")
-        for prompt in preview.prompts:
-            st.code(prompt, language=None, wrap_lines=True)
+        for request in preview.requests:
+            about = f" · criterion {request.criterion}" if request.criterion else ""
+            st.caption(plain(f"POST {request.url} · comparison {preview.comparison_id}{about}"))
+            for role, text in request.messages:
+                st.caption(plain(f"{role} message"))
+                st.code(text, language=None, wrap_lines=True)
+            with st.expander("Request body, byte for byte (headers and key left out)"):
+                st.code(request.body, language="json", wrap_lines=True)
 
     b1, b2 = st.columns(2)
     if b1.button("Save judge", type="primary", disabled=not name.strip()):
         saved = run_or_error(save_judge, engine(), name, spec, actor_id=actor.id)
         if saved is not None:
             label = judge_label(saved.name, saved.version)
-            st.success(f"Saved '{label}' (config {saved.content_hash[:12]}).")
+            st.success(
+                plain(
+                    f"Saved '{label}' (config {saved.content_hash[:12]})."
+                    f" {key_note(saved.api_key_env, _secrets())}"
+                )
+            )
     if b2.button("Dry run on 3 comparisons"):
         with st.spinner("Asking the judge..."):
             rows = run_or_error(
@@ -172,10 +192,17 @@ with runs_tab:
             cols = st.columns([4, 1, 1])
             cols[0].progress(r.fraction, text=r.summary().splitlines()[0])
             if r.error:
-                cols[0].caption(r.error)
+                cols[0].caption(plain(r.error))
+            if r.note:
+                cols[0].warning(plain(r.note), icon=":material/payments:")
+            if r.interrupted:
+                cols[0].caption(
+                    f"No worker has touched this run for {STALE_AFTER_S / 60:.0f} minutes: it"
+                    " was interrupted. Resume continues it."
+                )
             if r.status not in FINISHED and cols[1].button("Cancel", key=f"cancel{r.run_id}"):
                 run_or_error(request_cancel, engine(), r.run_id, actor_id=actor.id)
-            if r.status in ("cancelled", "failed", "running") and cols[2].button(
+            if r.resumable and cols[2].button(
                 "Resume", key=f"resume{r.run_id}",
                 help="Continue only what is missing; a crashed worker's tasks are picked up.",
             ):  # fmt: skip

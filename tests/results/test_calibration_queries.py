@@ -135,16 +135,32 @@ def test_database_report_equals_the_reference_on_every_vote(engine):
     _close(ours.to_dict(), reference.to_dict())
 
 
-def test_database_report_with_a_category_and_drop_equals_the_reference(engine):
+def test_database_report_with_a_category_and_unscored_equals_the_reference(engine):
     campaign_id = _seed(engine, seed=3)
     admin = factory.admin_id(engine)
     ours = campaign_calibration(
-        engine, campaign_id, actor_id=admin, category="coding", inconsistent_as="drop", n_boot=50
+        engine,
+        campaign_id,
+        actor_id=admin,
+        category="coding",
+        inconsistent_as="unscored",
+        n_boot=50,
     )
     votes = votes_frame(engine, VoteFilter(campaign_id, category="coding"))
     reference = calibration_report(votes, "drop", n_boot=50)
     assert set(ours.judges[0].by_category) == {"coding"}
-    _close(ours.to_dict(), reference.to_dict())
+    assert ours.inconsistent_as == "unscored"
+    _close(ours.to_dict() | {"inconsistent_as": "drop"}, reference.to_dict())
+
+
+def test_drop_still_means_unscored(engine):
+    campaign_id = _seed(engine, seed=3)
+    admin = factory.admin_id(engine)
+    old, new = (
+        campaign_calibration(engine, campaign_id, actor_id=admin, inconsistent_as=v, n_boot=0)
+        for v in ("drop", "unscored")
+    )
+    assert old.to_dict() == new.to_dict()
 
 
 def test_database_report_is_unchanged_when_comparisons_are_stored_the_other_way_round(
@@ -166,7 +182,7 @@ def test_database_report_is_unchanged_when_comparisons_are_stored_the_other_way_
 
 def test_bad_inconsistent_as_names_the_choices(engine):
     campaign_id = _seed(engine)
-    with pytest.raises(InvalidInputError, match="'tie' or 'drop'"):
+    with pytest.raises(InvalidInputError, match="use tie or unscored"):
         campaign_calibration(
             engine, campaign_id, actor_id=factory.admin_id(engine), inconsistent_as="both"
         )

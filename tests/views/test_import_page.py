@@ -101,3 +101,28 @@ def test_arena_hard_judgments_upload_with_the_baseline_given_on_the_page(app_db)
     assert not at.exception, at.exception
     messages = " ".join(s.value for s in at.success)
     assert "Imported 2 votes" in messages, (messages, [e.value for e in at.error])
+
+
+def test_several_bad_lines_show_as_a_list_one_problem_per_line(app_db) -> None:
+    rows = factory.output_rows(3)
+    rows[1]["latency_ms"] = "fast"
+    rows[3]["output"] = None
+    del rows[4]["model"]
+    at = _upload(_page(), "bad.jsonl", rows, "broken")
+    (error,) = [e.value for e in at.error]
+    head, listing = error.split("\n\n")
+    assert head == ("bad.jsonl: 3 problems found; nothing was imported. Fix them and import again:")
+    items = listing.split("\n")
+    assert [i.split(",")[0] for i in items] == ["- line 2", "- line 4", "- line 5"]
+    assert r"field 'latency\_ms': must be a number" in items[0]
+    assert error.count("line 2") == 1
+
+
+def test_a_single_bad_line_reads_as_two_lines(app_db) -> None:
+    rows = factory.output_rows(1)
+    rows[0]["output"] = None
+    at = _upload(_page(), "one.jsonl", rows, "broken")
+    (error,) = [e.value for e in at.error]
+    first, second = error.split("  \n")
+    assert first.startswith("one.jsonl, line 1: field 'output'")
+    assert second == "Nothing was imported: fix this and import again."
