@@ -138,6 +138,7 @@ def test_both_commands_document_one_option_with_one_set_of_values() -> None:
 def test_runs_list_marks_a_cost_that_is_zero_for_want_of_a_price(
     cli_db,  # noqa: F811
     monkeypatch,
+    wide_console,
 ) -> None:
     monkeypatch.delenv("JUDGEBOARD_PRICES_FILE", raising=False)
     with factory.session(cli_db) as s:
