@@ -45,7 +45,7 @@ from annotate.campaigns import _get_or_create_campaign
 from db.access import admin_only
 from db.engine import write_session
 from db.errors import ImportFileError
-from db.models import Campaign
+from db.models import Campaign, Dataset, DatasetVersion, Prompt
 from ingest import readers as rd
 from ingest.bulk import (
     BatchWriter,
@@ -353,6 +353,38 @@ _PARSERS: dict[str, Callable[[Any, bool, rd.Scalars], _Parsed]] = {
 }
 
 
+@dataclass(frozen=True)
+class DatasetPrompts:
+    """The prompts of the dataset version a campaign was made from: an outputs import may
+    only bring outputs for these, with the same prompt (issue 15: outputs point at their
+    dataset version)."""
+
+    ref: str
+    messages: dict[str, list[dict[str, str]]]
+
+    def key(self, external_id: str) -> int | None:
+        """The prompt's comparison key, as ``readers.prompt`` computes it for a row."""
+        msgs = self.messages.get(external_id)
+        if msgs is None:
+            return None
+        if len(msgs) == 1 and msgs[0]["role"] == "user":
+            return hash(msgs[0]["content"])
+        return hash(tuple((m["role"], m["content"]) for m in msgs))
+
+
+def _dataset_prompts(s: Any, camp: Campaign) -> DatasetPrompts | None:
+    if camp.dataset_version_id is None:
+        return None
+    version = s.get(DatasetVersion, camp.dataset_version_id)
+    dataset = s.get(Dataset, version.dataset_id)
+    rows = s.exec(
+        select(Prompt.external_id, Prompt.messages).where(
+            Prompt.campaign_id == camp.id, Prompt.dataset_version_id == version.id
+        )
+    ).all()
+    return DatasetPrompts(f"{dataset.name}@{version.version}", dict(rows))
+
+
 class _OutputImport:
     """The state of one outputs import: small per-row state, one pending batch."""
 
@@ -365,10 +397,11 @@ class _OutputImport:
         progress: Callable[[int], None] | None,
         rejects: rd.Rejects | None = None,
         questions: Questions | None = None,
+        dataset: DatasetPrompts | None = None,
     ) -> None:
         self.conn, self.campaign_id, self.log, self.result = conn, campaign_id, log, result
         self.progress = progress
-        self.rejects, self.questions = rejects, questions
+        self.rejects, self.questions, self.dataset = rejects, questions, dataset
         self.scalars = rd.Scalars()
         self.parse: Callable[[Any, bool, rd.Scalars], _Parsed] | None = None
         self.textual = result.format == "csv"
@@ -451,6 +484,11 @@ class _OutputImport:
             self.reject(line, exc.field, exc.problem, rec)
             return
         seen = self.prompts.get(ext)
+        if seen is None and self.dataset is not None:
+            problem = self._outside_dataset(ext, pkey)
+            if problem is not None:
+                self.reject(line, *problem, rec)
+                return
         if seen is None:
             pidx = len(self.prompts)
             self.prompts[ext] = (pidx, line, pkey)
@@ -485,6 +523,24 @@ class _OutputImport:
         self.batch.append((pidx, cidx, *out))
         if len(self.batch) >= BATCH_ROWS:
             self.flush()
+
+    def _outside_dataset(self, ext: str, pkey: int | None) -> tuple[str, str] | None:
+        assert self.dataset is not None
+        stored = self.dataset.key(ext)
+        if stored is None:
+            return (
+                "prompt_id",
+                f"'{ext}' is not a prompt of dataset {self.dataset.ref}, which this campaign"
+                " was made from: add it to a new dataset version and make a campaign from"
+                " that, or import into another campaign",
+            )
+        if pkey is not None and pkey != stored:
+            return (
+                "prompt",
+                f"differs from the prompt '{ext}' of dataset {self.dataset.ref}, which this"
+                " campaign was made from: outputs must answer the dataset's prompt",
+            )
+        return None
 
     def flush(self) -> None:
         """Hand the pending batch to the writer thread (progress is reported from here)."""
@@ -573,8 +629,9 @@ def import_outputs(
                     campaign_created=existed is None,
                 )
                 job = _OutputImport(
-                    s.connection(), camp.id, log, result, progress, skipped, questions
-                )
+                    s.connection(), camp.id, log, result, progress, skipped, questions,
+                    _dataset_prompts(s, camp),
+                )  # fmt: skip
                 if _parse_elsewhere(src) and (skipped is None or isinstance(skipped.dest, Path)):
                     _write_from_parser(job, src, container)
                 else:
@@ -659,6 +716,7 @@ def _parse_file(
     out: Any,
     rejects_path: str | None = None,
     questions: Questions | None = None,
+    dataset: DatasetPrompts | None = None,
 ) -> None:
     """Runs in the parsing process: read, validate and de-duplicate; send batches and the end.
 
@@ -667,7 +725,7 @@ def _parse_file(
     log = rd.ErrorLog(name, "row" if container == "parquet" else "line")
     result = OutputImportResult("", name, container, "long", False)
     skipped = rd.Rejects(Path(rejects_path)) if rejects_path is not None else None
-    job = _OutputImport(None, 0, log, result, None, skipped, questions)
+    job = _OutputImport(None, 0, log, result, None, skipped, questions, dataset)
     job.writer = _QueueSink(out, result)  # type: ignore[assignment]
     try:
         with rd.open_source(Path(path), name) as src:
@@ -712,6 +770,7 @@ def _write_from_parser(job: _OutputImport, src: rd.Source, container: str) -> No
             inbox,
             str(job.rejects.dest) if job.rejects is not None else None,
             job.questions,
+            job.dataset,
         ),
         daemon=True,
     )

@@ -21,6 +21,7 @@ from experiments.datasets import (
     resolve_version,
     version_items,
 )
+from ingest.outputs import import_outputs
 from tests import factory
 from tests.cli.test_cli import cli_db, runner
 
@@ -199,3 +200,59 @@ def test_cli_adds_lists_shows_diffs_and_makes_a_campaign(cli_db, tmp_path, wide_
     assert made.exit_code == 0 and "2 prompts of [bold]qa@2 (split dev)" in made.stdout
     missing = runner.invoke(app, ["dataset", "show", "qa@9"])
     assert missing.exit_code == 1 and "No dataset named 'qa'" in missing.stderr
+
+
+# --- outputs imported into a campaign made from a dataset version -------------------------
+
+
+def _dataset_campaign(engine, tmp_path) -> None:
+    _add(engine, tmp_path, factory.dataset_rows(3))
+    create_campaign_from_dataset(engine, "qa@1", "from qa", actor_id=factory.admin_id(engine))
+
+
+def test_outputs_for_the_datasets_prompts_attach_to_them(engine, tmp_path) -> None:
+    _dataset_campaign(engine, tmp_path)
+    rows = [
+        {"prompt_id": f"p{i}", "prompt": f"Question {i}?", "model": m, "output": f"{m} {i}"}
+        for i in range(3)
+        for m in ("m1", "m2")
+    ]
+    path = factory.write_jsonl(tmp_path / "outs.jsonl", rows)
+    result = import_outputs(engine, path, "from qa", actor_id=factory.admin_id(engine))
+    assert (result.prompts_added, result.outputs_added) == (0, 6)
+
+
+def test_outputs_for_a_prompt_outside_the_dataset_or_with_other_text_are_refused(
+    engine, tmp_path
+) -> None:
+    _dataset_campaign(engine, tmp_path)
+    rows = [
+        {"prompt_id": "p0", "prompt": "Question 0?", "model": "m1", "output": "fine"},
+        {"prompt_id": "p7", "prompt": "Question 7?", "model": "m1", "output": "stray"},
+        {"prompt_id": "p1", "prompt": "Another question?", "model": "m1", "output": "x"},
+    ]
+    path = factory.write_jsonl(tmp_path / "outs.jsonl", rows)
+    before = factory.table_counts(engine)
+    with pytest.raises(ImportFileError) as raised:
+        import_outputs(engine, path, "from qa", actor_id=factory.admin_id(engine))
+    message = str(raised.value)
+    assert "line 2, field 'prompt_id': 'p7' is not a prompt of dataset qa@1" in message
+    assert "line 3, field 'prompt': differs from the prompt 'p1' of dataset qa@1" in message
+    assert factory.table_counts(engine) == before
+
+
+def test_the_dataset_check_holds_when_a_big_file_is_parsed_in_a_second_process(
+    engine, tmp_path, monkeypatch
+) -> None:
+    from ingest import outputs
+
+    monkeypatch.setattr(outputs, "PARALLEL_MIN_BYTES", 0)
+    _dataset_campaign(engine, tmp_path)
+    good = [{"prompt_id": "p2", "prompt": "Question 2?", "model": "m1", "output": "ok"}]
+    path = factory.write_jsonl(tmp_path / "good.jsonl", good)
+    admin = factory.admin_id(engine)
+    assert import_outputs(engine, path, "from qa", actor_id=admin).outputs_added == 1
+    bad = [{"prompt_id": "p2", "prompt": "Question two?", "model": "m2", "output": "no"}]
+    path = factory.write_jsonl(tmp_path / "bad.jsonl", bad)
+    with pytest.raises(ImportFileError, match="differs from the prompt 'p2' of dataset qa@1"):
+        import_outputs(engine, path, "from qa", actor_id=factory.admin_id(engine))
