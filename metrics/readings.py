@@ -116,9 +116,7 @@ def _spread(
     return f" (the 95% interval reaches from {lo} to {hi})"
 
 
-def kappa_reading(
-    value: float | None, low: float | None = None, high: float | None = None
-) -> str:
+def kappa_reading(value: float | None, low: float | None = None, high: float | None = None) -> str:
     """What a kappa means in words, e.g. "fair agreement; raters often disagree"; when the
     interval spans more than one band, it says so."""
     reading = _kappa(value)
@@ -127,9 +125,7 @@ def kappa_reading(
     return reading[1] + _spread(low, high, kappa_band)
 
 
-def alpha_reading(
-    value: float | None, low: float | None = None, high: float | None = None
-) -> str:
+def alpha_reading(value: float | None, low: float | None = None, high: float | None = None) -> str:
     """What a Krippendorff's alpha means in words, e.g. "reliable agreement"."""
     reading = _alpha(value)
     if reading is None:
@@ -138,7 +134,7 @@ def alpha_reading(
 
 
 def interval_text(low: float | None, high: float | None, spec: str = ".2f") -> str:
-    """"95% CI 0.20 to 0.42", or "no 95% CI" when either end is missing."""
+    """ "95% CI 0.20 to 0.42", or "no 95% CI" when either end is missing."""
     lo, hi = _number(low), _number(high)
     if lo is None or hi is None:
         return "no 95% CI"

@@ -97,9 +97,7 @@ def heatmap(
     return (cells + text).properties(height=rows_height(len(rows)))
 
 
-def pareto_chart(
-    frame: pd.DataFrame, *, x: str, x_title: str, x_format: str
-) -> alt.LayerChart:
+def pareto_chart(frame: pd.DataFrame, *, x: str, x_title: str, x_format: str) -> alt.LayerChart:
     """Rating against cost (or latency) per model: ``frame`` has ``model``, ``rating``, ``x``
     and ``front`` (True on the Pareto front); the front is joined by a line."""
     data = frame.assign(status=[FRONT if f else DOMINATED for f in frame["front"]])
@@ -113,9 +111,7 @@ def pareto_chart(
         .encode(x=f"{x}:Q", y="rating:Q", order=f"{x}:Q")
     )
     points = base.mark_point(filled=True, size=90).encode(
-        color=alt.Color(
-            "status:N", scale=alt.Scale(domain=[FRONT, DOMINATED]), title=None
-        ),
+        color=alt.Color("status:N", scale=alt.Scale(domain=[FRONT, DOMINATED]), title=None),
         tooltip=[
             "model:N",
             alt.Tooltip("rating:Q", format=".0f"),
