@@ -211,8 +211,8 @@ def length_bias_warning(share: float | None, n: int | None, who: str = "The judg
     p, longer = found
     side = "longer" if longer else "shorter"
     return (
-        f"{who} picks the {side} answer in {_pct(p)} decisive verdicts between answers of"
-        f" different length: length, not quality, may be deciding. Compare with the"
+        f"{who}: the {side} answer wins in {_pct(p)} decisive verdicts between answers of"
+        " different length. Length, not quality, may be deciding: compare with the"
         " length-controlled leaderboard before trusting these verdicts."
     )
 
@@ -228,8 +228,8 @@ def position_bias_warning(
     side = first if favours_first else {"first": "second", "left": "right"}.get(first, "other")
     shown = "shown" if first == "first" else "shown on the"
     return (
-        f"{who} picks the answer {shown} {side} in {_pct(p)} decisive verdicts: where an"
-        " answer is shown decides more than it should. Show every pair in both orders (a"
+        f"{who}: the answer {shown} {side} wins in {_pct(p)} decisive verdicts. Where an"
+        " answer is shown decides more than it should: show every pair in both orders (a"
         " pair whose verdicts disagree then counts as a tie)."
     )
 
@@ -242,8 +242,8 @@ def swap_consistency_warning(
     if p is None or p.share >= SWAP_CONSISTENCY_LIMIT or p.high >= SWAP_CONSISTENCY_REFERENCE:
         return None
     return (
-        f"{who} gives the same verdict after the two answers are swapped in only {_pct(p)}"
-        " swapped pairs: many of its verdicts depend on the order, not the answers."
+        f"{who}: the verdict stays the same when the two answers are swapped in only"
+        f" {_pct(p)} swapped pairs. Many verdicts depend on the order, not on the answers."
     )
 
 
@@ -255,7 +255,7 @@ def negative_kappa_warning(
     if value is None or top is None or value >= 0 or top >= 0:
         return None
     return (
-        f"{who}'s Cohen's kappa is {value:.2f} ({interval_text(low, high)}): it agrees with"
-        " the humans less often than chance would. Check that its template does not swap A and"
-        " B, and read the disagreements below."
+        f"{who}: Cohen's kappa is {value:.2f} ({interval_text(low, high)}), less agreement"
+        " with the humans than chance would give. Check that the judge's template does not"
+        " swap A and B, and read the disagreements below."
     )

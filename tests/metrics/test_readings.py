@@ -109,8 +109,8 @@ def test_wilson_interval_contains_the_share_and_narrows_with_n() -> None:
 def test_a_perfect_length_preference_is_extreme_only_with_enough_verdicts() -> None:
     assert length_bias_warning(1.0, 3) is None  # 3 of 3 could be chance
     warning = length_bias_warning(1.0, 40)
-    assert warning is not None and "longer answer in 100% of 40" in warning
-    assert "shorter answer" in length_bias_warning(0.0, 40)
+    assert warning is not None and "longer answer wins in 100% of 40" in warning
+    assert "shorter answer wins" in length_bias_warning(0.0, 40)
 
 
 def test_a_bias_just_under_its_limit_is_not_extreme_even_with_many_verdicts() -> None:
@@ -147,7 +147,8 @@ def test_negative_kappa_is_extreme_only_when_its_interval_is_below_zero() -> Non
     assert negative_kappa_warning(0.1, -0.1, 0.3) is None
     assert negative_kappa_warning(-0.3, -0.5, None) is None
     warning = negative_kappa_warning(-0.3, -0.5, -0.1)
-    assert "-0.30 (95% CI -0.50 to -0.10)" in warning and "less often than chance" in warning
+    assert "-0.30 (95% CI -0.50 to -0.10)" in warning
+    assert "less agreement with the humans than chance" in warning
 
 
 @pytest.mark.parametrize("value", [-2, -1, 0, 1, 2])
