@@ -121,3 +121,37 @@ def pareto_chart(frame: pd.DataFrame, *, x: str, x_title: str, x_format: str) ->
     )
     labels = base.mark_text(align="left", dx=7, dy=-7).encode(text="model:N")
     return (front + points + labels).properties(height=360)
+
+
+def score_distribution(
+    frame: pd.DataFrame, *, models: Sequence[str], labels: Sequence[str], title: str
+) -> alt.Chart:
+    """One bar per model split by score (``label``, in scale order), each the share of that
+    model's scores: ``frame`` has ``model``, ``label``, ``value``, ``count`` and ``share``."""
+    return (
+        alt.Chart(frame, title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y("model:N", sort=list(models), title=None),
+            x=alt.X(
+                "count:Q",
+                stack="normalize",
+                axis=alt.Axis(format="%"),
+                title="share of scores",
+            ),
+            color=alt.Color(
+                "label:N",
+                sort=list(labels),
+                scale=alt.Scale(domain=list(labels), scheme="viridis"),
+                title="score",
+            ),
+            order=alt.Order("value:Q"),
+            tooltip=[
+                "model:N",
+                alt.Tooltip("label:N", title="score"),
+                alt.Tooltip("count:Q", title="scores"),
+                alt.Tooltip("share:Q", format=".0%"),
+            ],
+        )
+        .properties(height=rows_height(len(models)))
+    )
