@@ -122,7 +122,7 @@ strong_weight = options[1].number_input(
     max_value=10,
     value=1,
     step=1,
-    help="Count a strong verdict (A>>B on a 5-point scale) this many times;"
+    help="Count a strong verdict (A much better or B much better) this many times;"
     " Arena-Hard-Auto uses 3.",
 )
 
