@@ -68,7 +68,8 @@ def test_heatmap_prints_each_win_rate_in_a_colour_that_contrasts(demo_db) -> Non
     assert text["text"] == {"field": "win_rate", "format": ".0%", "type": "quantitative"}
     colour = text["color"]
     assert colour["condition"]["value"] == "white" and colour["value"] == "black"
-    assert "abs(datum['win_rate'] - 0.5) > 0.3" in colour["condition"]["test"]
+    assert "abs(datum['win_rate'] - 0.5) > 0.4" in colour["condition"]["test"]
+    assert layer(heat, "rect")["encoding"]["color"]["legend"]["format"] == ".0%"
 
 
 def test_quality_against_cost_chart_marks_the_pareto_front(demo_db) -> None:  # noqa: F811

@@ -53,7 +53,7 @@ def ink(value: str, domain: tuple[float, float], *, diverging: bool) -> alt.cond
     low, high = domain
     field = f"datum['{value}']"
     if diverging:
-        dark = f"abs({field} - {(low + high) / 2}) > {(high - low) * 0.3}"
+        dark = f"abs({field} - {(low + high) / 2}) > {(high - low) * 0.4}"
     else:
         dark = f"{field} > {low + (high - low) * 0.6}"
     return alt.condition(dark, alt.value("white"), alt.value("black"))
@@ -73,16 +73,20 @@ def heatmap(
     scheme: str = "redblue",
     diverging: bool = True,
 ) -> alt.LayerChart:
-    """Cells coloured by ``value`` with the value printed in each, in a contrasting colour."""
+    """Cells coloured by ``value`` with the value printed in each, in a contrasting colour; a
+    cell without a value (a model against itself) stays empty."""
     rows = list(order) if order is not None else list(dict.fromkeys(frame[y]))
     columns = list(order) if order is not None else list(dict.fromkeys(frame[x]))
-    base = alt.Chart(frame).encode(
+    base = alt.Chart(frame.dropna(subset=[value])).encode(
         x=alt.X(f"{x}:N", sort=columns, title=x_title),
         y=alt.Y(f"{y}:N", sort=rows, title=y_title),
     )
     cells = base.mark_rect().encode(
         color=alt.Color(
-            f"{value}:Q", scale=alt.Scale(domain=list(domain), scheme=scheme), title=None
+            f"{value}:Q",
+            scale=alt.Scale(domain=list(domain), scheme=scheme),
+            legend=alt.Legend(format=fmt),
+            title=None,
         ),
         tooltip=[
             alt.Tooltip(f"{y}:N", title=y_title),
