@@ -108,6 +108,23 @@ def measure_name(key: str) -> str:
     return f"{what} ({level})"
 
 
+def kappa_row(plain_kappa: dict[str, Any], weighted: dict[str, Any]) -> dict[str, Any]:
+    """One pair of raters: Cohen's kappa and the weighted kappa, each with CI and reading."""
+    p, w = plain_kappa, weighted
+    return {
+        "Rater 1": p["rater_1"],
+        "Rater 2": p["rater_2"],
+        "Kappa": measured(p["kappa"], p["reason"], ".2f"),
+        "95% CI": interval(p["ci_low"], p["ci_high"], ".2f"),
+        "Reading": kappa_reading(p["kappa"], p["ci_low"], p["ci_high"]),
+        "Weighted kappa (five-point)": measured(w["kappa"], w["reason"], ".2f"),
+        "Weighted 95% CI": interval(w["ci_low"], w["ci_high"], ".2f"),
+        "Weighted reading": kappa_reading(w["kappa"], w["ci_low"], w["ci_high"]),
+        "Shared comparisons": p["n"],
+        "Usable bootstrap rounds": rounds(p["n_boot_usable"], p["n_boot"]),
+    }
+
+
 LEVEL_NAMES = {
     "nominal": "Preference: A / tie / B (nominal)",
     "ordinal": "Preference: five-point scale (ordinal)",
@@ -210,20 +227,7 @@ if not pairs.empty:
     show_table(
         pd.DataFrame(
             [
-                {
-                    "Rater 1": p["rater_1"],
-                    "Rater 2": p["rater_2"],
-                    "Kappa": measured(p["kappa"], p["reason"], ".2f"),
-                    "95% CI": interval(p["ci_low"], p["ci_high"], ".2f"),
-                    "Reading": kappa_reading(p["kappa"], p["ci_low"], p["ci_high"]),
-                    "Weighted kappa (five-point)": measured(
-                        weighted[(p["rater_1"], p["rater_2"])]["kappa"],
-                        weighted[(p["rater_1"], p["rater_2"])]["reason"],
-                        ".2f",
-                    ),
-                    "Shared comparisons": p["n"],
-                    "Usable bootstrap rounds": rounds(p["n_boot_usable"], p["n_boot"]),
-                }
+                kappa_row(p, weighted[(p["rater_1"], p["rater_2"])])
                 for p in report["pairwise_cohen_kappa"]
             ]
         )

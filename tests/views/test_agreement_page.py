@@ -65,6 +65,8 @@ def test_every_alpha_and_kappa_carries_its_interval_and_a_reading(app_db) -> Non
     assert "Fleiss' kappa 1.00 (95% CI" in captions and "almost perfect agreement" in captions
     kappas = next(f.value for f in at.dataframe if "Rater 1" in f.value.columns)
     assert set(kappas["Reading"]) == {"almost perfect agreement"}
+    assert set(kappas["Weighted reading"]) == {"almost perfect agreement"}
+    assert set(kappas["Weighted 95% CI"]) == {"1.00 to 1.00"}
     assert kappas["95% CI"].str.fullmatch(r"-?\d\.\d\d to -?\d\.\d\d").all()
 
 
