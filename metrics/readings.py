@@ -113,7 +113,7 @@ def _spread(
     lo, hi = band_of(low), band_of(high)
     if lo is None or hi is None or lo == hi:
         return ""
-    return f" (the 95% interval reaches from {lo} to {hi})"
+    return f" (95% CI spans {lo} to {hi})"
 
 
 def kappa_reading(value: float | None, low: float | None = None, high: float | None = None) -> str:

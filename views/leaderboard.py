@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
 import pandas as pd
 import streamlit as st
@@ -36,7 +37,7 @@ TABLE_FORMATS: dict[str, Format] = {
     "win_rate_vs_baseline": SHARE,
     "win_rate_vs_baseline_ci_low": SHARE,
     "win_rate_vs_baseline_ci_high": SHARE,
-    "cost_usd": lambda v: f"${v:.5f}",
+    "cost_usd": lambda v: money(v),
     "latency_ms": ",.0f",
     "human_rating": WHOLE,
     "human_ci_low": WHOLE,
@@ -65,6 +66,13 @@ TABLE_LABELS = {
     "n_labelled": "Human-labelled",
     "width_ratio": "CI width vs human",
 }
+
+
+def money(usd: float) -> str:
+    """Dollars with two significant digits past the leading zeros: $0.0047, $0.0000031."""
+    if usd <= 0:
+        return f"${usd:.2f}"
+    return f"${usd:.{max(2, 1 - math.floor(math.log10(usd)))}f}"
 
 
 def table_formats(columns: list[str]) -> dict[str, Format]:

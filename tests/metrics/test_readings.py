@@ -85,7 +85,7 @@ def test_missing_figures_read_as_not_measured(missing) -> None:
 def test_kappa_text_carries_its_interval_and_reading() -> None:
     assert kappa_text(0.31, 0.2, 0.42) == (
         "0.31 (95% CI 0.20 to 0.42) — fair agreement; raters often disagree"
-        " (the 95% interval reaches from slight to moderate)"
+        " (95% CI spans slight to moderate)"
     )
     assert kappa_text(0.31, 0.25, 0.38) == (
         "0.31 (95% CI 0.25 to 0.38) — fair agreement; raters often disagree"

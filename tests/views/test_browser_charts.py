@@ -22,9 +22,13 @@ CELLS = """(chart) => {
     label: el.getAttribute('aria-label') || '',
     fill: el.getAttribute('fill') || getComputedStyle(el).fill,
     text: el.textContent,
+    top: el.getBoundingClientRect().top,
+    height: el.getBoundingClientRect().height,
   }));
   const legend = [...chart.querySelectorAll('g.role-legend text')].map((el) => el.textContent);
-  return {rects: marks('mark-rect'), texts: marks('mark-text'), legend};
+  return {
+    rects: marks('mark-rect'), texts: marks('mark-text'), points: marks('mark-symbol'), legend,
+  };
 }"""
 
 
@@ -61,9 +65,12 @@ def test_leaderboard_charts_are_readable_in_chromium(tmp_path: Path) -> None:
         charts.nth(1).locator("g.mark-text > text").nth(N_MODELS**2 - 1).wait_for(
             state="attached", timeout=60_000
         )
-        heights = [charts.nth(i).bounding_box()["height"] for i in range(2)]
-        assert all(h >= 24 * N_MODELS for h in heights), heights
+        points = sorted(p["top"] for p in charts.nth(0).evaluate(CELLS)["points"])
+        assert len(points) == N_MODELS
+        assert all(b - a >= 24 for a, b in zip(points, points[1:], strict=False)), points
         marks = charts.nth(1).evaluate(CELLS)
+        cells = [r for r in marks["rects"] if r["label"].startswith("against:")]
+        assert cells and all(r["height"] >= 24 for r in cells), [r["height"] for r in cells]
         fills = {_cell(r["label"]): r["fill"] for r in marks["rects"]}
         printed = [t for t in marks["texts"] if t["label"].startswith("against:")]
         assert len(printed) >= N_MODELS * (N_MODELS - 1)

@@ -128,7 +128,7 @@ def test_confusion_heatmap_names_verdicts_in_words_and_prints_counts(app_db) -> 
     assert layer_marks(heat) == ["rect", "text"]
     cells = layer(heat, "rect")["encoding"]
     assert cells["y"]["sort"] == ["A better", "Tie", "B better"]
-    assert heat["height"] >= 24 * 3
+    assert heat["height"]["step"] >= 24
     text = layer(heat, "text")["encoding"]
     assert text["text"]["field"] == "count"
     assert text["color"]["condition"]["value"] == "white" and text["color"]["value"] == "black"

@@ -8,15 +8,12 @@ import altair as alt
 import pandas as pd
 
 ROW_PX = 28
-"""Height of one model row in interval plots and heatmaps (at least 24 px to read a name)."""
-MIN_HEIGHT = 120
+"""Height of one model row in interval plots and heatmaps (at least 24 px to read a name).
+
+Given as a Vega-Lite step, so the chart grows with its rows and the axes come on top: a
+fixed height would be shared with the axis labels and squeeze the rows."""
 FRONT = "on the Pareto front"
 DOMINATED = "beaten on both"
-
-
-def rows_height(n_rows: int) -> int:
-    """Chart height for ``n_rows`` rows: :data:`ROW_PX` per row, never below MIN_HEIGHT."""
-    return max(MIN_HEIGHT, ROW_PX * n_rows)
 
 
 def interval_plot(
@@ -44,7 +41,7 @@ def interval_plot(
                 alt.Tooltip(f"{high}:Q", title="95% CI high", format=".0f"),
             ],
         )
-    ).properties(height=rows_height(len(order)))
+    ).properties(height=alt.Step(ROW_PX))
 
 
 def ink(value: str, domain: tuple[float, float], *, diverging: bool) -> alt.condition:
@@ -98,7 +95,7 @@ def heatmap(
         text=alt.Text(f"{value}:Q", format=fmt),
         color=ink(value, domain, diverging=diverging),
     )
-    return (cells + text).properties(height=rows_height(len(rows)))
+    return (cells + text).properties(height=alt.Step(ROW_PX))
 
 
 def pareto_chart(frame: pd.DataFrame, *, x: str, x_title: str, x_format: str) -> alt.LayerChart:
@@ -157,5 +154,5 @@ def score_distribution(
                 alt.Tooltip("share:Q", format=".0%"),
             ],
         )
-        .properties(height=rows_height(len(models)))
+        .properties(height=alt.Step(ROW_PX))
     )
