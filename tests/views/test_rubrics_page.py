@@ -54,7 +54,11 @@ def test_rubric_page_shows_a_table_per_criterion_with_missing_as_a_dash(app_db) 
 def _scored(engine) -> None:
     with factory.session(engine) as s:
         data = factory.campaign_with_outputs(
-            s, "scored", n_prompts=4, models=("m1", "m2", "m3"), criteria=[CriterionSpec("tone")]
+            s,
+            "scored",
+            n_prompts=4,
+            models=("m1", "m2", "m3"),
+            criteria=[CriterionSpec("tone"), CriterionSpec("safe", scale="binary")],
         )
         rater = factory.user(s, "ana@x.org")
         for comp in data["comparisons"]:
@@ -62,13 +66,14 @@ def _scored(engine) -> None:
             for (prompt_id, model), output in data["outputs"].items():
                 if prompt_id == comp.prompt_id:
                     factory.score(s, row, output, "tone", {"m1": 5, "m2": 3, "m3": 1}[model])
+                    factory.score(s, row, output, "safe", int(model != "m3"))
         s.commit()
 
 
 def test_score_distribution_has_one_bar_per_model_split_by_score_in_scale_order(app_db) -> None:
     _scored(app_db)
     at = _page()
-    (spec,) = chart_specs(at)
+    spec = chart_specs(at)[0]
     encoding = spec["encoding"]
     assert encoding["y"]["field"] == "model" and encoding["y"]["sort"] == ["m1", "m2", "m3"]
     assert encoding["x"]["stack"] == "normalize"
@@ -87,3 +92,13 @@ def test_rubric_category_is_a_choice_of_existing_categories(app_db) -> None:
     assert not at.text_input
     table = at.dataframe[0].value
     assert list(table.columns) == ["Model", "humans mean", "humans 95% CI", "humans n"]
+
+
+def test_a_yes_no_criterion_shows_its_mean_as_a_share_of_yes(app_db) -> None:
+    _scored(app_db)
+    at = _page()
+    assert [t.value for t in at.text] == ["tone (1–5 Likert)", "safe (Yes / No)"]
+    safe = at.dataframe[1].value.set_index("Model")
+    assert safe.loc["m1", "humans mean"] == "100% Yes"
+    assert safe.loc["m3", "humans mean"] == "0% Yes"
+    assert chart_specs(at)[1]["encoding"]["color"]["scale"]["domain"] == ["No", "Yes"]
