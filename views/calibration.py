@@ -87,7 +87,7 @@ def num(v: float | None, spec: str = ".3f") -> str:
 
 
 def interval(low: float | None, high: float | None) -> str:
-    return MISSING if missing(low) or missing(high) else f"[{low:.2f}, {high:.2f}]"
+    return MISSING if missing(low) or missing(high) else f"{low:.2f} to {high:.2f}"
 
 
 DISAGREEMENT_FORMATS: dict[str, Format] = {

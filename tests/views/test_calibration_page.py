@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -34,7 +35,7 @@ def test_the_demo_shows_every_calibration_figure_with_kappa_interval_and_mtbench
         assert label in shown
     assert "nan" not in " ".join(shown.values()).lower()
     kappa = next(m for m in at.metric if m.label == "Cohen's kappa")
-    assert "bootstrap interval [" in kappa.help
+    assert re.search(r"bootstrap interval -?\d\.\d\d to -?\d\.\d\d", kappa.help), kappa.help
 
 
 def test_judge_with_verdicts_combined_over_both_orders_shows_na_with_the_reason(app_db):
@@ -120,6 +121,7 @@ def test_calibration_tables_use_words_for_preferences_and_headers(app_db) -> Non
     by_category = at.dataframe[0].value
     assert by_category["Agreement"].str.fullmatch(r"\d+\.\d%").all()
     assert {"Kappa 95% CI", "Reading"} <= set(by_category.columns)
+    assert by_category["Kappa 95% CI"].str.fullmatch(r"-?\d\.\d\d to -?\d\.\d\d|—").all()
 
 
 def test_confusion_heatmap_names_verdicts_in_words_and_prints_counts(app_db) -> None:

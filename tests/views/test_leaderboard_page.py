@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests import factory
 from tests.views.charts import chart_specs, layer, layer_marks
 from tests.views.test_pages import _app, demo_db  # noqa: F401  (fixture)
 
@@ -81,3 +82,30 @@ def test_quality_against_cost_chart_marks_the_pareto_front(demo_db) -> None:  # 
     assert point["x"]["field"] == "cost_usd" and point["y"]["field"] == "rating"
     assert point["color"]["scale"]["domain"] == ["on the Pareto front", "beaten on both"]
     assert any("Pareto front" in c.value for c in at.caption)
+
+
+def _voted(engine, latency: dict[str, float] | None) -> None:
+    with factory.session(engine) as s:
+        data = factory.campaign_with_outputs(s, "timed", n_prompts=4, models=("m1", "m2", "m3"))
+        for (_, model), output in data["outputs"].items():
+            output.latency_ms = None if latency is None else latency[model]
+        raters = factory.raters(s, 2)
+        for i, comp in enumerate(data["comparisons"]):
+            for rater in raters:
+                factory.human_judgment(s, comp, rater, -1 if i % 3 else 1)
+        s.commit()
+
+
+def test_without_costs_the_pareto_chart_plots_latency(app_db) -> None:
+    _voted(app_db, {"m1": 900.0, "m2": 300.0, "m3": 100.0})
+    at = _leaderboard()
+    pareto = chart_specs(at)[2]
+    assert layer(pareto, "point")["encoding"]["x"]["field"] == "latency_ms"
+    assert any("Rating against mean latency (ms)" in c.value for c in at.caption)
+
+
+def test_without_cost_or_latency_the_page_says_so_instead_of_a_chart(app_db) -> None:
+    _voted(app_db, None)
+    at = _leaderboard()
+    assert len(chart_specs(at)) == 2
+    assert any("records a cost or a latency" in c.value for c in at.caption)
