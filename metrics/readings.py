@@ -247,15 +247,34 @@ def swap_consistency_warning(
     )
 
 
+def kappa_below_chance(kappa: float | None, high: float | None) -> bool:
+    """True when a kappa and the top of its 95% interval are both below 0: less agreement
+    than chance, beyond doubt."""
+    value, top = _number(kappa), _number(high)
+    return value is not None and top is not None and value < 0 and top < 0
+
+
 def negative_kappa_warning(
     kappa: float | None, low: float | None, high: float | None, who: str = "The judge"
 ) -> str | None:
     """A sentence when kappa is below 0 and its whole 95% interval is too, else None."""
-    value, top = _number(kappa), _number(high)
-    if value is None or top is None or value >= 0 or top >= 0:
+    if not kappa_below_chance(kappa, high):
         return None
     return (
-        f"{who}: Cohen's kappa is {value:.2f} ({interval_text(low, high)}), less agreement"
+        f"{who}: Cohen's kappa is {kappa:.2f} ({interval_text(low, high)}), less agreement"
         " with the humans than chance would give. Check that the judge's template does not"
         " swap A and B, and read the disagreements below."
+    )
+
+
+def pairs_below_chance_warning(pairs: list[tuple[float | None, float | None]]) -> str | None:
+    """A sentence when some rater pairs' (kappa, top of its 95% CI) lie below chance."""
+    n = sum(kappa_below_chance(kappa, high) for kappa, high in pairs)
+    if not n:
+        return None
+    which = "1 pair of raters agrees" if n == 1 else f"{n} pairs of raters agree"
+    return (
+        f"{which} less than chance would give (kappa and its whole 95% CI below 0): one of"
+        " the two may have misread the instructions or swapped A and B. Compare their votes"
+        " with the others'."
     )

@@ -14,8 +14,10 @@ from metrics.readings import (
     ALPHA_RELIABLE,
     ALPHA_TENTATIVE,
     alpha_reading,
+    kappa_below_chance,
     kappa_reading,
     kappa_text,
+    pairs_below_chance_warning,
     position_bias_warning,
 )
 from results.leaderboards import data_version
@@ -185,6 +187,12 @@ if fleiss["kappa"] is not None:
         f"Fleiss' kappa {kappa_text(fleiss['kappa'], fleiss['ci_low'], fleiss['ci_high'])}"
         f" ({rounds(fleiss['n_boot_usable'], fleiss['n_boot'])} bootstrap rounds usable)."
     )
+if kappa_below_chance(fleiss["kappa"], fleiss["ci_high"]):
+    st.warning(
+        "Fleiss' kappa and its whole 95% CI are below 0: the raters agree less than chance"
+        " would give. Check that everyone read the same instructions and the same A/B order.",
+        icon=":material/warning:",
+    )
 position = report.get("position_bias")
 if position is not None:
     st.caption(
@@ -232,6 +240,11 @@ if not pairs.empty:
             ]
         )
     )
+    below_chance = pairs_below_chance_warning(
+        [(p["kappa"], p["ci_high"]) for p in report["pairwise_cohen_kappa"]]
+    )
+    if below_chance:
+        st.warning(below_chance, icon=":material/warning:")
     both = pd.concat(
         [pairs, pairs.rename(columns={"rater_1": "rater_2", "rater_2": "rater_1"})]
     ).dropna(subset=["kappa"])

@@ -18,6 +18,7 @@ from metrics.readings import (
     kappa_text,
     length_bias_warning,
     negative_kappa_warning,
+    pairs_below_chance_warning,
     position_bias_warning,
     swap_consistency_warning,
     wilson,
@@ -171,3 +172,10 @@ def test_scale_codes_have_names() -> None:
     assert scale_name("likert5") == "1–5 Likert"
     assert scale_name("binary") == "Yes / No"
     assert scale_name("odd") == "odd"
+
+
+def test_rater_pairs_below_chance_are_counted_only_when_their_interval_is() -> None:
+    assert pairs_below_chance_warning([(-0.2, 0.1), (0.5, 0.7), (None, None)]) is None
+    one = pairs_below_chance_warning([(-0.4, -0.1), (-0.2, 0.1)])
+    assert one is not None and one.startswith("1 pair of raters agrees less than chance")
+    assert pairs_below_chance_warning([(-0.4, -0.1), (-0.3, -0.05)]).startswith("2 pairs")

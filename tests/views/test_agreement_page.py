@@ -101,3 +101,20 @@ def test_rater_kappa_heatmap_prints_values_with_24_px_per_rater(app_db) -> None:
     text = layer(heat, "text")["encoding"]
     assert text["text"]["field"] == "kappa"
     assert text["color"]["condition"]["value"] == "white"
+
+
+def test_raters_who_agree_less_than_chance_are_called_out(app_db) -> None:
+    with factory.session(app_db) as s:
+        data = factory.campaign_with_outputs(s, "contrary", n_prompts=12, models=("m1", "m2"))
+        ana, ben = factory.raters(s, 2)
+        for i, comp in enumerate(data["comparisons"]):
+            preference = -1 if i % 2 else 1
+            factory.human_judgment(s, comp, ana, preference)
+            factory.human_judgment(s, comp, ben, -preference)
+        s.commit()
+    at = _agreement_page()
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("1 pair of raters agrees less than chance") for w in warnings)
+    assert any(w.startswith("Fleiss' kappa and its whole 95% CI are below 0") for w in warnings)
+    kappas = next(f.value for f in at.dataframe if "Rater 1" in f.value.columns)
+    assert kappas.loc[0, "Reading"].startswith("poor agreement: less than chance")
