@@ -335,6 +335,7 @@ def calibration_cmd(
     import json
 
     from db.errors import InvalidInputError
+    from metrics import readings
     from metrics.readings import kappa_band
     from results.reports import campaign_calibration
 
@@ -398,6 +399,18 @@ def calibration_cmd(
         table.add_row(label, *cells, human)
     out.print(table)
     for j in judges:
+        for warning in (
+            readings.negative_kappa_warning(
+                j["cohen_kappa"], j["cohen_kappa_low"], j["cohen_kappa_high"], j["judge"]
+            ),
+            readings.length_bias_warning(j["p_prefer_longer"], j["longer_n"], j["judge"]),
+            readings.position_bias_warning(j["p_prefer_first"], j["first_n"], j["judge"]),
+            readings.swap_consistency_warning(
+                j["position_consistency"], j["position_n"], j["judge"]
+            ),
+        ):
+            if warning:
+                err.print(Text(f"Warning: {warning}"))
         if j["position_missing_reason"]:
             err.print(
                 Text(
