@@ -25,6 +25,14 @@ from views.widgets.charts import heatmap, interval_plot, pareto_chart
 from views.widgets.common import engine, plain, require_actor, run_or_error
 from views.widgets.tables import Format, show_table
 
+
+def money(usd: float) -> str:
+    """Dollars with two significant digits past the leading zeros: $0.0047, $0.0000031."""
+    if usd <= 0:
+        return f"${usd:.2f}"
+    return f"${usd:.{max(2, 1 - math.floor(math.log10(usd)))}f}"
+
+
 WHOLE = ".0f"
 SHARE = ".1%"
 TABLE_FORMATS: dict[str, Format] = {
@@ -37,7 +45,7 @@ TABLE_FORMATS: dict[str, Format] = {
     "win_rate_vs_baseline": SHARE,
     "win_rate_vs_baseline_ci_low": SHARE,
     "win_rate_vs_baseline_ci_high": SHARE,
-    "cost_usd": lambda v: money(v),
+    "cost_usd": money,
     "latency_ms": ",.0f",
     "human_rating": WHOLE,
     "human_ci_low": WHOLE,
@@ -66,13 +74,6 @@ TABLE_LABELS = {
     "n_labelled": "Human-labelled",
     "width_ratio": "CI width vs human",
 }
-
-
-def money(usd: float) -> str:
-    """Dollars with two significant digits past the leading zeros: $0.0047, $0.0000031."""
-    if usd <= 0:
-        return f"${usd:.2f}"
-    return f"${usd:.{max(2, 1 - math.floor(math.log10(usd)))}f}"
 
 
 def table_formats(columns: list[str]) -> dict[str, Format]:
@@ -167,7 +168,7 @@ anchor = f"{baseline} = 1000" if baseline else "mean 1000"
 st.caption(
     f"{result.n_votes:,} votes; Bradley–Terry ratings on an Elo scale ({anchor}) with"
     " 95% bootstrap intervals; models whose intervals overlap share a rank range."
-    " Empty cells are missing, not zero."
+    " — means missing, not zero."
 )
 shown = table.assign(
     rank=[
@@ -244,14 +245,14 @@ else:
     spend = spend.assign(front=pareto_front(spend["rating"], spend[axis]))
     known = spend[spend[axis].notna()]
     what = "mean cost per output (USD)" if axis == "cost_usd" else "mean latency (ms)"
+    unit = "cost" if axis == "cost_usd" else "latency"
+    left_out = len(spend) - len(known)
     st.caption(
         f"Rating against {what}. Models on the Pareto front are not beaten on both: no other"
-        " model is at least as good for at most the same "
-        + ("cost." if axis == "cost_usd" else "latency.")
+        f" model is at least as good for at most the same {unit}."
         + (
-            f" {len(spend) - len(known)} models without a recorded "
-            f"{'cost' if axis == 'cost_usd' else 'latency'} are left out."
-            if len(known) < len(spend)
+            f" Left out, with no recorded {unit}: {left_out} of {len(spend)} models."
+            if left_out
             else ""
         )
     )
