@@ -290,8 +290,10 @@ def agreement_cmd(
         typer.echo(json.dumps(page.to_dict(), indent=2))
         return
     data = page.to_dict()
+    from metrics.readings import alpha_reading, kappa_reading
+
     alphas = Table(
-        "criterion / level", "alpha", "95% CI", "units", "usable rounds",
+        "criterion / level", "alpha", "95% CI", "reading", "units", "usable rounds",
         title="Krippendorff's alpha",
     )  # fmt: skip
     for key, r in data["krippendorff_alpha"].items():
@@ -299,6 +301,7 @@ def agreement_cmd(
             Text(key),
             _measured(r["alpha"], r["reason"]),
             _interval(r["ci_low"], r["ci_high"]),
+            Text(alpha_reading(r["alpha"], r["ci_low"], r["ci_high"])),
             str(r["n_units"]),
             _rounds(r["n_boot_usable"], data["n_boot"]),
         )
@@ -314,7 +317,8 @@ def agreement_cmd(
         f" {_measured(s2['agreement'], s2['reason'])} over {s2['n_pairs']} vote pairs.",
         f"Fleiss' kappa {_measured(fleiss['kappa'], fleiss['reason'])}, 95% CI"
         f" {_interval(fleiss['ci_low'], fleiss['ci_high'])}"
-        f" ({_rounds(fleiss['n_boot_usable'], fleiss['n_boot'])} bootstrap rounds usable).",
+        f" ({_rounds(fleiss['n_boot_usable'], fleiss['n_boot'])} bootstrap rounds usable):"
+        f" {kappa_reading(fleiss['kappa'], fleiss['ci_low'], fleiss['ci_high'])}.",
         "As stored (codes each vote in the stored A/B order, as some published figures do): "
         + "; ".join(
             f"{key} {_measured(value, 'not measured')}" for key, value in data["as_stored"].items()
@@ -331,7 +335,7 @@ def agreement_cmd(
     for line in lines:
         out.print(line, markup=False, highlight=False)
     kappas = Table(
-        "rater 1", "rater 2", "Cohen's kappa", "95% CI", "weighted kappa", "shared",
+        "rater 1", "rater 2", "Cohen's kappa", "95% CI", "reading", "weighted kappa", "shared",
         "usable rounds", title="Pairwise kappa (3-way winner; weighted: 5-point, linear)",
     )  # fmt: skip
     weighted = {(p["rater_1"], p["rater_2"]): p for p in data["pairwise_weighted_kappa"]}
@@ -342,6 +346,7 @@ def agreement_cmd(
             Text(row["rater_2"]),
             _measured(row["kappa"], row["reason"]),
             _interval(row["ci_low"], row["ci_high"]),
+            Text(kappa_reading(row["kappa"], row["ci_low"], row["ci_high"])),
             _measured(w.get("kappa"), w.get("reason")),
             str(row["n"]),
             _rounds(row["n_boot_usable"], row["n_boot"]),
@@ -381,6 +386,8 @@ def calibration_cmd(
     """How far each LLM judge agrees with the human majority, and its biases."""
     import json
 
+    from metrics import readings
+    from metrics.readings import kappa_band
     from results.reports import campaign_calibration
 
     require_format(fmt, REPORT_FORMATS)
@@ -411,6 +418,7 @@ def calibration_cmd(
         ("agreement without ties", "agreement_without_ties", ".3f", None),
         ("Cohen's kappa (orientation-free)", "cohen_kappa", ".3f", None),
         ("  95% bootstrap interval", "cohen_kappa_low", "ci", None),
+        ("  Landis & Koch band", "cohen_kappa", "kappa band", None),
         ("per vote, with ties (MT-Bench S1)", "s1", ".3f", "human_s1"),
         ("per vote, without ties (MT-Bench S2)", "s2", ".3f", "human_s2"),
         ("human ceiling (leave-one-out)", "human_ceiling", ".3f", "human_ceiling"),
@@ -425,6 +433,8 @@ def calibration_cmd(
     def cell(j: dict, key: str, spec: str) -> Text:
         if spec == "n":
             return Text(str(j[key]))
+        if spec == "kappa band":
+            return Text(kappa_band(j["cohen_kappa"]) or "—")
         if spec == "ci":
             low, high = j["cohen_kappa_low"], j["cohen_kappa_high"]
             if low is None or high is None:
@@ -438,6 +448,18 @@ def calibration_cmd(
         table.add_row(label, *cells, human)
     out.print(table)
     for j in judges:
+        for warning in (
+            readings.negative_kappa_warning(
+                j["cohen_kappa"], j["cohen_kappa_low"], j["cohen_kappa_high"], j["judge"]
+            ),
+            readings.length_bias_warning(j["p_prefer_longer"], j["longer_n"], j["judge"]),
+            readings.position_bias_warning(j["p_prefer_first"], j["first_n"], j["judge"]),
+            readings.swap_consistency_warning(
+                j["position_consistency"], j["position_n"], j["judge"]
+            ),
+        ):
+            if warning:
+                err.print(Text(f"Warning: {warning}"))
         if j["position_missing_reason"]:
             err.print(
                 Text(

@@ -336,7 +336,7 @@ def flag_reasons(row: pd.Series | dict, thresholds: QualityThresholds) -> list[s
             ("P(prefer left)", row["p_prefer_left"], row["left_n"], 1 - t.max_left_bias, "<")
         )
     reasons = [
-        f"{label} {value:.2f} {op} {limit:.2f}"
+        f"{label} {value:.0%} {op} {limit:.0%}"
         for label, value, n, limit, op in checks
         if limit is not None
         and n >= t.min_metric_n

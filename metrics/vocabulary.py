@@ -88,3 +88,43 @@ def judge_key(judge_id: int) -> str:
 def judge_label(name: str, version: int) -> str:
     """How a judge version is named to people: ``name@v3``."""
     return f"{name}@v{version}"
+
+
+PREFERENCE_WORDS: dict[int, str] = {
+    -2: "A much better",
+    -1: "A better",
+    0: "Tie",
+    1: "B better",
+    2: "B much better",
+}
+"""A preference on the 5-point scale as people read it; never show the number itself."""
+WINNER_WORDS: dict[str, str] = {"a": "A better", "tie": "Tie", "b": "B better"}
+"""A 3-way winner code as people read it."""
+NO_VERDICT = "no verdict"
+
+
+def preference_word(preference: Any) -> str:
+    """'A much better' ... 'B much better' for a preference in -2..2, or a winner code 'a' /
+    'tie' / 'b'; :data:`NO_VERDICT` for None, NaN or anything else."""
+    if isinstance(preference, str):
+        return WINNER_WORDS.get(preference, NO_VERDICT)
+    value = missing_to_none(preference)
+    if value is None or isinstance(value, bool):
+        return NO_VERDICT
+    if not float(value).is_integer():
+        return NO_VERDICT
+    return PREFERENCE_WORDS.get(int(value), NO_VERDICT)
+
+
+SCALE_NAMES: dict[str, str] = {
+    "binary": "Yes / No",
+    "likert5": "1–5 Likert",
+    "likert10": "1–10 Likert",
+    "categories": "named categories",
+}
+"""A rubric criterion's scale code -> its name for people."""
+
+
+def scale_name(scale: str) -> str:
+    """The name of a rubric scale code; an unknown code is shown as it is."""
+    return SCALE_NAMES.get(scale, scale)

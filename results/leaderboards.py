@@ -609,3 +609,23 @@ def markdown_table(frame: pd.DataFrame) -> str:
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
     return "\n".join([head, rule, *rows])
+
+
+def campaign_categories(engine: Engine, campaign_id: int, *, actor_id: int) -> list[str]:
+    """The prompt categories that occur in the campaign, sorted (admins only)."""
+    admin_only(engine, actor_id)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Prompt.category)
+            .where(Prompt.campaign_id == campaign_id, Prompt.category.is_not(None))
+            .distinct()
+            .order_by(Prompt.category)
+        ).all()
+    return [category for (category,) in rows]
+
+
+def campaign_costs(engine: Engine, campaign_id: int, *, actor_id: int) -> pd.DataFrame:
+    """``model, cost_usd, latency_ms, n_outputs``: the mean cost and latency of each model's
+    outputs in the campaign (NaN where none was recorded). Admins only."""
+    admin_only(engine, actor_id)
+    return _costs(engine, campaign_id)

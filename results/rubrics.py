@@ -69,17 +69,20 @@ class RubricReport:
     def criterion_table(self, criterion: str) -> pd.DataFrame:
         """One row per model; per scorer the mean, its interval and n, as display text.
 
-        A model nobody of that kind scored shows "—", never 0.
+        A model nobody of that kind scored shows "—", never 0. A Yes/No criterion's mean is
+        the share of Yes, shown as a percentage like the page's other shares.
         """
+        binary = any(c.name == criterion and c.scale == "binary" for c in self.criteria)
+        number, interval = (_share, _share_interval) if binary else (_number, _interval)
         part = self.summary[self.summary["criterion"] == criterion]
         table = pd.DataFrame({"model": sorted(set(part["model"]))})
         pct = round(self.level * 100)
         for by in self.scorers:
             rows = part[part["scored_by"] == by].set_index("model").reindex(table["model"])
             name = "humans" if by == HUMAN else by
-            table[f"{name} mean"] = [_number(v) for v in rows["mean"]]
+            table[f"{name} mean"] = [number(v) for v in rows["mean"]]
             table[f"{name} {pct}% CI"] = [
-                _interval(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
+                interval(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
             ]
             table[f"{name} n"] = [str(int(v)) for v in rows["n"]]
         return table
@@ -103,6 +106,16 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _number(value: float) -> str:
     return MISSING if value is None or math.isnan(value) else f"{value:.2f}"
+
+
+def _share(value: float) -> str:
+    return MISSING if value is None or math.isnan(value) else f"{value:.0%} Yes"
+
+
+def _share_interval(low: float, high: float) -> str:
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return MISSING
+    return f"{low:.0%} to {high:.0%}"
 
 
 def _interval(low: float, high: float) -> str:

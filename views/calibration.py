@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import re
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from annotate.campaigns import list_campaigns
 from db.access import admin_only
 from judges.config import INCONSISTENT_AS, INCONSISTENT_AS_HELP, INCONSISTENT_AS_LABEL
-from metrics.calibration import CalibrationReport
+from metrics.calibration import CalibrationReport, JudgeCalibration
+from metrics.readings import (
+    alpha_reading,
+    alpha_text,
+    kappa_reading,
+    kappa_text,
+    length_bias_warning,
+    negative_kappa_warning,
+    position_bias_warning,
+    swap_consistency_warning,
+)
+from metrics.vocabulary import WINNER_WORDS, WINNERS, preference_word
 from results.leaderboards import data_version
 from results.reports import campaign_calibration
-from views.widgets.common import engine, pick_comparison, require_actor, run_or_error
+from views.widgets.charts import heatmap
+from views.widgets.common import engine, require_actor, run_or_error, show_comparison
+from views.widgets.tables import Format, show_table
 
 actor = require_actor(admin=True)
 st.title("Calibration")
@@ -74,7 +86,28 @@ def num(v: float | None, spec: str = ".3f") -> str:
 
 
 def interval(low: float | None, high: float | None) -> str:
-    return "" if missing(low) or missing(high) else f"[{low:.3f}, {high:.3f}]"
+    return MISSING if missing(low) or missing(high) else f"{low:.2f} to {high:.2f}"
+
+
+DISAGREEMENT_FORMATS: dict[str, Format] = {
+    "judge_verdict": preference_word,
+    "human_majority": preference_word,
+    "majority_share": ".0%",
+}
+DISAGREEMENT_LABELS = {
+    "comparison_id": "Comparison",
+    "prompt_id": "Prompt",
+    "model_a": "Model A",
+    "model_b": "Model B",
+    "judge_verdict": "Judge's verdict",
+    "human_majority": "Human majority",
+    "majority_share": "Majority share",
+    "n_human_votes": "Human votes",
+    "votes_a": "Votes for A",
+    "votes_tie": "Votes for a tie",
+    "votes_b": "Votes for B",
+    "judge_consistent": "Judge consistent when swapped",
+}
 
 
 st.caption(
@@ -89,6 +122,28 @@ st.caption(
 )
 for note in report.notes:
     st.info(plain(note))
+
+for warning in (
+    position_bias_warning(report.p_prefer_first_humans, report.first_n_humans, who="Humans"),
+    length_bias_warning(report.p_prefer_longer_humans, report.longer_n_humans, who="Humans"),
+):
+    if warning:
+        st.warning(warning, icon=":material/warning:")
+
+
+def judge_warnings(judge: JudgeCalibration) -> list[str]:
+    """The sentences for this judge's extreme bias figures (none when nothing is extreme)."""
+    who = "This judge"
+    found = (
+        negative_kappa_warning(
+            judge.cohen_kappa, judge.cohen_kappa_low, judge.cohen_kappa_high, who
+        ),
+        length_bias_warning(judge.p_prefer_longer, judge.longer_n, who),
+        position_bias_warning(judge.p_prefer_first, judge.first_n, who),
+        swap_consistency_warning(judge.position_consistency, judge.position_n, who),
+    )
+    return [w for w in found if w]
+
 
 cards = st.columns(min(len(report.judges), 3))
 for i, judge in enumerate(report.judges):
@@ -105,13 +160,20 @@ for i, judge in enumerate(report.judges):
         m2.metric("Without ties", pct(judge.agreement_without_ties))
         m1.metric(
             "Cohen's kappa",
-            num(judge.cohen_kappa),
+            num(judge.cohen_kappa, ".2f"),
             help=f"95% bootstrap interval {interval(judge.cohen_kappa_low, judge.cohen_kappa_high)}"
             f" over comparisons; {judge.kappa_boot_usable} of {report.n_boot} rounds usable.",
         )
         m2.metric(
-            "Alpha: humans → +judge",
-            f"{num(judge.alpha_humans, '.2f')} → {num(judge.alpha_with_judge, '.2f')}",
+            "Alpha with the judge as a rater",
+            num(judge.alpha_with_judge, ".2f"),
+            delta=None
+            if missing(judge.alpha_humans) or missing(judge.alpha_with_judge)
+            else f"{judge.alpha_with_judge - judge.alpha_humans:+.2f} vs humans alone",
+            help="Krippendorff's alpha (nominal) on this judge's comparisons: among the humans"
+            f" alone {num(judge.alpha_humans, '.2f')} ({alpha_reading(judge.alpha_humans)});"
+            " with the judge counted as one more rater"
+            f" {num(judge.alpha_with_judge, '.2f')} ({alpha_reading(judge.alpha_with_judge)}).",
         )
         m1.metric(
             "Per vote, with ties (S1)",
@@ -127,6 +189,17 @@ for i, judge in enumerate(report.judges):
         m2.metric("P(prefer first)", pct(judge.p_prefer_first))
         m1.metric("P(prefer longer)", pct(judge.p_prefer_longer))
         m2.metric("Inconsistent swaps", str(judge.n_inconsistent))
+        st.caption(
+            "Cohen's kappa "
+            + kappa_text(judge.cohen_kappa, judge.cohen_kappa_low, judge.cohen_kappa_high)
+            + ". Alpha among the humans alone "
+            + alpha_text(judge.alpha_humans)
+            + "; with the judge "
+            + alpha_text(judge.alpha_with_judge)
+            + "."
+        )
+        for warning in judge_warnings(judge):
+            st.warning(warning, icon=":material/warning:")
         reason = judge.position_missing_reason()
         if reason:
             st.caption(f"Position figures n/a: {reason}.")
@@ -142,22 +215,33 @@ c1, c2 = st.columns(2)
 with c1:
     st.subheader("Confusion: judge vs human majority")
     st.caption(
-        "Counts by output as stored (A, B): they move when a comparison's outputs are stored"
-        " the other way round; the figures above do not."
+        "Comparisons by the judge's verdict and the human majority, with outputs as stored"
+        " (A, B): these counts move when a comparison's outputs are stored the other way round;"
+        " the figures above do not."
     )
+    words = [WINNER_WORDS[w] for w in WINNERS]
     confusion = pd.DataFrame(
         [
-            {"judge": jv, "humans": hv, "count": n}
+            {"judge": WINNER_WORDS[jv], "humans": WINNER_WORDS[hv], "count": n}
             for jv, row in chosen.to_dict()["confusion"].items()
             for hv, n in row.items()
         ]
     )
     st.altair_chart(
-        alt.Chart(confusion)
-        .mark_rect()
-        .encode(x="humans:N", y="judge:N", color="count:Q", tooltip=["judge", "humans", "count"])
-        + alt.Chart(confusion).mark_text().encode(x="humans:N", y="judge:N", text="count:Q"),
-        use_container_width=True,
+        heatmap(
+            confusion,
+            x="humans",
+            y="judge",
+            value="count",
+            domain=(0.0, float(max(1, confusion["count"].max()))),
+            fmt="d",
+            x_title="human majority",
+            y_title="judge",
+            order=words,
+            scheme="blues",
+            diverging=False,
+        ),
+        width="stretch",
     )
 with c2:
     st.subheader("By category")
@@ -167,19 +251,38 @@ with c2:
             for cat, fig in chosen.to_dict()["by_category"].items()
         ]
     )
-    shown = pd.DataFrame(
-        {
-            "category": by_cat["category"],
-            "n": by_cat["n"],
-            "agreement": by_cat["agreement"].map(pct),
-            "without ties": by_cat["agreement_without_ties"].map(pct),
-            "kappa": by_cat["cohen_kappa"].map(num),
-            "S1": by_cat["s1"].map(pct),
-            "S2": by_cat["s2"].map(pct),
-            "human ceiling": by_cat["human_ceiling"].map(pct),
-        }
-    )
-    st.dataframe(shown, hide_index=True, width="stretch")
+    if by_cat.empty:
+        st.caption("No categories.")
+    else:
+        show_table(
+            pd.DataFrame(
+                {
+                    "Category": by_cat["category"],
+                    "Comparisons": by_cat["n"],
+                    "Agreement": by_cat["agreement"].map(pct),
+                    "Without ties": by_cat["agreement_without_ties"].map(pct),
+                    "Kappa": by_cat["cohen_kappa"].map(lambda v: num(v, ".2f")),
+                    "Kappa 95% CI": [
+                        interval(lo, hi)
+                        for lo, hi in zip(
+                            by_cat["cohen_kappa_low"], by_cat["cohen_kappa_high"], strict=True
+                        )
+                    ],
+                    "Reading": [
+                        kappa_reading(k, lo, hi)
+                        for k, lo, hi in zip(
+                            by_cat["cohen_kappa"],
+                            by_cat["cohen_kappa_low"],
+                            by_cat["cohen_kappa_high"],
+                            strict=True,
+                        )
+                    ],
+                    "S1": by_cat["s1"].map(pct),
+                    "S2": by_cat["s2"].map(pct),
+                    "Human ceiling": by_cat["human_ceiling"].map(pct),
+                }
+            )
+        )
 
 st.subheader("Disagreements to review")
 st.caption("Ranked by how confident the humans were; pick one to read it in full.")
@@ -187,4 +290,13 @@ disagreements = chosen.disagreements
 if disagreements.empty:
     st.success("This judge agrees with the human majority on every comparison.")
     st.stop()
-pick_comparison(actor.id, disagreements)
+picked = show_table(
+    disagreements,
+    DISAGREEMENT_FORMATS,
+    DISAGREEMENT_LABELS,
+    on_select="rerun",
+    selection_mode="single-row",
+)
+rows = picked.selection.rows if picked else []
+if rows:
+    show_comparison(actor.id, int(disagreements.iloc[rows[0]]["comparison_id"]))

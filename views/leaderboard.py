@@ -4,29 +4,84 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from annotate.campaigns import list_campaigns
+from metrics.pareto import pareto_front
 from results.export import frame_to_csv
 from results.leaderboards import (
     SOURCES,
     LeaderboardQuery,
+    campaign_categories,
+    campaign_costs,
     campaign_models,
     compute_leaderboard,
     judges_in_campaign,
     markdown_table,
 )
+from views.widgets.charts import heatmap, interval_plot, pareto_chart
 from views.widgets.common import engine, plain, require_actor, run_or_error
+from views.widgets.tables import Format, show_table
 
-PPI_HUMAN_COLUMNS = {
-    "human_rating": ("human only", "{:.0f}"),
-    "human_ci_low": ("human CI low", "{:.0f}"),
-    "human_ci_high": ("human CI high", "{:.0f}"),
-    "width_ratio": ("CI width vs human", "{:.0%}"),
+
+def money(usd: float) -> str:
+    """Dollars with two significant digits past the leading zeros: $0.0047, $0.0000031."""
+    if usd <= 0:
+        return f"${usd:.2f}"
+    return f"${usd:.{max(2, 1 - math.floor(math.log10(usd)))}f}"
+
+
+WHOLE = ".0f"
+SHARE = ".1%"
+TABLE_FORMATS: dict[str, Format] = {
+    "rating": WHOLE,
+    "ci_low": WHOLE,
+    "ci_high": WHOLE,
+    "win_rate": SHARE,
+    "win_rate_ci_low": SHARE,
+    "win_rate_ci_high": SHARE,
+    "win_rate_vs_baseline": SHARE,
+    "win_rate_vs_baseline_ci_low": SHARE,
+    "win_rate_vs_baseline_ci_high": SHARE,
+    "cost_usd": money,
+    "latency_ms": ",.0f",
+    "human_rating": WHOLE,
+    "human_ci_low": WHOLE,
+    "human_ci_high": WHOLE,
+    "judge_rating": WHOLE,
+    "width_ratio": ".0%",
 }
+TABLE_LABELS = {
+    "rank": "Rank",
+    "model": "Model",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "n": "Votes",
+    "win_rate_ci_low": "Win rate low",
+    "win_rate_ci_high": "Win rate high",
+    "win_rate_vs_baseline": "Win rate vs baseline",
+    "win_rate_vs_baseline_ci_low": "Vs baseline low",
+    "win_rate_vs_baseline_ci_high": "Vs baseline high",
+    "cost_usd": "Mean cost",
+    "latency_ms": "Mean latency (ms)",
+    "n_outputs": "Outputs",
+    "human_rating": "Human only",
+    "human_ci_low": "Human CI low",
+    "human_ci_high": "Human CI high",
+    "judge_rating": "Judge only",
+    "n_labelled": "Human-labelled",
+    "width_ratio": "CI width vs human",
+}
+
+
+def table_formats(columns: list[str]) -> dict[str, Format]:
+    """Formats of the table's columns, the rubric means (``rubric_*``) included."""
+    rubric = {c: ".2f" for c in columns if c.startswith("rubric_")}
+    return rubric | TABLE_FORMATS
+
 
 actor = require_actor(admin=True)
 st.title("Leaderboard")
@@ -53,7 +108,11 @@ if source != "human":
         st.warning("No judge verdicts in this campaign yet: run a judge on the Judges page.")
         st.stop()
     judge = top[2].selectbox("Judge", [label for _, label, _ in judges])
-category = top[3].text_input("Category") or None
+category = top[3].selectbox(
+    "Category",
+    [None, *campaign_categories(engine(), campaign_id, actor_id=actor.id)],
+    format_func=lambda v: "all" if v is None else v,
+)
 split = top[4].selectbox("Split", [None, "dev", "test"], format_func=lambda v: v or "all")
 weight = 0.5
 if source == "blend":
@@ -73,7 +132,7 @@ strong_weight = options[1].number_input(
     max_value=10,
     value=1,
     step=1,
-    help="Count a strong verdict (A>>B on a 5-point scale) this many times;"
+    help="Count a strong verdict (A much better or B much better) this many times;"
     " Arena-Hard-Auto uses 3.",
 )
 
@@ -110,7 +169,7 @@ anchor = f"{baseline} = 1000" if baseline else "mean 1000"
 st.caption(
     f"{result.n_votes:,} votes; Bradley–Terry ratings on an Elo scale ({anchor}) with"
     " 95% bootstrap intervals; models whose intervals overlap share a rank range."
-    " Empty cells are missing, not zero."
+    " — means missing, not zero."
 )
 shown = table.assign(
     rank=[
@@ -118,88 +177,95 @@ shown = table.assign(
         for lo, hi in zip(table.rank_low, table.rank_high, strict=True)
     ]
 )
-# PPI: a model no human labelled has no human-only figure, shown as missing ("—").
-ppi_columns = {}
-if source == "ppi":
-    for col, (label, fmt) in PPI_HUMAN_COLUMNS.items():
-        shown[col] = [fmt.format(v) if pd.notna(v) else "—" for v in shown[col]]
-        ppi_columns[col] = st.column_config.TextColumn(label)
-st.dataframe(
-    shown[["rank", *[c for c in table.columns if c not in ("rank_low", "rank_high")]]],
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "rating": st.column_config.NumberColumn(format="%.0f"),
-        "ci_low": st.column_config.NumberColumn("CI low", format="%.0f"),
-        "ci_high": st.column_config.NumberColumn("CI high", format="%.0f"),
-        "win_rate": st.column_config.NumberColumn("win rate", format="percent"),
-        "win_rate_ci_low": st.column_config.NumberColumn("win rate low", format="percent"),
-        "win_rate_ci_high": st.column_config.NumberColumn("win rate high", format="percent"),
-        "win_rate_vs_baseline": st.column_config.NumberColumn(
-            "win rate vs baseline",
-            format="percent",
-            help="Expected win rate against the baseline from the ratings:"
-            " 1 / (1 + 10^((baseline − rating) / 400)).",
-        ),
-        "win_rate_vs_baseline_ci_low": st.column_config.NumberColumn(
-            "vs baseline low", format="percent"
-        ),
-        "win_rate_vs_baseline_ci_high": st.column_config.NumberColumn(
-            "vs baseline high", format="percent"
-        ),
-        "group": st.column_config.NumberColumn(
-            "group",
-            help="Models in different groups were never linked by comparisons:"
-            " ranks are within a group.",
-        ),
-        "cost_usd": st.column_config.NumberColumn("mean cost", format="$%.5f"),
-        "latency_ms": st.column_config.NumberColumn("mean latency (ms)", format="%.0f"),
-        "n_outputs": st.column_config.NumberColumn("outputs"),
-        "human_rating": st.column_config.NumberColumn("human only", format="%.0f"),
-        "human_ci_low": st.column_config.NumberColumn("human CI low", format="%.0f"),
-        "human_ci_high": st.column_config.NumberColumn("human CI high", format="%.0f"),
-        "judge_rating": st.column_config.NumberColumn("judge only", format="%.0f"),
-        "n_labelled": st.column_config.NumberColumn("human-labelled"),
-        "width_ratio": st.column_config.NumberColumn(
-            "CI width vs human",
-            format="percent",
-            help="PPI interval width as a share of the human-only interval: below 100% is"
-            " narrower.",
-        ),
-        **ppi_columns,
-    },
-)
+columns = ["rank", *[c for c in table.columns if c not in ("rank_low", "rank_high")]]
+show_table(shown[columns], table_formats(columns), TABLE_LABELS)
+if "group" in table.columns:
+    st.caption(
+        "Models in different groups were never linked by comparisons: ranks are within a group."
+    )
+if "win_rate_vs_baseline" in table.columns:
+    st.caption(
+        "Win rate vs baseline: the expected win rate against the baseline from the ratings,"
+        " 1 / (1 + 10^((baseline − rating) / 400))."
+    )
+if "width_ratio" in table.columns:
+    st.caption(
+        "CI width vs human: the PPI interval's width as a share of the human-only interval;"
+        " below 100% is narrower."
+    )
 
 left, right = st.columns(2)
 with left:
     st.subheader("Ratings with 95% intervals")
-    base = alt.Chart(table).encode(y=alt.Y("model:N", sort=list(table.model), title=None))
     st.altair_chart(
-        base.mark_rule(strokeWidth=2).encode(
-            x=alt.X("ci_low:Q", scale=alt.Scale(zero=False), title="rating"), x2="ci_high:Q"
-        )
-        + base.mark_point(filled=True, size=80).encode(x="rating:Q"),
-        use_container_width=True,
+        interval_plot(
+            table,
+            y="model",
+            value="rating",
+            low="ci_low",
+            high="ci_high",
+            order=list(table.model),
+            title="rating",
+        ),
+        width="stretch",
     )
 with right:
     st.subheader("Head-to-head win rates")
     if not result.win_rates.empty:
         matrix = (
-            result.win_rates.rename_axis("row")
+            result.win_rates.rename_axis("model")
             .reset_index()
-            .melt("row", var_name="column", value_name="win_rate")
+            .melt("model", var_name="against", value_name="win_rate")
         )
+        order = [m for m in table.model if m in set(matrix["model"])]
+        st.caption("How often the row model beats the column model.")
         st.altair_chart(
-            alt.Chart(matrix)
-            .mark_rect()
-            .encode(
-                x=alt.X("column:N", title="against"),
-                y=alt.Y("row:N", title="model"),
-                color=alt.Color("win_rate:Q", scale=alt.Scale(domain=[0, 1], scheme="redblue")),
-                tooltip=["row", "column", alt.Tooltip("win_rate:Q", format=".0%")],
+            heatmap(
+                matrix,
+                x="against",
+                y="model",
+                value="win_rate",
+                domain=(0.0, 1.0),
+                fmt=".0%",
+                x_title="against",
+                y_title="model",
+                order=order,
             ),
-            use_container_width=True,
+            width="stretch",
         )
+
+st.subheader("Quality against cost")
+costs = campaign_costs(engine(), campaign_id, actor_id=actor.id)
+spend = table[["model", "rating"]].merge(
+    costs[["model", "cost_usd", "latency_ms"]], on="model", how="left"
+)
+axis = next((c for c in ("cost_usd", "latency_ms") if spend[c].notna().any()), None)
+if axis is None:
+    st.caption("No output of this campaign records a cost or a latency.")
+else:
+    spend = spend.assign(front=pareto_front(spend["rating"], spend[axis]))
+    known = spend[spend[axis].notna()]
+    what = "mean cost per output (USD)" if axis == "cost_usd" else "mean latency (ms)"
+    unit = "cost" if axis == "cost_usd" else "latency"
+    left_out = len(spend) - len(known)
+    st.caption(
+        f"Rating against {what}. Models on the Pareto front are not beaten on both: no other"
+        f" model is at least as good for at most the same {unit}."
+        + (
+            f" Left out, with no recorded {unit}: {left_out} of {len(spend)} models."
+            if left_out
+            else ""
+        )
+    )
+    st.altair_chart(
+        pareto_chart(
+            known,
+            x=axis,
+            x_title=what,
+            x_format="$.4f" if axis == "cost_usd" else ",.0f",
+        ),
+        width="stretch",
+    )
 
 st.subheader("Download")
 stem = f"{name}-{source}".replace(" ", "_")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
 from annotate.campaigns import list_campaigns
+from metrics.vocabulary import scale_name
+from results.leaderboards import campaign_categories
 from results.rubrics import campaign_rubrics
+from views.widgets.charts import score_distribution
 from views.widgets.common import engine, require_actor, run_or_error
+from views.widgets.tables import show_table
 
 actor = require_actor(admin=True)
 st.title("Rubric scores")
@@ -19,7 +22,11 @@ if not campaigns:
 
 top = st.columns([3, 2, 1])
 name = top[0].selectbox("Campaign", list(campaigns))
-category = top[1].text_input("Category") or None
+category = top[1].selectbox(
+    "Category",
+    [None, *campaign_categories(engine(), campaigns[name], actor_id=actor.id)],
+    format_func=lambda v: "all" if v is None else v,
+)
 split = top[2].selectbox("Split", [None, "dev", "test"], format_func=lambda v: v or "all")
 
 report = run_or_error(
@@ -44,24 +51,22 @@ st.caption(
 )
 for criterion in report.criteria:
     st.divider()
-    st.text(f"{criterion.name} ({criterion.scale})")
-    st.dataframe(report.criterion_table(criterion.name), hide_index=True, width="stretch")
+    st.text(f"{criterion.name} ({scale_name(criterion.scale)})")
+    table = report.criterion_table(criterion.name)
+    show_table(table)
     dist = report.distribution[report.distribution["criterion"] == criterion.name]
     if dist.empty:
         continue
-    order = list(dict.fromkeys(dist.sort_values("value")["label"]))
+    labels = list(dict.fromkeys(dist.sort_values("value")["label"]))
+    models = list(table["model"])
     scorers = list(dict.fromkeys(dist["scored_by"]))
     for column, by in zip(st.columns(len(scorers)), scorers, strict=True):
-        part = dist[dist["scored_by"] == by]
         column.altair_chart(
-            alt.Chart(part, title="humans" if by == "human" else by)
-            .mark_bar()
-            .encode(
-                x=alt.X("label:N", sort=order, title="score"),
-                xOffset="model:N",
-                y=alt.Y("count:Q", title="scores"),
-                color=alt.Color("model:N"),
-                tooltip=["model", "label", "count", alt.Tooltip("share:Q", format=".0%")],
+            score_distribution(
+                dist[dist["scored_by"] == by],
+                models=models,
+                labels=labels,
+                title="humans" if by == "human" else by,
             ),
-            use_container_width=True,
+            width="stretch",
         )

@@ -30,3 +30,17 @@ def test_rater_names_are_not_read_as_markup(cli_db, wide_console) -> None:
     result = runner.invoke(app, ["agreement", "-c", "thin", "--n-boot", "20"])
     assert result.exit_code == 0, result.output
     assert "[red]eve[/red]" in result.stdout
+
+
+def test_fleiss_kappa_and_alpha_carry_their_reading(cli_db, wide_console) -> None:
+    with factory.session(cli_db) as s:
+        data = factory.campaign_with_outputs(s, name="agreed", n_prompts=6, models=("m1", "m2"))
+        raters = factory.raters(s, 3)
+        for i, comp in enumerate(data["comparisons"]):
+            for rater in raters:
+                factory.human_judgment(s, comp, rater, -1 if i % 2 else 1)
+        s.commit()
+    result = runner.invoke(app, ["agreement", "-c", "agreed", "--n-boot", "20"])
+    assert result.exit_code == 0, result.output
+    assert "bootstrap rounds usable): almost perfect agreement." in result.stdout
+    assert "reliable agreement" in result.stdout

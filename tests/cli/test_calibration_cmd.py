@@ -50,3 +50,13 @@ def test_json_has_s1_s2_kappa_interval_and_unknown_order_counts(cli_db):  # noqa
     assert judge["unknown_order_n"] == 4
     assert "unknown shown order" in judge["position_missing_reason"]
     assert "cohen_kappa_low" in judge and "kappa_boot_usable" in judge
+
+
+def test_an_extreme_length_bias_is_printed_as_a_warning(cli_db):  # noqa: F811
+    from tests.views.test_calibration_page import _length_loving_judge
+
+    _length_loving_judge(cli_db)
+    result = runner.invoke(app, ["calibration", "-c", "wordy"])
+    assert result.exit_code == 0, result.output
+    assert "Warning: wordy-judge@v1: the longer answer wins in 100% of" in result.stderr
+    assert "shown first" not in result.stderr

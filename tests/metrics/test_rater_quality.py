@@ -208,7 +208,7 @@ def test_a_sloppy_rater_is_flagged_with_reasons():
     rows.append(_row(6, "s", A, "ba", check="attention", expected=B))
     q = _one(rows, "s")
     assert q["p_prefer_left"] == pytest.approx(1 / 3)
-    assert q["flags"] == ["gold accuracy 0.40 < 0.70", "attention failures 1 > 0"]
+    assert q["flags"] == ["gold accuracy 40% < 70%", "attention failures 1 > 0"]
     assert q["flagged"]
 
 
@@ -218,7 +218,7 @@ def test_a_fast_left_clicker_is_flagged_but_not_with_too_few_judgments():
     table = rater_quality(_frame(rows)).set_index("rater")
     # 5 of 5 left picks, median 1000 ms; "new" has the same habits but only 4 < 5 judgments.
     assert table.loc["fast", "flags"] == [
-        "P(prefer left) 1.00 > 0.70",
+        "P(prefer left) 100% > 70%",
         "median time 1000 ms < 3000 ms",
     ]
     assert table.loc["new", "flags"] == [] and not table.loc["new", "flagged"]
@@ -234,12 +234,12 @@ def _row_figures(**overrides):
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        ({"loo_agreement": 0.4}, "LOO agreement 0.40 < 0.50"),
-        ({"gold_accuracy": 0.5}, "gold accuracy 0.50 < 0.70"),
+        ({"loo_agreement": 0.4}, "LOO agreement 40% < 50%"),
+        ({"gold_accuracy": 0.5}, "gold accuracy 50% < 70%"),
         ({"attention_failures": 2}, "attention failures 2 > 0"),
-        ({"consistency": 0.55}, "consistency 0.55 < 0.60"),
-        ({"p_prefer_left": 0.8}, "P(prefer left) 0.80 > 0.70"),
-        ({"p_prefer_left": 0.2}, "P(prefer left) 0.20 < 0.30"),  # right bias is bias too
+        ({"consistency": 0.55}, "consistency 55% < 60%"),
+        ({"p_prefer_left": 0.8}, "P(prefer left) 80% > 70%"),
+        ({"p_prefer_left": 0.2}, "P(prefer left) 20% < 30%"),  # right bias is bias too
         ({"median_time_ms": 2500.0}, "median time 2500 ms < 3000 ms"),
     ],
 )
@@ -252,7 +252,7 @@ def test_a_share_on_too_few_items_is_not_judged():
     # Gold accuracy 0/2 is not checked (2 < min_metric_n 5); attention is a count, always checked.
     row = _row_figures(gold_accuracy=0.0, gold_n=2, attention_failures=1)
     assert flag_reasons(row, QualityThresholds()) == ["attention failures 1 > 0"]
-    assert flag_reasons(row, QualityThresholds(min_metric_n=2))[0] == "gold accuracy 0.00 < 0.70"
+    assert flag_reasons(row, QualityThresholds(min_metric_n=2))[0] == "gold accuracy 0% < 70%"
 
 
 def test_a_threshold_set_to_none_is_switched_off_and_flags_can_be_recomputed():

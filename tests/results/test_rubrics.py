@@ -85,7 +85,7 @@ def test_unscored_is_shown_as_missing_never_zero(engine) -> None:
     assert set(tone["humans mean"]) == {MISSING} and set(tone["humans 95% CI"]) == {MISSING}
     safety = report.criterion_table("safety").set_index("model")
     assert safety.loc["m1", "humans mean"] == MISSING
-    assert safety.loc["m1", "rubric-judge@v1 mean"] == "1.00"
+    assert safety.loc["m1", "rubric-judge@v1 mean"] == "100% Yes"
 
 
 def test_reshown_items_are_not_counted_twice(engine) -> None:

@@ -31,3 +31,18 @@ def test_the_comparison_detail_fetches_no_image_and_shows_names_as_written(app_d
     assert "](https://tracker.example/cat.png)" not in shown
     assert "[image: https://tracker.example/cat.png]" in shown
     assert "\\*\\*bold\\*\\* \\[x\\](http://evil.example)" in shown, (shown, names)
+
+
+def test_the_votes_on_a_comparison_show_preferences_in_words(app_db) -> None:
+    admin = factory.admin_id(app_db)
+    with factory.session(app_db) as s:
+        data = factory.campaign_with_outputs(s, models=("m1", "m2"), n_prompts=1)
+        comp = data["comparisons"][0]
+        factory.human_judgment(s, comp, factory.user(s, "ana@x.org"), -2, shown_order="ba")
+        s.commit()
+    at = AppTest.from_function(_detail, args=(admin, comp.id)).run()
+    assert not at.exception, at.exception
+    votes = at.dataframe[0].value
+    assert votes.loc[0, "Preference"] == "A much better"
+    assert votes.loc[0, "Shown order"] == "B first"
+    assert not [c for c in votes.columns if "_" in c]

@@ -18,8 +18,8 @@ def test_ppi_page_shows_a_dash_for_a_model_no_human_labelled(app_db) -> None:
     at.switch_page("views/leaderboard.py").run()
     at.selectbox[1].set_value("ppi").run()
     assert not at.exception, at.exception
-    table = at.dataframe[0].value.set_index("model")
-    for col in ("human_rating", "human_ci_low", "human_ci_high", "width_ratio"):
+    table = at.dataframe[0].value.set_index("Model")
+    for col in ("Human only", "Human CI low", "Human CI high", "CI width vs human"):
         assert table.loc["newcomer", col] == "—"
         assert table.drop(index="newcomer")[col].str.fullmatch(r"\d+%?").all()
     assert any("1 model has no human label" in i.value for i in at.info)

@@ -51,7 +51,7 @@ def test_leaderboard_page_ranks_the_demo_assistants(demo_db) -> None:
     at = _app()
     at.switch_page("views/leaderboard.py").run()
     table = at.dataframe[0].value
-    assert list(table["model"])[0] == "atlas-large"
+    assert list(table["Model"])[0] == "atlas-large"
 
 
 def test_leaderboard_page_switches_to_ppi(demo_db) -> None:

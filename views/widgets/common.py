@@ -22,8 +22,12 @@ from annotate.users import (
 from db.engine import get_engine
 from db.errors import JudgeboardError
 from metrics.errors import StatisticsError
+from metrics.vocabulary import preference_word
 from results.comparisons import comparison_detail
 from views.widgets.answer import show_text
+from views.widgets.tables import show_table
+
+SHOWN_ORDER = {"ab": "A first", "ba": "B first", "unknown": "unknown"}
 
 T = TypeVar("T")
 
@@ -153,7 +157,11 @@ def show_comparison(actor_id: int, comparison_id: int) -> None:
         st.markdown(f"**B: {plain(detail.model_b)}**")
         show_text(detail.output_b, f"{key}-b")
     if detail.votes:
-        st.dataframe(pd.DataFrame(detail.votes), hide_index=True, width="stretch")
+        show_table(
+            pd.DataFrame(detail.votes),
+            {"preference": preference_word, "shown_order": lambda v: SHOWN_ORDER.get(v, v)},
+            {"kind": "Rater kind", "both_bad": "Both bad"},
+        )
     else:
         st.caption("No votes on this comparison yet.")
 
