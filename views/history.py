@@ -74,11 +74,15 @@ def _revise(setup: RatingSetup, item: RateItem, preference: int | None, both_bad
 error = st.session_state.pop("history_flash_error", None)
 if error:
     st.error(error)
-st.caption(f"Your current answer: **{by_id[picked].verdict}**. Choose again to revise it.")
+st.caption(
+    f"Your current answer: **{by_id[picked].verdict}** (highlighted below). Change it, then"
+    " press Save revision; nothing is saved before that."
+)
 answer_form(
     target.setup,
     target.item,
     f"rev-{picked}",
     lambda preference, both_bad: _revise(target.setup, target.item, preference, both_bad),
     target.answer,
+    confirm=True,
 )
