@@ -10,11 +10,13 @@ from annotate.items import RateItem, RatingSetup
 from db.errors import JudgeboardError
 from views.widgets.answer import answer_form, collected_answer
 from views.widgets.common import engine, require_actor, run_or_error
+from views.widgets.keys import install_keyboard
 
 PICK = "history_pick"
 
 st.title("My history")
 actor = require_actor()
+install_keyboard()
 
 rows: list[HistoryRow] = my_judgments(engine(), actor.id)
 if not rows:

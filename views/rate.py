@@ -16,7 +16,7 @@ from annotate.submission import flag, skip, submit, undo_last
 from db.errors import JudgeboardError
 from views.widgets.answer import answer_form, collected_answer, show_text
 from views.widgets.common import engine, require_actor
-from views.widgets.keys import SKIP_KEY, UNDO_KEY
+from views.widgets.keys import SKIP_KEY, UNDO_KEY, install_keyboard
 
 FLASH = "rate_flash"
 
@@ -130,6 +130,7 @@ def rating_panel(rater_id: int, setup: RatingSetup) -> None:
 def main() -> None:
     st.title("Rate")
     actor = require_actor()
+    install_keyboard()
     choices = rateable_campaigns(engine(), actor.id)
     if not choices:
         st.info("No campaign is open to you yet. An admin can add you on Campaign setup.")

@@ -14,7 +14,6 @@ from views.widgets.keys import (
     BOTH_BAD_KEY,
     PREFERENCES,
     SUBMIT_KEY,
-    install_keyboard,
     key_help,
     score_keys,
     with_key,
@@ -337,10 +336,10 @@ def answer_form(
     submit button it gets ``(None, False)`` and ``collected_answer`` reads the form. A
     pairwise campaign answers with one key (each answer button submits); with a rubric the
     preference is chosen first and the form submitted with Ctrl+Enter. ``confirm`` (My
-    history) never submits on a key: only the Save revision button saves.
+    history) never submits on a key: only the Save revision button saves. The page loads
+    the keys' script (``views.widgets.keys.install_keyboard``).
     """
     remote = setup.allow_remote_images
-    install_keyboard()
     show_prompt(item.messages, f"{prefix}-prompt", remote)
     if item.single:
         show_response("Response", item.response_a, item.turns_a, f"{prefix}-response-a", remote)

@@ -75,11 +75,23 @@
     return target && (TEXT.has(target.tagName) || target.isContentEditable);
   }
 
+  // After a choice in a drop-down list the keys go back to rating (the list's text box
+  // would otherwise keep the focus and swallow them).
+  const leaveListSoon = () =>
+    setTimeout(() => {
+      const active = document.activeElement;
+      if (active && active.getAttribute("role") === "combobox") active.blur();
+    }, 0);
+
   document.addEventListener(
     "keydown",
     (event) => {
       const target = event.target;
       if (typing(target)) {
+        const list = target.getAttribute("role") === "combobox";
+        if (list && event.key === "Enter" && target.getAttribute("aria-expanded") === "true") {
+          leaveListSoon();
+        }
         // Esc, or Ctrl+Enter (which also submits, through the button's own shortcut),
         // leaves the text box so that the plain keys work again.
         const leave =
@@ -121,6 +133,7 @@
   document.addEventListener(
     "click",
     (event) => {
+      if (event.target.closest && event.target.closest("[role='option']")) leaveListSoon();
       const cell = event.target.closest && event.target.closest("[class*='-score-']");
       const name = cell && keyClass(cell, CELL);
       if (name) {
