@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from annotate.campaigns import CriterionSpec
+from annotate.queue import progress
+from annotate.users import ensure_local_admin
 from db.engine import make_engine
 from db.models import (
     Assignment,
@@ -24,6 +26,7 @@ from db.models import (
     RubricCriterion,
     metadata,
 )
+from ingest.demo import demo_spec, load_demo
 from tests import factory
 from tests.browser import app_server, chromium
 
@@ -78,6 +81,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             criteria=RUBRIC,
         )
         s.commit()
+    load_demo(engine, with_sample_votes=False)
     with app_server(url, tmp_path) as server, chromium() as browser:
         yield {"engine": engine, "url": server.url, "browser": browser}
     engine.dispose()
@@ -180,7 +184,7 @@ def test_five_way_tie_is_the_same_letter_and_keys_are_on_the_buttons(
     assert _shown(site["engine"], "five-way") == [(0, False)]
 
 
-def _scores(engine: Engine) -> list[dict[str, dict[str, float]]]:
+def _scores(engine: Engine, campaign: str = "rubric") -> list[dict[str, dict[str, float]]]:
     """Per current judgment of the rubric campaign: side as shown -> criterion -> score."""
     with factory.session(engine) as s:
         names = dict(s.execute(select(RubricCriterion.id, RubricCriterion.name)).all())
@@ -188,7 +192,7 @@ def _scores(engine: Engine) -> list[dict[str, dict[str, float]]]:
             select(Judgment, Assignment.shown_order, Comparison)
             .join(Assignment, Assignment.id == Judgment.assignment_id)
             .join(Comparison, Comparison.id == Judgment.comparison_id)
-            .where(Judgment.is_current, Judgment.campaign_id == _campaign_id(s, "rubric"))
+            .where(Judgment.is_current, Judgment.campaign_id == _campaign_id(s, campaign))
             .order_by(Judgment.id)
         ).all()
         out = []
@@ -210,7 +214,8 @@ def test_both_mode_items_are_rated_by_keyboard_alone(site: dict[str, Any]) -> No
     keys = page.keyboard
 
     # Item 1: keys only. The mark starts on Accuracy of A and moves A, B, next criterion.
-    _item_class(page, "score-A-")
+    first = _item_class(page, "score-A-")
+    page.locator(f"body[data-judgeboard-marked='{first}']").wait_for(state="attached")
     for digit in "4210":
         keys.press(digit)
     keys.press("Shift+A")
@@ -242,3 +247,56 @@ def test_both_mode_items_are_rated_by_keyboard_alone(site: dict[str, Any]) -> No
     with factory.session(site["engine"]) as s:
         last = s.execute(select(Judgment).order_by(Judgment.id.desc())).scalars().first()
     assert last.rationale == "B is right"
+
+
+def test_a_new_user_rates_five_demo_items_with_every_rubric_score_by_keyboard(
+    site: dict[str, Any],
+) -> None:
+    demo = demo_spec()["name"]
+    page = _open(site, demo)
+    with factory.session(site["engine"]) as s:
+        campaign_id = _campaign_id(s, demo)
+    admin = ensure_local_admin(site["engine"]).id
+    target = progress(site["engine"], admin, campaign_id).target
+    page.get_by_text(f"0 of {target} done").wait_for(timeout=15_000)
+    # The instructions name the keys the buttons carry.
+    page.get_by_text("Instructions").click()
+    page.get_by_text("Shift+A").first.wait_for()
+    page.get_by_text("Instructions").click()
+
+    answers = ["a", "b", "t", "Shift+A", "Shift+B"]
+    for n, letter in enumerate(answers, 1):
+        _item_class(page, "score-B-")
+        for digit in "435210":
+            page.keyboard.press(digit)
+        page.keyboard.press(letter)
+        _press_and_wait_next(page, "Control+Enter", "submit", f"{n} of {target} done")
+    assert not page.errors, page.errors
+
+    expected = {
+        "A": {"helpfulness": 4.0, "correctness": 5.0, "safety": 1.0},
+        "B": {"helpfulness": 3.0, "correctness": 2.0, "safety": 0.0},
+    }
+    assert _scores(site["engine"], demo) == [expected] * 5
+    assert [p for p, _ in _shown(site["engine"], demo)] == [-1, 1, 0, -2, 2]
+
+
+def test_keys_on_my_history_never_save_and_esc_gives_the_keys_back(site: dict[str, Any]) -> None:
+    page = site["browser"].new_page()
+    page.goto(f"{site['url']}/history")
+    page.get_by_role("button", name="Save revision").wait_for(timeout=30_000)
+    page.locator("[data-test-script-state='notRunning']").wait_for(timeout=30_000)
+    with factory.session(site["engine"]) as s:
+        before = s.execute(select(Judgment.id)).scalars().all()
+
+    # The rationale box takes letters; Esc leaves it and the letters choose again.
+    page.get_by_label("Rationale (optional)").click()
+    page.keyboard.type("tab")
+    page.keyboard.press("Escape")
+    for key in ("x", "1", "Shift+B", "5", "Control+Enter", "Enter"):
+        page.keyboard.press(key)
+    page.locator("[class*='-preference'] button[data-selected]", has_text="(Shift+B)").wait_for()
+    page.locator("[data-test-script-state='notRunning']").wait_for()
+    assert page.get_by_label("Rationale (optional)").input_value().endswith("tab")
+    with factory.session(site["engine"]) as s:
+        assert s.execute(select(Judgment.id)).scalars().all() == before

@@ -10,6 +10,9 @@
   const PREFERENCE = /^st-key-(.+)-preference$/;
   const HINT = /\(((?:Shift\+)?[A-Z0-9])\)\s*$/;
   let marked = null; // the st-key class of the marked rubric cell
+  // Choices made by key, per st-key class: a key pressed while the page is being redrawn
+  // can be lost, so each is clicked again (a few times at most) until the page shows it.
+  const wanted = new Map();
 
   const keyClass = (el, pattern) =>
     [...el.classList].find((name) => pattern.test(name)) || null;
@@ -45,8 +48,10 @@
       : "";
     const el = style();
     if (el.textContent !== css) el.textContent = css;
-    if (marked) document.body.dataset.judgeboardMarked = marked;
-    else delete document.body.dataset.judgeboardMarked;
+    if ((document.body.dataset.judgeboardMarked || null) !== marked) {
+      if (marked) document.body.dataset.judgeboardMarked = marked;
+      else delete document.body.dataset.judgeboardMarked;
+    }
   }
 
   function hintOf(button) {
@@ -56,13 +61,34 @@
     return found ? found[1] : null;
   }
 
-  function choose(container, key) {
+  function press(container, key) {
     for (const button of container.querySelectorAll("button")) {
       if (hintOf(button) !== key) continue;
       if (!button.hasAttribute("data-selected")) button.click();
       return true;
     }
     return false;
+  }
+
+  function choose(container, name, key) {
+    if (!press(container, key)) return false;
+    wanted.set(name, { key, tries: 0 });
+    return true;
+  }
+
+  function settle() {
+    if (!wanted.size || !document.querySelector("[data-test-script-state='notRunning']")) return;
+    for (const [name, want] of wanted) {
+      const container = document.querySelector(`.${name}`);
+      const button =
+        container && [...container.querySelectorAll("button")].find((b) => hintOf(b) === want.key);
+      if (!button || button.hasAttribute("data-selected") || want.tries >= 3) {
+        wanted.delete(name);
+      } else {
+        want.tries += 1;
+        button.click();
+      }
+    }
   }
 
   function move(all, by) {
@@ -105,7 +131,7 @@
       let handled = false;
       if (/^\d$/.test(event.key) && marked) {
         const cell = all.find((c) => c.name === marked);
-        if (choose(cell.el, event.key)) {
+        if (choose(cell.el, cell.name, event.key)) {
           move(all, 1);
           handled = true;
         }
@@ -118,7 +144,8 @@
         const letter = event.key.toUpperCase();
         const key = event.shiftKey ? `Shift+${letter}` : letter;
         for (const el of document.querySelectorAll("[class*='-preference']")) {
-          if (keyClass(el, PREFERENCE) && choose(el, key)) handled = true;
+          const name = keyClass(el, PREFERENCE);
+          if (name && choose(el, name, key)) handled = true;
         }
       }
       if (handled) {
@@ -136,7 +163,10 @@
       if (event.target.closest && event.target.closest("[role='option']")) leaveListSoon();
       const cell = event.target.closest && event.target.closest("[class*='-score-']");
       const name = cell && keyClass(cell, CELL);
-      if (name) {
+      const control = event.target.closest && event.target.closest("[class*='-preference']");
+      if (event.isTrusted && control) wanted.delete(keyClass(control, PREFERENCE));
+      if (event.isTrusted && name) {
+        wanted.delete(name);
         marked = name;
         mark(cells());
       }
@@ -151,6 +181,11 @@
     requestAnimationFrame(() => {
       queued = false;
       mark(cells());
+      settle();
     });
-  }).observe(document.body, { childList: true, subtree: true });
+  }).observe(document.body, {
+    childList: true,
+    subtree: true,
+    attributeFilter: ["data-selected", "data-test-script-state"],
+  });
 })();
