@@ -94,8 +94,8 @@ def _open(site: dict[str, Any], campaign: str, path: str = "rate") -> Any:
     page.errors = errors
     page.goto(f"{site['url']}/{path}")
     if path == "rate":
-        page.get_by_text("done").first.wait_for(timeout=30_000)
         box = page.get_by_role("combobox", name="Campaign")
+        box.wait_for(timeout=30_000)
         if box.input_value() != campaign:
             box.click()
             page.get_by_role("option", name=campaign).click()
@@ -145,7 +145,9 @@ def _campaign_id(s: Any, name: str) -> int:
 def test_three_way_letters_answer_and_outputs_never_run_html(site: dict[str, Any]) -> None:
     page = _open(site, "pairwise")
     title = page.title()
-    page.get_by_text("0 of 3 done").wait_for(timeout=15_000)
+    # The progress is there as soon as the item is: it is drawn first, in the same run.
+    page.get_by_text("Response A").first.wait_for(timeout=15_000)
+    assert page.get_by_text("0 of 3 done").is_visible()
 
     # The payload is on the page as text, and it did not run.
     page.get_by_text("XSS-MARKER").first.wait_for()
