@@ -62,7 +62,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         factory.blind_campaign(
             s,
             "five-way",
-            n_prompts=1,
+            n_prompts=2,
             overlap=1,
             models=models,
             mode="pairwise",
@@ -123,6 +123,11 @@ def _press_and_wait_next(page: Any, key: str, part: str, done: str) -> None:
     page.get_by_text(done).first.wait_for(timeout=15_000)
 
 
+def _chosen(page: Any) -> None:
+    """Wait until the page shows a chosen preference (before submitting it)."""
+    page.locator("[class*='-preference'] button[data-selected]").wait_for(timeout=15_000)
+
+
 def _shown(engine: Engine, campaign: str) -> list[tuple[int | None, bool]]:
     """Each current judgment's (preference as the rater saw it, both bad), oldest first."""
     with factory.session(engine) as s:
@@ -158,11 +163,19 @@ def test_three_way_letters_answer_and_outputs_never_run_html(site: dict[str, Any
     assert page.title() == title != "pwned"
     assert all(name not in page.content() for name in factory.SECRET_MODELS)
 
-    for key, done in (("a", "1 of 3 done"), ("b", "2 of 3 done"), ("t", "All done")):
-        _press_and_wait_next(page, key, "pref-", done)
+    _press_and_wait_next(page, "a", "pref-", "1 of 3 done")
+    _press_and_wait_next(page, "b", "pref-", "2 of 3 done")
+    # Ctrl+Enter keeps the rationale and leaves the box; the answer key then submits it.
+    page.get_by_label("Rationale (optional)").click()
+    page.keyboard.type("a tie")
+    page.keyboard.press("Control+Enter")
+    _press_and_wait_next(page, "t", "pref-", "All done")
     assert page.evaluate("window.__xss") is None
     assert not page.errors, page.errors
     assert _shown(site["engine"], "pairwise") == [(-1, False), (1, False), (0, False)]
+    with factory.session(site["engine"]) as s:
+        rationales = s.execute(select(Judgment.rationale).order_by(Judgment.id)).scalars()
+        assert list(rationales) == [None, None, "a tie"]
     with factory.session(site["engine"]) as s:
         times = [j.time_on_task_ms for j in s.execute(select(Judgment)).scalars()]
     assert all(t is not None and t > 0 for t in times)
@@ -182,8 +195,9 @@ def test_five_way_tie_is_the_same_letter_and_keys_are_on_the_buttons(
         "B better B",
         "B much better Shift + B",
     ]
-    _press_and_wait_next(page, "t", "pref-", "All done")
-    assert _shown(site["engine"], "five-way") == [(0, False)]
+    _press_and_wait_next(page, "t", "pref-", "1 of 2 done")
+    _press_and_wait_next(page, "Shift+B", "pref-", "All done")
+    assert _shown(site["engine"], "five-way") == [(0, False), (2, False)]
 
 
 def _scores(engine: Engine, campaign: str = "rubric") -> list[dict[str, dict[str, float]]]:
@@ -221,7 +235,7 @@ def test_both_mode_items_are_rated_by_keyboard_alone(site: dict[str, Any]) -> No
     for digit in "4210":
         keys.press(digit)
     keys.press("Shift+A")
-    page.locator("[class*='-preference'] button[data-selected]").wait_for()
+    _chosen(page)
     _press_and_wait_next(page, "Control+Enter", "submit", "1 of 3 done")
 
     # Item 2: a mouse click on a score does not stop the keys; arrows move the mark.
@@ -229,12 +243,14 @@ def test_both_mode_items_are_rated_by_keyboard_alone(site: dict[str, Any]) -> No
     for key in ("5", "1", "ArrowUp", "ArrowDown", "1", "1"):
         keys.press(key)
     keys.press("x")
+    _chosen(page)
     _press_and_wait_next(page, "Control+Enter", "submit", "2 of 3 done")
 
     # Item 3: scores, then a rationale, submitted with Ctrl+Enter from the text box.
     for digit in "3301":
         keys.press(digit)
     keys.press("b")
+    _chosen(page)
     page.get_by_label("Rationale (optional)").click()
     keys.type("B is right")
     _press_and_wait_next(page, "Control+Enter", "submit", "3 of 3 done")
@@ -272,6 +288,7 @@ def test_a_new_user_rates_five_demo_items_with_every_rubric_score_by_keyboard(
         for digit in "435210":
             page.keyboard.press(digit)
         page.keyboard.press(letter)
+        _chosen(page)
         _press_and_wait_next(page, "Control+Enter", "submit", f"{n} of {target} done")
     assert not page.errors, page.errors
 

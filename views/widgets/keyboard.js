@@ -101,20 +101,32 @@
     return target && (TEXT.has(target.tagName) || target.isContentEditable);
   }
 
-  // After a choice in a drop-down list the keys go back to rating (the list's text box
-  // would otherwise keep the focus and swallow them).
-  const leaveListSoon = () =>
-    setTimeout(() => {
-      const active = document.activeElement;
-      if (active && active.getAttribute("role") === "combobox") active.blur();
-    }, 0);
+  // After a choice in a drop-down list the keys go back to rating: the list's text box
+  // would otherwise keep the focus (or get it back when the list closes) and swallow them.
+  let leaveUntil = 0;
+  const isList = (el) => el && el.getAttribute && el.getAttribute("role") === "combobox";
+  const blurList = () => {
+    if (isList(document.activeElement)) document.activeElement.blur();
+  };
+  const leaveListSoon = () => {
+    leaveUntil = performance.now() + 1000;
+    setTimeout(blurList, 0);
+  };
+  document.addEventListener("pointerdown", () => (leaveUntil = 0), true);
+  document.addEventListener(
+    "focusin",
+    (event) => {
+      if (performance.now() < leaveUntil && isList(event.target)) setTimeout(blurList, 0);
+    },
+    true,
+  );
 
   document.addEventListener(
     "keydown",
     (event) => {
       const target = event.target;
       if (typing(target)) {
-        const list = target.getAttribute("role") === "combobox";
+        const list = isList(target);
         if (list && event.key === "Enter" && target.getAttribute("aria-expanded") === "true") {
           leaveListSoon();
         }
