@@ -164,6 +164,8 @@
         event.preventDefault();
         event.stopPropagation();
         mark(all);
+        const cell = all.find((c) => c.name === marked);
+        if (cell) cell.el.scrollIntoView({ block: "nearest" });
       }
     },
     true,
