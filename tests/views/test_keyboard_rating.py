@@ -72,6 +72,28 @@ def test_the_key_line_under_the_buttons_names_every_key(app_db: Engine) -> None:
     for _, label, key in PREFERENCES["5way"]:
         assert f"{key} {label}" in keys
     assert "X both bad" in keys and "S skip" in keys and "U undo" in keys
+    assert "Esc or Ctrl+Enter leaves a text box" in keys
+
+
+def test_undo_brings_back_a_both_bad_answer_as_both_bad(app_db: Engine) -> None:
+    with factory.session(app_db) as s:
+        factory.blind_campaign(
+            s, n_prompts=2, mode="both", criteria=[CriterionSpec("Accuracy", "", "likert5")]
+        )
+        s.commit()
+    at = _page("rate.py")
+    at.segmented_control(key=_control_key(at, "-preference")).set_value("both-bad")
+    at.segmented_control(key=_control_key(at, "-score-A-")).set_value(4.0)
+    [b for b in at.button if b.label == "Submit"][0].click().run()
+    [b for b in at.button if b.label == "Undo last"][0].click().run()
+    assert not at.exception and not at.error
+    assert at.segmented_control(key=_control_key(at, "-preference")).value == "both-bad"
+    assert at.segmented_control(key=_control_key(at, "-score-A-")).value == 4.0
+
+
+def _control_key(at: AppTest, part: str) -> str:
+    (key,) = [c.key for c in at.segmented_control if part in c.key]
+    return key
 
 
 def test_every_rubric_option_shows_its_digit() -> None:

@@ -72,7 +72,7 @@ def key_help(setup: RatingSetup, *, single: bool = False, confirm: bool = False)
         if not immediate:
             parts.append(f"{SUBMIT_KEY} submit")
         parts += [f"{SKIP_KEY} skip", f"{UNDO_KEY} undo"]
-    parts.append("Esc leaves a text box")
+    parts.append(f"Esc{' or ' + SUBMIT_KEY if immediate else ''} leaves a text box")
     return "Keys: " + "; ".join(parts) + "."
 
 
