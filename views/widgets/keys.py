@@ -38,8 +38,8 @@ _SCRIPT = Path(__file__).with_name("keyboard.js")
 
 def score_keys(criterion: CriterionView) -> list[str | None]:
     """The digit that picks each of ``criterion.options()``: the score itself on 1-5 and
-    1-10 scales (0 for 10), 0 = No and 1 = Yes on yes/no, 1..9 then 0 for categories (an
-    eleventh category on, none)."""
+    1-10 scales (0 for 10), 0 = No and 1 = Yes on yes/no, 1..9 then 0 for categories
+    (past the tenth category, none)."""
     if criterion.scale == "binary":
         return ["0", "1"]
     count = len(criterion.options())
