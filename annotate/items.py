@@ -113,12 +113,25 @@ class RateItem:
 
 @dataclass(frozen=True)
 class Progress:
+    """``done`` counts answered items only; skipped and flagged ones are counted apart."""
+
     done: int
     target: int
+    skipped: int = 0
+    flagged: int = 0
 
     @property
     def fraction(self) -> float:
         return min(self.done / self.target, 1.0) if self.target else 1.0
+
+    def text(self) -> str:
+        """ "3 of 10 done", then the skipped and flagged items when there are any."""
+        parts = [f"{self.done} of {self.target} done"]
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped")
+        if self.flagged:
+            parts.append(f"{self.flagged} flagged")
+        return " · ".join(parts)
 
 
 @dataclass(frozen=True)

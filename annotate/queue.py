@@ -30,12 +30,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from annotate.items import CampaignChoice, Progress, RateItem, RatingSetup
 from annotate.queue_sql import (
     CP,
+    FINISHED,
     PG_LEASE_SETTINGS,
     Q_CAMPAIGN,
     Q_CANDIDATES,
@@ -46,6 +47,7 @@ from annotate.queue_sql import (
     Q_RESHOW_CANDIDATES,
     Q_STILL_OPEN,
     RESHOW_MIN_GAP,
+    A,
     C,
     is_postgres,
     read_item,
@@ -113,19 +115,35 @@ def rating_setup(engine: Engine, campaign_id: int) -> RatingSetup:
         return read_setup_of(conn, campaign_id)
 
 
-def progress(engine: Engine, rater_id: int, campaign_id: int) -> Progress:
-    """Items this rater finished (rated, skipped or flagged) out of their target.
+_Q_FINISHED_BY_STATUS = (
+    select(A.c.status, func.count())
+    .where(
+        A.c.rater_id == bindparam("rid"),
+        A.c.campaign_id == bindparam("cid"),
+        A.c.status.in_(FINISHED),
+    )
+    .group_by(A.c.status)
+)
 
-    The target is the campaign's ``rater_quota`` if set, else its number of comparisons.
+
+def progress(engine: Engine, rater_id: int, campaign_id: int) -> Progress:
+    """Items this rater answered out of their target, and how many they skipped or flagged.
+
+    Skips and flags are not answers, so they do not count as done. The target is the
+    campaign's ``rater_quota`` if set, else its number of comparisons.
     """
     with engine.connect() as conn:
-        done = conn.execute(Q_FINISHED, {"rid": rater_id, "cid": campaign_id}).scalar()
+        counts = dict(
+            conn.execute(_Q_FINISHED_BY_STATUS, {"rid": rater_id, "cid": campaign_id}).all()
+        )
         quota = conn.execute(select(CP.c.rater_quota).where(CP.c.id == campaign_id)).scalar()
         if quota is None:
             quota = conn.execute(
                 select(func.count()).select_from(C).where(C.c.campaign_id == campaign_id)
             ).scalar()
-    return Progress(done or 0, quota or 0)
+    return Progress(
+        counts.get("done", 0), quota or 0, counts.get("skipped", 0), counts.get("flagged", 0)
+    )
 
 
 # --- leasing -------------------------------------------------------------------------------

@@ -10,11 +10,13 @@ from annotate.items import RateItem, RatingSetup
 from db.errors import JudgeboardError
 from views.widgets.answer import answer_form, collected_answer
 from views.widgets.common import engine, require_actor, run_or_error
+from views.widgets.keys import install_keyboard
 
 PICK = "history_pick"
 
 st.title("My history")
 actor = require_actor()
+install_keyboard()
 
 rows: list[HistoryRow] = my_judgments(engine(), actor.id)
 if not rows:
@@ -74,11 +76,15 @@ def _revise(setup: RatingSetup, item: RateItem, preference: int | None, both_bad
 error = st.session_state.pop("history_flash_error", None)
 if error:
     st.error(error)
-st.caption(f"Your current answer: **{by_id[picked].verdict}**. Choose again to revise it.")
+st.caption(
+    f"Your current answer: **{by_id[picked].verdict}** (highlighted below). Change it, then"
+    " press Save revision; nothing is saved before that."
+)
 answer_form(
     target.setup,
     target.item,
     f"rev-{picked}",
     lambda preference, both_bad: _revise(target.setup, target.item, preference, both_bad),
     target.answer,
+    confirm=True,
 )

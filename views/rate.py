@@ -14,14 +14,9 @@ from annotate.items import MAX_RATER_TEXT, RateItem, RatingSetup
 from annotate.queue import next_item, progress, rateable_campaigns, rating_setup
 from annotate.submission import flag, skip, submit, undo_last
 from db.errors import JudgeboardError
-from views.widgets.answer import (
-    BOTH_BAD_KEY,
-    PREFERENCES,
-    answer_form,
-    collected_answer,
-    show_text,
-)
+from views.widgets.answer import answer_form, collected_answer, show_text
 from views.widgets.common import engine, require_actor
+from views.widgets.keys import SKIP_KEY, UNDO_KEY, install_keyboard
 
 FLASH = "rate_flash"
 
@@ -81,19 +76,19 @@ def _show_flash() -> None:
 def rating_panel(rater_id: int, setup: RatingSetup) -> None:
     _show_flash()
     campaign_id = setup.campaign_id
+    done = progress(engine(), rater_id, campaign_id)
+    st.progress(done.fraction, text=done.text())
     try:
         item = next_item(engine(), rater_id, campaign_id)
     except JudgeboardError as exc:
         st.error(str(exc))
         return
-    done = progress(engine(), rater_id, campaign_id)
-    st.progress(done.fraction, text=f"{done.done} of {done.target} done")
     if item is None:
         st.success(
             "All done: there is nothing left for you to rate in this campaign. Thank you!",
             icon=":material/task_alt:",
         )
-        st.button("Undo last", shortcut="U", on_click=_undo, args=(rater_id, campaign_id))
+        st.button("Undo last", shortcut=UNDO_KEY, on_click=_undo, args=(rater_id, campaign_id))
         return
     prefix = f"item-{item.assignment_id}"
     answer_form(
@@ -107,7 +102,7 @@ def rating_panel(rater_id: int, setup: RatingSetup) -> None:
     skip_col.button(
         "Skip",
         key=f"{prefix}-skip",
-        shortcut="S",
+        shortcut=SKIP_KEY,
         width="stretch",
         on_click=_skip,
         args=(rater_id, item.assignment_id),
@@ -115,7 +110,7 @@ def rating_panel(rater_id: int, setup: RatingSetup) -> None:
     undo_col.button(
         "Undo last",
         key=f"{prefix}-undo",
-        shortcut="U",
+        shortcut=UNDO_KEY,
         width="stretch",
         on_click=_undo,
         args=(rater_id, campaign_id),
@@ -130,17 +125,12 @@ def rating_panel(rater_id: int, setup: RatingSetup) -> None:
             on_click=_flag,
             args=(rater_id, item.assignment_id),
         )
-    keys = ", ".join(f"{k} {label}" for _, label, k in PREFERENCES[setup.preference_scale])
-    if setup.allow_both_bad:
-        keys += f", {BOTH_BAD_KEY[setup.preference_scale]} both bad"
-    st.caption(
-        f"Keys: {keys}; S skip; U undo." if setup.wants_preference else "Keys: S skip; U undo."
-    )
 
 
 def main() -> None:
     st.title("Rate")
     actor = require_actor()
+    install_keyboard()
     choices = rateable_campaigns(engine(), actor.id)
     if not choices:
         st.info("No campaign is open to you yet. An admin can add you on Campaign setup.")

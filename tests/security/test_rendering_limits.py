@@ -171,9 +171,10 @@ def test_rubric_labels_and_help_show_no_image(app_db) -> None:
         factory.blind_campaign(s, n_prompts=1, overlap=1, mode="both", criteria=rubric)
         s.commit()
     at = _rate_page()
-    assert len(at.radio) == 2
-    for radio in at.radio:
-        assert (radio.label, radio.help) == (f"Clear [image: {IMG}]", f"Like [image: {IMG}]")
+    scores = [c for c in at.segmented_control if "-score-" in c.key]
+    assert len(scores) == 2
+    for control in scores:
+        assert (control.label, control.help) == (f"Clear [image: {IMG}]", f"Like [image: {IMG}]")
 
 
 @pytest.mark.browser

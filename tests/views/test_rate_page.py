@@ -104,7 +104,7 @@ def test_a_rater_rates_skips_flags_undoes_and_revises(app_db: Engine) -> None:
     # 5: both bad
     _click(at, "Both bad")
     assert "All done" in _text(at)
-    assert "5 of 5 done" in _text(at)
+    assert "3 of 5 done · 1 skipped · 1 flagged" in _text(at)
 
     judgments = _judgments(app_db)
     current = [j for j in judgments if j.is_current]
@@ -121,14 +121,15 @@ def test_a_rater_rates_skips_flags_undoes_and_revises(app_db: Engine) -> None:
     assert all(name not in _text(history) for name in SECRET)
     first = judgments[0]
     history.selectbox(key="history_pick").set_value(first.id).run()
-    _click(history, "B is better")
+    history.segmented_control(key=f"rev-{first.id}-preference").set_value(1)
+    _click(history, "Save revision")
     assert "Saved as a new version" in _text(history)
     after = [j for j in _judgments(app_db) if j.comparison_id == first.comparison_id]
     assert [(j.version, j.is_current) for j in after] == [(1, False), (2, True)]
     assert after[1].preference == -first.preference  # A better -> B better, same shown order
 
 
-def test_rubric_scores_and_five_way_keys(app_db: Engine) -> None:
+def test_both_mode_takes_preference_and_scores_then_submits(app_db: Engine) -> None:
     with factory.session(app_db) as s:
         factory.blind_campaign(
             s,
@@ -139,27 +140,41 @@ def test_rubric_scores_and_five_way_keys(app_db: Engine) -> None:
         )
         s.commit()
     at = _page("rate.py")
-    labels = [b.label for b in at.button]
-    assert labels[:6] == [
-        "A much better",
-        "A better",
-        "Tie",
-        "B better",
-        "B much better",
-        "Both bad",
+    (preference,) = [c for c in at.segmented_control if c.key.endswith("-preference")]
+    assert preference.options == [
+        "A much better (Shift+A)",
+        "A better (A)",
+        "Tie (T)",
+        "B better (B)",
+        "B much better (Shift+B)",
+        "Both bad (X)",
     ]
-    assert "1 A much better" in _text(at) and "6 both bad" in _text(at)
-    _click(at, "A much better")  # one key: the rubric is optional next to a preference
+    assert _button(at, "Submit").proto.shortcut == "ctrl+enter"
+    preference.set_value(2)
+    _click(at, "Submit")  # the rubric is optional next to a preference
     assert not at.error
     (first,) = _judgments(app_db)
     assert abs(first.preference) == 2
-    for radio, value in zip(at.radio, (5, 2), strict=True):
-        radio.set_value(float(value))
-    _click(at, "B better")
+    scores = [c for c in at.segmented_control if "-score-" in c.key]
+    for control, value in zip(scores, (5.0, 2.0), strict=True):
+        control.set_value(value)
+    [c for c in at.segmented_control if c.key.endswith("-preference")][0].set_value(1)
+    _click(at, "Submit")
     first, second = _judgments(app_db)
     assert abs(second.preference) == 1
     with factory.session(app_db) as s:
         assert sorted(v for (v,) in s.execute(select(JudgmentScore.value))) == [2.0, 5.0]
+
+
+def test_submit_without_a_preference_names_what_is_missing(app_db: Engine) -> None:
+    with factory.session(app_db) as s:
+        factory.blind_campaign(
+            s, n_prompts=1, mode="both", criteria=[CriterionSpec("Accuracy", "", "likert5")]
+        )
+        s.commit()
+    at = _click(_page("rate.py"), "Submit")
+    assert "Choose which response is better" in at.error[0].value
+    assert _judgments(app_db) == []
 
 
 def test_no_campaign_open_to_the_rater(app_db: Engine) -> None:

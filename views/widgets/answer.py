@@ -9,18 +9,15 @@ from typing import Any
 import streamlit as st
 
 from annotate.items import MAX_RATER_TEXT, Answer, CriterionView, RateItem, RatingSetup
-
-PREFERENCES = {
-    "3way": [(-1, "A is better", "1"), (0, "Tie", "2"), (1, "B is better", "3")],
-    "5way": [
-        (-2, "A much better", "1"),
-        (-1, "A better", "2"),
-        (0, "Tie", "3"),
-        (1, "B better", "4"),
-        (2, "B much better", "5"),
-    ],
-}
-BOTH_BAD_KEY = {"3way": "4", "5way": "6"}
+from views.widgets.keys import (
+    BOTH_BAD,
+    BOTH_BAD_KEY,
+    PREFERENCES,
+    SUBMIT_KEY,
+    key_help,
+    score_keys,
+    with_key,
+)
 
 MAX_MARKDOWN_CHARS = 50_000
 MAX_MARKDOWN_LINES = 2_000
@@ -225,20 +222,25 @@ def _score_key(prefix: str, side: str, criterion: CriterionView) -> str:
     return f"{prefix}-score-{side}-{criterion.id}"
 
 
+def _preference_key(prefix: str) -> str:
+    return f"{prefix}-preference"
+
+
 def score_inputs(
     setup: RatingSetup, side: str, prefix: str, previous: Answer | None = None
 ) -> None:
-    """Rubric inputs for one response (radio groups: Tab, then arrow keys)."""
+    """Rubric inputs for one response: a row of buttons per criterion, each option showing
+    the digit that picks it when the criterion carries the keyboard mark."""
     given = (previous.scores if previous else {}).get(side, {})
     for criterion in setup.criteria:
         options = criterion.options()
+        keys = dict(zip(options, score_keys(criterion), strict=True))
         value = given.get(criterion.id)
-        st.radio(
+        st.segmented_control(
             inert_images(criterion.name),
             options,
-            index=options.index(value) if value in options else None,
-            format_func=lambda v, c=criterion: inert_images(c.label(v)),
-            horizontal=True,
+            default=value if value in options else None,
+            format_func=lambda v, c=criterion, k=keys: with_key(inert_images(c.label(v)), k[v]),
             help=inert_images(criterion.description) or None,
             key=_score_key(prefix, side, criterion),
         )
@@ -248,9 +250,15 @@ def collected_answer(
     setup: RatingSetup,
     item: RateItem,
     prefix: str,
-    preference: int | None,
+    preference: int | None = None,
     both_bad: bool = False,
 ) -> Answer:
+    """The answer on the form: ``preference`` / ``both_bad`` from an answer button, or else
+    whatever the preference control holds."""
+    if preference is None and not both_bad:
+        chosen = st.session_state.get(_preference_key(prefix))
+        both_bad = chosen == BOTH_BAD
+        preference = None if chosen is None or both_bad else int(chosen)
     scores: dict[str, dict[int, float]] = {}
     if setup.wants_scores:
         for side in ("A",) if item.single else ("A", "B"):
@@ -262,16 +270,74 @@ def collected_answer(
     return Answer(preference, both_bad, scores, rationale)
 
 
+def _current(previous: Answer | None) -> int | str | None:
+    if previous is None:
+        return None
+    return BOTH_BAD if previous.both_bad else previous.preference
+
+
+def _answer_buttons(
+    setup: RatingSetup, prefix: str, on_answer: Any, previous: Answer | None
+) -> None:
+    """One button per answer, each submitting at once; the current answer is highlighted."""
+    choices = PREFERENCES[setup.preference_scale]
+    current = _current(previous)
+    cols = st.columns(len(choices) + int(setup.allow_both_bad))
+    for col, (value, label, key) in zip(cols, choices, strict=False):
+        col.button(
+            label,
+            key=f"{prefix}-pref-{value}",
+            shortcut=key,
+            type="primary" if current == value else "secondary",
+            width="stretch",
+            on_click=on_answer,
+            args=(value, False),
+        )
+    if setup.allow_both_bad:
+        cols[-1].button(
+            "Both bad",
+            key=f"{prefix}-both-bad",
+            shortcut=BOTH_BAD_KEY,
+            type="primary" if current == BOTH_BAD else "secondary",
+            width="stretch",
+            on_click=on_answer,
+            args=(None, True),
+        )
+
+
+def _preference_control(setup: RatingSetup, prefix: str, previous: Answer | None) -> None:
+    """The preference as a choice that is only kept when the form is submitted."""
+    choices = PREFERENCES[setup.preference_scale]
+    labels: dict[int | str, str] = {value: with_key(label, key) for value, label, key in choices}
+    if setup.allow_both_bad:
+        labels[BOTH_BAD] = with_key("Both bad", BOTH_BAD_KEY)
+    current = _current(previous)
+    st.segmented_control(
+        "Which response is better?",
+        list(labels),
+        default=current if current in labels else None,
+        format_func=labels.get,
+        key=_preference_key(prefix),
+    )
+
+
 def answer_form(
     setup: RatingSetup,
     item: RateItem,
     prefix: str,
     on_answer: Any,
     previous: Answer | None = None,
+    *,
+    confirm: bool = False,
 ) -> None:
     """The item side by side, rubric under each response, rationale, answer buttons.
 
-    ``on_answer(preference, both_bad)`` is called from the buttons' callbacks.
+    ``on_answer(preference, both_bad)`` is called from the buttons' callbacks; from the
+    submit button it gets ``(None, False)`` and ``collected_answer`` reads the form. A
+    pairwise campaign answers with one key (each answer button submits); with a rubric the
+    preference is chosen first and the form submitted with Ctrl+Enter. ``confirm`` (My
+    history) never submits on a key: only the Save revision button saves. The page loads
+    the keys' script (``views.widgets.keys.install_keyboard``).
     """
     remote = setup.allow_remote_images
     show_prompt(item.messages, f"{prefix}-prompt", remote)
@@ -300,38 +366,18 @@ def answer_form(
         height=68,
         max_chars=MAX_RATER_TEXT,
     )
-    if setup.wants_preference and not item.single:
-        choices = PREFERENCES[setup.preference_scale]
-        cols = st.columns(len(choices) + int(setup.allow_both_bad))
-        for col, (value, label, key) in zip(cols, choices, strict=False):
-            chosen = previous is not None and previous.preference == value
-            col.button(
-                label,
-                key=f"{prefix}-pref-{value}",
-                shortcut=key,
-                type="primary" if chosen else "secondary",
-                width="stretch",
-                on_click=on_answer,
-                args=(value, False),
-            )
-        if setup.allow_both_bad:
-            cols[-1].button(
-                "Both bad",
-                key=f"{prefix}-both-bad",
-                shortcut=BOTH_BAD_KEY[setup.preference_scale],
-                width="stretch",
-                on_click=on_answer,
-                args=(None, True),
-            )
+    pairwise = setup.wants_preference and not item.single
+    if pairwise and not setup.wants_scores and not confirm:
+        _answer_buttons(setup, prefix, on_answer, previous)
     else:
+        if pairwise:
+            _preference_control(setup, prefix, previous)
         st.button(
-            "Submit scores",
+            "Save revision" if confirm else "Submit",
             key=f"{prefix}-submit",
-            shortcut="Ctrl+Enter",
+            shortcut=None if confirm else SUBMIT_KEY,
             type="primary",
             on_click=on_answer,
             args=(None, False),
         )
-
-
-# --- the rate page -------------------------------------------------------------------------
+    st.caption(key_help(setup, single=item.single, confirm=confirm))
