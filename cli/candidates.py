@@ -111,6 +111,29 @@ def list_cmd(
     out.print(table)
 
 
+@candidate_app.command("runs")
+@domain_errors
+def runs_cmd(
+    campaign: Annotated[str | None, typer.Option("--campaign", "-c")] = None,
+) -> None:
+    """List generation runs with progress, tokens and cost (resume one with
+    'judgeboard generate --resume RUN_ID')."""
+    from cli.support import campaign_id_of
+    from judges.runs import list_runs
+
+    table = Table("run", "status", "done", "failed", "tasks", "tokens in", "tokens out", "cost")
+    engine = _engine()
+    cid = campaign_id_of(engine, campaign) if campaign else None
+    runs = list_runs(engine, cid, actor_id=local_actor(engine), kind="generate")
+    for r in runs:
+        status = f"{r.status} (interrupted: resume it)" if r.interrupted else r.status
+        table.add_row(
+            str(r.run_id), plain(status), str(r.n_done), str(r.n_failed), str(r.n_tasks),
+            f"{r.tokens_in:,}", f"{r.tokens_out:,}", plain(r.cost_text),
+        )  # fmt: skip
+    out.print(table)
+
+
 @domain_errors
 def generate_cmd(
     dataset: Annotated[

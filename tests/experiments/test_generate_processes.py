@@ -173,6 +173,9 @@ def test_cli_adds_lists_and_generates_then_resumes_and_refuses_bad_input(
 
     resumed = cli.invoke(app, ["generate", "--resume", "1", "--quiet"])
     assert resumed.exit_code == 0 and "made 3 of 3 outputs" in resumed.output
+    runs = cli.invoke(app, ["candidate", "runs"])
+    assert runs.exit_code == 0 and "│ 1   │ done   │ 3    │ 0      │ 3 " in runs.output
+    assert "│ 1 " not in cli.invoke(app, ["judge", "runs"]).output
     bad = cli.invoke(app, ["candidate", "add", "x", "--model", "m", "--no-key",
                            "--template", "Hi {name}"])  # fmt: skip
     assert bad.exit_code == 1 and "Unknown placeholder '{name}'" in bad.output
