@@ -187,3 +187,24 @@ def test_cli_adds_lists_and_generates_then_resumes_and_refuses_bad_input(
     assert neither.exit_code == 1 and "Give --dataset and --candidate" in neither.output
     dispose_engines()
     engine.dispose()
+
+
+def test_the_api_key_reaches_the_provider_but_never_the_database(
+    tmp_path: Path, server, monkeypatch
+) -> None:
+    key = "sk-gen-" + "0123456789abcdef" * 2
+    monkeypatch.setenv("JB_GEN_KEY", key)
+    server.configure(require_key=key)
+    engine = make_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    metadata.create_all(engine)
+    admin = factory.admin_id(engine)
+    add_dataset(engine, factory.write_jsonl(tmp_path / "qa.jsonl", factory.dataset_rows(3)),
+                "qa", actor_id=admin)  # fmt: skip
+    spec = CandidateSpec("anthropic", "fake-gen", server.anthropic_base, api_key_env="JB_GEN_KEY")
+    save_candidate(engine, "bot", spec, actor_id=admin)
+    plan = create_generation_run(engine, "qa", "bot", actor_id=admin)
+    assert run_blocking(engine, plan.run_id, RunOptions(concurrency=2)).n_done == 3
+    assert server.stats()["auth_seen"] == {"with_key": 3}
+    engine.dispose()
+    for path in tmp_path.iterdir():
+        assert key.encode() not in path.read_bytes(), path.name
