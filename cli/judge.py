@@ -35,7 +35,7 @@ judge_app = typer.Typer(
 )
 
 
-def _parse_params(values: list[str]) -> dict[str, Any]:
+def parse_params(values: list[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for item in values:
         key, sep, raw = item.partition("=")
@@ -90,7 +90,7 @@ def add(
         api_key_env=env,
         template_kind=kind,
         template=template_file.read_text(encoding="utf-8") if template_file else None,
-        params=_parse_params(param or []),
+        params=parse_params(param or []),
         swap_policy=swap,
         inconsistent_as=inconsistent_choice(inconsistent_as),
     )
@@ -129,7 +129,7 @@ def list_cmd(
     out.print(table)
 
 
-def _options(concurrency: int, rpm: float | None, max_attempts: int, timeout: float):
+def run_options(concurrency: int, rpm: float | None, max_attempts: int, timeout: float):
     from judges.runs import RunOptions
 
     if concurrency < 1:
@@ -139,7 +139,7 @@ def _options(concurrency: int, rpm: float | None, max_attempts: int, timeout: fl
     )
 
 
-def _run_with_bar(run_id: int, options, quiet: bool) -> Any:
+def run_with_bar(run_id: int, options, quiet: bool, label: str = "judging") -> Any:
     from judges.runs import run_status
     from judges.worker import run_blocking
 
@@ -156,7 +156,7 @@ def _run_with_bar(run_id: int, options, quiet: bool) -> Any:
         console=err,
     )
     with bar:
-        task = bar.add_task("judging", total=total or None, extra="")
+        task = bar.add_task(label, total=total or None, extra="")
 
         def update(p) -> None:
             extra = f"{p.n_failed} failed, {p.cost_text}" if p.n_failed else p.cost_text
@@ -199,7 +199,7 @@ def run_cmd(
     from judges.config import get_judge
     from judges.runs import create_run, resume_run
 
-    options = _options(concurrency, rpm, max_attempts, timeout)
+    options = run_options(concurrency, rpm, max_attempts, timeout)
     engine = _engine()
     actor = local_actor(engine)
     if resume is not None:
@@ -219,7 +219,7 @@ def run_cmd(
         )
         for _ in range(max(0, workers - 1))
     ]  # fmt: skip
-    result = _run_with_bar(run_id, options, quiet)
+    result = run_with_bar(run_id, options, quiet)
     for child in children:
         child.wait()
     _finish(run_id, result)
@@ -244,9 +244,10 @@ def work_cmd(
     timeout: Timeout = 60.0,
     quiet: Quiet = False,
 ) -> None:
-    """Join an existing run as one more worker (any machine sharing the database)."""
-    options = _options(concurrency, rpm, max_attempts, timeout)
-    _finish(run_id, _run_with_bar(run_id, options, quiet))
+    """Join an existing run as one more worker (any machine sharing the database); judge
+    runs and generation runs alike."""
+    options = run_options(concurrency, rpm, max_attempts, timeout)
+    _finish(run_id, run_with_bar(run_id, options, quiet))
 
 
 @judge_app.command("cancel")

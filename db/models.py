@@ -156,6 +156,11 @@ class Candidate(SQLModel, table=True):
     name: str = Field(unique=True, max_length=200)
     version: str | None = Field(default=None, max_length=100)
     meta: dict[str, Any] | None = _json()
+    config_id: int | None = Field(
+        default=None,
+        foreign_key="candidate_configs.id",
+        description="the candidate config that generates this candidate's outputs",
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -256,11 +261,43 @@ class Judge(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class CandidateConfig(SQLModel, table=True):
+    """An immutable candidate configuration that generates outputs; editing makes a new
+    version. ``template`` (None: the prompt as it is) may use {prompt}, {category}, {id}."""
+
+    __tablename__ = "candidate_configs"
+    __table_args__ = (
+        UniqueConstraint("name", "version"),
+        UniqueConstraint("name", "content_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    version: int = 1
+    content_hash: str = Field(max_length=64)
+    provider: str = Field(max_length=32)
+    model: str = Field(max_length=200)
+    base_url: str | None = Field(default=None, max_length=500)
+    api_key_env: str | None = Field(default=None, max_length=100)
+    system_prompt: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    template: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    params: dict[str, Any] | None = _json()
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class JudgeRun(SQLModel, table=True):
+    """A run of the one runner: ``kind`` "judge" (judge_id set, tasks are comparisons) or
+    "generate" (candidate_config_id set, tasks are prompts)."""
+
     __tablename__ = "judge_runs"
 
     id: int | None = Field(default=None, primary_key=True)
-    judge_id: int = Field(foreign_key="judges.id", index=True)
+    kind: str = Field(default="judge", max_length=16)
+    judge_id: int | None = Field(default=None, foreign_key="judges.id", index=True)
+    candidate_config_id: int | None = Field(
+        default=None, foreign_key="candidate_configs.id", index=True
+    )
     campaign_id: int = Field(foreign_key="campaigns.id", ondelete="CASCADE", index=True)
     status: str = Field(default="pending", max_length=16)
     cancel_requested: bool = False
@@ -277,17 +314,22 @@ class JudgeRun(SQLModel, table=True):
 
 
 class JudgeTask(SQLModel, table=True):
-    """One request a judge run must make: a comparison in one shown order."""
+    """One unit of a run: a comparison in one shown order (judge runs) or a prompt
+    (generation runs)."""
 
     __tablename__ = "judge_tasks"
     __table_args__ = (
         UniqueConstraint("run_id", "comparison_id", "shown_order"),
+        UniqueConstraint("run_id", "prompt_id"),
         Index("ix_judge_tasks_claim", "run_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="judge_runs.id", ondelete="CASCADE")
-    comparison_id: int = Field(foreign_key="comparisons.id", ondelete="CASCADE")
+    comparison_id: int | None = Field(
+        default=None, foreign_key="comparisons.id", ondelete="CASCADE"
+    )
+    prompt_id: int | None = Field(default=None, foreign_key="prompts.id", ondelete="CASCADE")
     shown_order: str = Field(default="ab", max_length=2)
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
@@ -470,7 +512,26 @@ class ReviewAction(SQLModel, table=True):
 
 
 ALL_TABLES = [
-    User, Invite, Campaign, RubricCriterion, Prompt, Candidate, Output, Comparison,
-    Assignment, Judge, JudgeRun, JudgeTask, ResponseCache, Judgment, JudgmentScore,
-    Adjudication, RaterExclusion, ReviewAction, Dataset, DatasetVersion, DatasetItem,
+    User,
+    Invite,
+    Campaign,
+    RubricCriterion,
+    Prompt,
+    Candidate,
+    Output,
+    Comparison,
+    Assignment,
+    Judge,
+    CandidateConfig,
+    JudgeRun,
+    JudgeTask,
+    ResponseCache,
+    Judgment,
+    JudgmentScore,
+    Adjudication,
+    RaterExclusion,
+    ReviewAction,
+    Dataset,
+    DatasetVersion,
+    DatasetItem,
 ]

@@ -241,8 +241,8 @@ def _resolve(s: Session, name: str, number: int | None) -> VersionInfo:
         .where(DatasetVersion.dataset_id == dataset.id)
         .order_by(DatasetVersion.version)
     ).all()
-    chosen = versions[-1] if number is None else next(
-        (v for v in versions if v.version == number), None
+    chosen = (
+        versions[-1] if number is None else next((v for v in versions if v.version == number), None)
     )
     if chosen is None:
         raise NotFoundError(

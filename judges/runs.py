@@ -1,8 +1,9 @@
-"""Judge runs' lifecycle: create, resume, cancel, read progress.
+"""Runs' lifecycle: create, resume, cancel, read progress.
 
-A run is a set of JudgeTask rows (comparison x shown order); workers (``judges.worker``)
-claim and judge them, ``judges.writer`` stores the verdicts. Admin writes take the acting
-user (``actor_id``) and are refused here for anyone but an active admin.
+A judge run is a set of JudgeTask rows (comparison x shown order); a generation run (kind
+"generate", created by ``experiments.generation``) one per prompt. Workers
+(``judges.worker``) claim and work on them, ``judges.writer`` stores the results. Admin
+writes take the acting user (``actor_id``) and are refused here for anyone but an active admin.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from sqlmodel import Session, select
 from db.access import require_admin
 from db.engine import write_session
 from db.errors import InvalidInputError, NotFoundError
-from db.models import Campaign, Comparison, Judge, JudgeRun, JudgeTask, Judgment, utcnow
+from db.models import (
+    Campaign,
+    CandidateConfig,
+    Comparison,
+    Judge,
+    JudgeRun,
+    JudgeTask,
+    Judgment,
+    utcnow,
+)
 from judges.config import JudgeSpec, spec_of
 from judges.pricing import cost_of, load_prices
 from judges.prompts import load_context, random_order
@@ -63,6 +73,8 @@ class RunProgress:
     """Set when the judge's model has no known price (its cost counts as 0): says the fix."""
     interrupted: bool = False
     """Open (pending or running) but untouched by any worker for ``STALE_AFTER_S``."""
+    kind: str = "judge"
+    """"judge" or "generate"."""
 
     @property
     def fraction(self) -> float:
@@ -114,6 +126,7 @@ def progress_of(
         error=run.error,
         note=note,
         interrupted=interrupted,
+        kind=run.kind,
     )
 
 
@@ -312,15 +325,24 @@ def request_cancel(engine: Engine, run_id: int, *, actor_id: int) -> JudgeRun:
 def run_status(engine: Engine, run_id: int) -> RunProgress:
     with Session(engine) as session:
         run = _run_row(session, run_id)
-        judge = session.get(Judge, run.judge_id)
-        note = cost_of(judge.model, 0, 0, load_prices()).note if judge else None
+        model = _run_model(session, run)
+        note = cost_of(model, 0, 0, load_prices()).note if model else None
         return progress_of(run, note)
 
 
+def _run_model(session: Session, run: JudgeRun) -> str | None:
+    if run.kind == "generate":
+        config = session.get(CandidateConfig, run.candidate_config_id)
+        return config.model if config else None
+    judge = session.get(Judge, run.judge_id) if run.judge_id is not None else None
+    return judge.model if judge else None
+
+
 def list_runs(
-    engine: Engine, campaign_id: int | None = None, *, actor_id: int
+    engine: Engine, campaign_id: int | None = None, *, actor_id: int, kind: str | None = "judge"
 ) -> list[RunProgress]:
-    """Runs with progress, tokens and cost, newest first (admins only).
+    """Runs with progress, tokens and cost, newest first (admins only); judge runs only
+    unless ``kind`` says otherwise ("generate", or None for every run).
 
     Each says when its cost is 0 because the model has no known price (``note``), and
     whether it was interrupted (open, but no worker has touched it for ``STALE_AFTER_S``).
@@ -329,10 +351,13 @@ def list_runs(
     with Session(engine) as session:
         require_admin(session, actor_id)
         query = (
-            select(JudgeRun, Judge.model)
-            .join(Judge, Judge.id == JudgeRun.judge_id)
+            select(JudgeRun, func.coalesce(Judge.model, CandidateConfig.model))
+            .outerjoin(Judge, Judge.id == JudgeRun.judge_id)
+            .outerjoin(CandidateConfig, CandidateConfig.id == JudgeRun.candidate_config_id)
             .order_by(JudgeRun.id.desc())
         )
+        if kind is not None:
+            query = query.where(JudgeRun.kind == kind)
         if campaign_id is not None:
             query = query.where(JudgeRun.campaign_id == campaign_id)
         rows = session.exec(query).all()

@@ -1,4 +1,8 @@
-"""The judge worker: claims tasks, calls the provider, hands results to the writer.
+"""The one runner's worker: claims tasks, calls the provider, hands results to the writer.
+
+Judge runs and generation runs share it: the run's kind (``judges.writer.RunKind``:
+``JudgeTasks`` or ``judges.generation.GenerationTasks``) plans a claimed task's requests
+and stores its results; claiming, retries, rate limits, the cache and flushing are here.
 
 Workers claim tasks in batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, under ``BEGIN
 IMMEDIATE`` on SQLite), call the provider with bounded concurrency and a requests-per-minute
@@ -32,17 +36,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from db.engine import is_sqlite, write_session
-from db.models import Judge, JudgeRun, JudgeTask, ResponseCache, utcnow
-from judges.config import JudgeSpec
+from db.models import Candidate, CandidateConfig, Judge, JudgeRun, JudgeTask, ResponseCache, utcnow
+from judges.candidates import candidate_spec
+from judges.generation import GenerationTasks
 from judges.pricing import cost_of, load_prices
-from judges.prompts import (
-    CampaignContext,
-    PlannedRequest,
-    load_contents,
-    load_context,
-    plan_requests,
-)
+from judges.prompts import PlannedRequest, load_context
 from judges.providers import (
+    Endpoint,
     ProviderError,
     ProviderReply,
     RetryableError,
@@ -52,10 +52,17 @@ from judges.providers import (
     send,
 )
 from judges.runs import ProgressFn, RunOptions, RunProgress, _run_row, judge_spec
-from judges.writer import Job, Result, RunWriter
+from judges.writer import ClaimedTask, Job, JudgeTasks, Result, RunKind, RunWriter
 from metrics.vocabulary import judge_key
 
 log = logging.getLogger(__name__)
+
+
+def run_endpoint(s: Session, run: JudgeRun) -> Endpoint:
+    """The provider endpoint a run calls: its judge's or its candidate config's."""
+    if run.kind == "generate":
+        return candidate_spec(s.get(CandidateConfig, run.candidate_config_id))
+    return judge_spec(s.get(Judge, run.judge_id))
 
 
 def new_worker_id() -> str:
@@ -126,12 +133,26 @@ class _Worker:
 
     # -- database side (runs on the single DB thread) --
 
-    def _start(self) -> tuple[JudgeSpec, CampaignContext, str, str | None]:
+    def _kind(self, s: Session, run: JudgeRun) -> tuple[RunKind, str]:
+        """The run's kind and the command that resumes it."""
+        if run.kind == "generate":
+            config = s.get(CandidateConfig, run.candidate_config_id)
+            candidate_id = s.exec(
+                select(Candidate.id).where(Candidate.config_id == config.id)
+            ).one()
+            gen = GenerationTasks(candidate_spec(config), run.id, candidate_id, self.prices)
+            return gen, "judgeboard generate --resume {run_id}"
+        judge = s.get(Judge, run.judge_id)
+        tasks = JudgeTasks(
+            judge_spec(judge), load_context(s, run.campaign_id), run.id, judge.id,
+            run.campaign_id, judge_key(judge.id),
+        )  # fmt: skip
+        return tasks, "judgeboard judge run --resume {run_id}"
+
+    def _start(self) -> tuple[RunKind, str, str | None]:
         with write_session(self.engine) as s:
             run = _run_row(s, self.run_id)
-            judge = s.get(Judge, run.judge_id)
-            spec = judge_spec(judge)
-            ctx = load_context(s, run.campaign_id)
+            kind, hint = self._kind(s, run)
             claimers = s.exec(
                 select(JudgeTask.claimed_by)
                 .where(JudgeTask.run_id == self.run_id, JudgeTask.status == "claimed")
@@ -155,8 +176,8 @@ class _Worker:
                 run.finished_at = None
                 s.add(run)
             s.commit()
-            note = cost_of(spec.model, 0, 0, self.prices).note
-            return spec, ctx, judge_key(judge.id), note
+            note = cost_of(kind.spec.model, 0, 0, self.prices).note
+            return kind, hint, note
 
     def _claim(self) -> tuple[list[Job], bool]:
         now = utcnow()
@@ -191,17 +212,19 @@ class _Worker:
                     claimed_at=now,
                     attempts=JudgeTask.attempts + 1,
                 )
-                .returning(JudgeTask.id, JudgeTask.comparison_id, JudgeTask.shown_order)
+                .returning(
+                    JudgeTask.id,
+                    JudgeTask.comparison_id,
+                    JudgeTask.prompt_id,
+                    JudgeTask.shown_order,
+                )  # fmt: skip
             ).all()
             s.commit()
         if not rows:
             return [], False
+        claimed = [ClaimedTask(*r) for r in sorted(rows, key=lambda r: r[0])]
         with Session(self.engine) as s:
-            contents = load_contents(s, [r[1] for r in rows])
-            planned = {
-                r[0]: plan_requests(self.spec, self.ctx, contents[r[1]], r[2], self.api_key)
-                for r in sorted(rows)
-            }
+            planned = self.tasks.plan(s, claimed, self.api_key)
             keys = {p.request.cache_key for plans in planned.values() for p in plans}
             cached = dict(
                 s.execute(
@@ -211,14 +234,14 @@ class _Worker:
                 ).all()
             )
         jobs = []
-        for task_id, comparison_id, shown_order in sorted(rows):
-            plans = planned[task_id]
+        for t in claimed:
+            plans = planned[t.task_id]
             hits = {
                 p.request.cache_key: cached[p.request.cache_key]
                 for p in plans
                 if p.request.cache_key in cached
             }
-            jobs.append(Job(task_id, comparison_id, shown_order, plans, hits))
+            jobs.append(Job(t.task_id, t.comparison_id, t.shown_order, plans, hits, t.prompt_id))
         return jobs, False
 
     # -- async side --
@@ -257,15 +280,12 @@ class _Worker:
         # The key is read before anything else so a missing key fails fast, then kept only
         # in memory (request headers).
         with Session(self.engine) as s:
-            run = _run_row(s, self.run_id)
-            judge = s.get(Judge, run.judge_id)
-            self.judge_id, self.campaign_id = judge.id, run.campaign_id
-            self.api_key = resolve_api_key(judge_spec(judge), self.secrets)
-        self.spec, self.ctx, rater_key, note = await self._db(self._start)
+            self.api_key = resolve_api_key(run_endpoint(s, _run_row(s, self.run_id)), self.secrets)
+        self.tasks, hint, note = await self._db(self._start)
+        self.spec = self.tasks.spec
         self.writer = RunWriter(
-            self.engine, self.run_id, self.worker_id, self.judge_id, self.campaign_id,
-            self.spec, rater_key, self.prices, note,
-        )  # fmt: skip
+            self.engine, self.run_id, self.worker_id, self.tasks, self.prices, note, hint
+        )
         flusher = asyncio.create_task(self._flush_loop())
         try:
             await self._claim_loop()

@@ -1,16 +1,19 @@
-"""Storing a worker's results: verdicts, rubric scores, cached replies, task and run counters.
+"""Storing a worker's results: task and run counters, cached replies, and what a task makes.
 
-Each batch marks its tasks done and inserts their judgments in one transaction, and only
-tasks that were not already done get a judgment, so a killed or duplicated worker can never
-produce a second verdict.
+A run's kind decides what a task is and what it makes (``RunKind``): ``JudgeTasks`` here
+turns comparisons into verdicts and rubric scores, ``judges.generation.GenerationTasks``
+turns prompts into a candidate's outputs. Everything else is shared: each batch marks its
+tasks done and stores what they made in one transaction, and only tasks that were not
+already done store anything, so a killed or duplicated worker can never store a result twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -23,8 +26,13 @@ from db.upsert import insert_ignore
 from judges.config import JudgeSpec
 from judges.parsing import parse_pairwise, parse_score, to_canonical
 from judges.pricing import cost_of
-from judges.prompts import PlannedRequest
-from judges.providers import ProviderError, ProviderReply, redact
+from judges.prompts import (
+    CampaignContext,
+    PlannedRequest,
+    load_contents,
+    plan_requests,
+)
+from judges.providers import Endpoint, ProviderError, ProviderReply, redact
 from judges.runs import RunProgress, _run_row, _task_counts, progress_of
 
 log = logging.getLogger(__name__)
@@ -35,10 +43,11 @@ class Job:
     """One claimed task with its planned requests and the cached replies found for them."""
 
     task_id: int
-    comparison_id: int
+    comparison_id: int | None
     shown_order: str
     planned: list[PlannedRequest]
     cached: dict[str, dict[str, Any]]
+    prompt_id: int | None = None
 
 
 @dataclass
@@ -49,6 +58,56 @@ class Result:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class ClaimedTask:
+    task_id: int
+    comparison_id: int | None
+    prompt_id: int | None
+    shown_order: str
+
+
+class RunKind(Protocol):
+    """What one kind of run asks and stores; the worker and writer do the rest."""
+
+    @property
+    def spec(self) -> Endpoint: ...
+
+    def plan(
+        self, session: Session, tasks: Sequence[ClaimedTask], api_key: str | None
+    ) -> dict[int, list[PlannedRequest]]:
+        """The requests of each claimed task, by task id."""
+        ...
+
+    def store(self, session: Session, results: list[Result], now: datetime) -> tuple[int, int]:
+        """Store what newly done tasks made; returns the tokens in/out paid for (not cached)."""
+        ...
+
+
+def cache_rows(results: list[Result], now: datetime) -> tuple[list[dict[str, Any]], int, int]:
+    """ResponseCache rows of the replies not taken from the cache, and their tokens in/out."""
+    rows: list[dict[str, Any]] = []
+    live_in = live_out = 0
+    for r in results:
+        for (rep, from_cache, _lat), plan in zip(r.replies, r.job.planned, strict=True):
+            if not from_cache:
+                live_in += rep.tokens_in
+                live_out += rep.tokens_out
+                rows.append(
+                    {
+                        "request_hash": plan.request.cache_key,
+                        "response": rep.data,
+                        "created_at": now,
+                    }
+                )
+    return rows, live_in, live_out
+
+
+def store_cache_rows(s: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        unique = {c["request_hash"]: c for c in rows}
+        _insert(s, ResponseCache.__table__, list(unique.values()))
+
+
 @dataclass
 class RunWriter:
     """Writes one worker's results for one run (called from a single DB thread)."""
@@ -56,12 +115,10 @@ class RunWriter:
     engine: Engine
     run_id: int
     worker_id: str
-    judge_id: int
-    campaign_id: int
-    spec: JudgeSpec
-    rater_key: str
+    tasks: RunKind
     prices: Mapping[str, tuple[float, float]]
     note: str | None = None
+    resume_hint: str = "judgeboard judge run --resume {run_id}"
 
     def flush(self, batch: list[Result]) -> tuple[RunProgress, bool]:
         """Store ``batch``; returns the run's progress and whether a cancel was requested.
@@ -115,7 +172,7 @@ class RunWriter:
             keep = [r for r in done if r.job.task_id in fresh]
             tokens_in = tokens_out = 0
             if keep:
-                tokens_in, tokens_out = self._write_verdicts(s, keep, now)
+                tokens_in, tokens_out = self.tasks.store(s, keep, now)
             n_failed = 0
             for r in failed:
                 n_failed += s.execute(
@@ -133,7 +190,7 @@ class RunWriter:
                     )
                     .values(status="pending", claimed_by=None, claimed_at=None)
                 )
-            cost = cost_of(self.spec.model, tokens_in, tokens_out, self.prices).usd
+            cost = cost_of(self.tasks.spec.model, tokens_in, tokens_out, self.prices).usd
             s.execute(
                 update(JudgeRun)
                 .where(JudgeRun.id == self.run_id)
@@ -150,7 +207,58 @@ class RunWriter:
             s.refresh(run)
             return progress_of(run, self.note), bool(run.cancel_requested)
 
-    def _write_verdicts(self, s: Session, results: list[Result], now: Any) -> tuple[int, int]:
+    def finish(self, fatal: ProviderError | None, api_key: str | None) -> RunProgress:
+        """Close the run if nothing is left (or mark it failed / cancelled)."""
+        with write_session(self.engine) as s:
+            run = _run_row(s, self.run_id)
+            counts = _task_counts(s, self.run_id)
+            remaining = counts.get("pending", 0) + counts.get("claimed", 0)
+            run.n_done = counts.get("done", 0)
+            run.n_failed = counts.get("failed", 0)
+            if fatal is not None:
+                run.status = "failed"
+                run.error = redact(str(fatal), api_key)
+            elif run.cancel_requested and remaining:
+                run.status = "cancelled"
+            elif remaining == 0:
+                run.status = "done"
+                run.finished_at = utcnow()
+                hint = self.resume_hint.format(run_id=run.id)
+                run.error = (
+                    f"{run.n_failed} task(s) failed after retries: resume the run to retry"
+                    f" them ({hint})."
+                    if run.n_failed
+                    else None
+                )
+            # else: other workers still hold claims; the last one to finish closes the run.
+            s.add(run)
+            s.commit()
+            return progress_of(run, self.note)
+
+
+@dataclass
+class JudgeTasks:
+    """Judge runs: a task is a comparison in one shown order; it makes a verdict."""
+
+    spec: JudgeSpec
+    ctx: CampaignContext
+    run_id: int
+    judge_id: int
+    campaign_id: int
+    rater_key: str
+
+    def plan(
+        self, session: Session, tasks: Sequence[ClaimedTask], api_key: str | None
+    ) -> dict[int, list[PlannedRequest]]:
+        contents = load_contents(session, [t.comparison_id for t in tasks])
+        return {
+            t.task_id: plan_requests(
+                self.spec, self.ctx, contents[t.comparison_id], t.shown_order, api_key
+            )
+            for t in tasks
+        }
+
+    def store(self, s: Session, results: list[Result], now: datetime) -> tuple[int, int]:
         """Insert judgments (+ rubric scores) and cache rows; returns live tokens in/out."""
         rater_key = self.rater_key
         cids = sorted({r.job.comparison_id for r in results})
@@ -181,9 +289,8 @@ class RunWriter:
             if name != "id"
         }
         rows: list[dict[str, Any]] = []
-        cache_rows: list[dict[str, Any]] = []
+        cached, live_in, live_out = cache_rows(results, now)
         scores: dict[tuple[int, str], list[tuple[int, int, float]]] = {}
-        live_in = live_out = 0
         for r in results:
             key = (r.job.comparison_id, r.job.shown_order)
             version = current[key][1] + 1 if key in current else 1
@@ -191,17 +298,6 @@ class RunWriter:
             tout = sum(rep.tokens_out for rep, _c, _l in r.replies)
             all_cached = all(c for _rep, c, _l in r.replies)
             latency = sum(lat or 0.0 for _rep, _c, lat in r.replies)
-            for (rep, from_cache, _lat), plan in zip(r.replies, r.job.planned, strict=True):
-                if not from_cache:
-                    live_in += rep.tokens_in
-                    live_out += rep.tokens_out
-                    cache_rows.append(
-                        {
-                            "request_hash": plan.request.cache_key,
-                            "response": rep.data,
-                            "created_at": now,
-                        }
-                    )
             row = {
                 **defaults,
                 "campaign_id": self.campaign_id,
@@ -254,9 +350,7 @@ class RunWriter:
             row["rationale"] = without_nul(row["rationale"])
             rows.append(row)
         _insert(s, Judgment.__table__, rows)
-        if cache_rows:
-            unique = {c["request_hash"]: c for c in cache_rows}
-            _insert(s, ResponseCache.__table__, list(unique.values()))
+        store_cache_rows(s, cached)
         if scores:
             ids = {
                 (c, o): jid
@@ -280,33 +374,6 @@ class RunWriter:
                 ],
             )
         return live_in, live_out
-
-    def finish(self, fatal: ProviderError | None, api_key: str | None) -> RunProgress:
-        """Close the run if nothing is left (or mark it failed / cancelled)."""
-        with write_session(self.engine) as s:
-            run = _run_row(s, self.run_id)
-            counts = _task_counts(s, self.run_id)
-            remaining = counts.get("pending", 0) + counts.get("claimed", 0)
-            run.n_done = counts.get("done", 0)
-            run.n_failed = counts.get("failed", 0)
-            if fatal is not None:
-                run.status = "failed"
-                run.error = redact(str(fatal), api_key)
-            elif run.cancel_requested and remaining:
-                run.status = "cancelled"
-            elif remaining == 0:
-                run.status = "done"
-                run.finished_at = utcnow()
-                run.error = (
-                    f"{run.n_failed} task(s) failed after retries: resume the run to retry"
-                    f" them (judgeboard judge run --resume {run.id})."
-                    if run.n_failed
-                    else None
-                )
-            # else: other workers still hold claims; the last one to finish closes the run.
-            s.add(run)
-            s.commit()
-            return progress_of(run, self.note)
 
 
 def without_nul(text: str | None) -> str | None:

@@ -15,6 +15,7 @@ from judges.config import REQUEST_PARAMS, JudgeSpec, canonical_json
 from judges.providers import anthropic, openai
 from judges.providers.base import (
     RETRYABLE_STATUS,
+    Endpoint,
     ProviderError,
     ProviderReply,
     ProviderRequest,
@@ -30,11 +31,13 @@ from judges.providers.openai import wants_json_mode
 
 __all__ = [
     "FORMATS",
+    "Endpoint",
     "ProviderError",
     "ProviderReply",
     "ProviderRequest",
     "RetryableError",
     "build_request",
+    "build_messages_request",
     "parse_reply",
     "redact",
     "request_hash",
@@ -55,9 +58,23 @@ def wire_format(provider: str) -> WireFormat:
 
 def build_request(spec: JudgeSpec, prompt: str, api_key: str | None) -> ProviderRequest:
     """The HTTP request for one judge prompt; ``spec`` must be normalized."""
+    messages = [{"role": "user", "content": prompt}]
+    return build_messages_request(
+        spec, messages, api_key, spec.params.get("system"), wants_json_mode(spec)
+    )
+
+
+def build_messages_request(
+    spec: Endpoint,
+    messages: list[dict[str, str]],
+    api_key: str | None,
+    system: str | None = None,
+    json_mode: bool = False,
+) -> ProviderRequest:
+    """The HTTP request for a conversation (a judge prompt, a candidate's prompt)."""
     params = spec.params
     extra = {k: params[k] for k in REQUEST_PARAMS if params.get(k) is not None}
-    wire = wire_format(spec.provider).build(spec, prompt, api_key, params.get("system"), extra)
+    wire = wire_format(spec.provider).build(spec, messages, api_key, system, extra, json_mode)
     raw = canonical_json(wire.body).encode("utf-8")
     return ProviderRequest(
         url=wire.url, body=raw, headers=wire.headers, cache_key=request_hash(wire.url, raw)
@@ -76,7 +93,7 @@ _URLS: dict[str, httpx.URL] = {}  # parsed once per base URL, not once per reque
 
 async def send(
     client: httpx.AsyncClient,
-    spec: JudgeSpec,
+    spec: Endpoint,
     request: ProviderRequest,
     api_key: str | None,
     timeout: float,

@@ -4,25 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from judges.config import JudgeSpec
-from judges.providers.base import ProviderReply, WireRequest
+from judges.providers.base import Endpoint, ProviderReply, WireRequest
 
 NAME = "anthropic"
 ANTHROPIC_VERSION = "2023-06-01"
 
 
 def build(
-    spec: JudgeSpec, prompt: str, api_key: str | None, system: str | None, extra: dict[str, Any]
+    spec: Endpoint,
+    messages: list[dict[str, str]],
+    api_key: str | None,
+    system: str | None,
+    extra: dict[str, Any],
+    json_mode: bool,
 ) -> WireRequest:
+    """System turns go to the ``system`` field (the messages API takes no system role)."""
     base = (spec.base_url or "").rstrip("/")
     url = f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
+    systems = [system] if system else []
+    systems += [str(m.get("content", "")) for m in messages if m.get("role") == "system"]
     body: dict[str, Any] = {
         "model": spec.model,
         "max_tokens": extra.pop("max_tokens", 1024),
-        "messages": [{"role": "user", "content": prompt}],
+        "messages": [m for m in messages if m.get("role") != "system"],
     }
-    if system:
-        body["system"] = system
+    if systems:
+        body["system"] = "\n\n".join(systems)
     extra.pop("seed", None)  # not part of the messages API
     if "stop" in extra:
         stop = extra.pop("stop")

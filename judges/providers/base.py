@@ -1,8 +1,9 @@
 """The one interface every wire format implements, and what the formats share.
 
-A wire format is a module with ``NAME``, ``build(spec, prompt, api_key, system, extra)``
-returning a ``WireRequest`` and ``parse(data)`` returning a ``ProviderReply`` (raising
-KeyError/TypeError on an odd body). API keys come from the environment (or a
+A wire format is a module with ``NAME``, ``build(spec, messages, api_key, system, extra,
+json_mode)`` returning a ``WireRequest`` and ``parse(data)`` returning a ``ProviderReply``
+(raising KeyError/TypeError on an odd body). ``spec`` is any ``Endpoint``: a judge's
+``JudgeSpec`` or a candidate's ``CandidateSpec``. API keys come from the environment (or a
 ``secrets`` mapping, e.g. Streamlit's st.secrets) at request time; they go into request
 headers only, never into the request hash, the database, logs or error messages.
 """
@@ -22,7 +23,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from db.errors import JudgeboardError
-from judges.config import JudgeSpec
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 
@@ -68,22 +68,38 @@ class WireRequest:
     headers: dict[str, str] = field(repr=False)
 
 
+class Endpoint(Protocol):
+    """Where and how a config calls its model: what judges and candidates share."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def base_url(self) -> str | None: ...
+    @property
+    def api_key_env(self) -> str | None: ...
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+
 class WireFormat(Protocol):
     NAME: str
 
     def build(
         self,
-        spec: JudgeSpec,
-        prompt: str,
+        spec: Endpoint,
+        messages: list[dict[str, str]],
         api_key: str | None,
         system: str | None,
         extra: dict[str, Any],
+        json_mode: bool,
     ) -> WireRequest: ...
 
     def parse(self, data: dict[str, Any]) -> ProviderReply: ...
 
 
-def resolve_api_key(spec: JudgeSpec, secrets: Mapping[str, Any] | None = None) -> str | None:
+def resolve_api_key(spec: Endpoint, secrets: Mapping[str, Any] | None = None) -> str | None:
     """The key named by ``spec.api_key_env``: environment first, then ``secrets``."""
     name = spec.api_key_env
     if not name:
@@ -97,7 +113,7 @@ def resolve_api_key(spec: JudgeSpec, secrets: Mapping[str, Any] | None = None) -
     if not value:
         raise ProviderError(
             f"No API key for provider '{spec.provider}': set {name} in the environment"
-            " (or in .streamlit/secrets.toml for the app), or clear the judge's key variable"
+            " (or in .streamlit/secrets.toml for the app), or clear the config's key variable"
             " for a local server that needs none."
         )
     return str(value)
@@ -152,15 +168,15 @@ def _error_excerpt(resp: httpx.Response) -> str:
     return " ".join(text.split())[:300]
 
 
-def fatal_error(spec: JudgeSpec, resp: httpx.Response, api_key: str | None) -> ProviderError:
+def fatal_error(spec: Endpoint, resp: httpx.Response, api_key: str | None) -> ProviderError:
     status = resp.status_code
     detail = redact(_error_excerpt(resp), api_key)
     where = f"{spec.provider} at {spec.base_url}"
     if status in (401, 403):
-        key = spec.api_key_env or "an API key variable on the judge"
+        key = spec.api_key_env or "an API key variable on the config"
         fix = f"check the key in {key}"
     elif status == 404:
         fix = f"check the base URL and that model '{spec.model}' exists there"
     else:
-        fix = "check the judge's model and parameters"
+        fix = "check the config's model and parameters"
     return ProviderError(f"{where} answered HTTP {status} ({detail}): {fix}.", status)

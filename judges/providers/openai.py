@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from judges.config import JudgeSpec
-from judges.providers.base import ProviderReply, WireRequest
+from judges.providers.base import Endpoint, ProviderReply, WireRequest
 
 NAME = "openai"
 
@@ -20,7 +20,12 @@ def wants_json_mode(spec: JudgeSpec) -> bool:
 
 
 def build(
-    spec: JudgeSpec, prompt: str, api_key: str | None, system: str | None, extra: dict[str, Any]
+    spec: Endpoint,
+    messages: list[dict[str, str]],
+    api_key: str | None,
+    system: str | None,
+    extra: dict[str, Any],
+    json_mode: bool,
 ) -> WireRequest:
     params = spec.params
     parts = urlsplit((spec.base_url or "").rstrip("/"))
@@ -30,10 +35,10 @@ def build(
         query = f"{query}&" if query else ""
         query += f"api-version={params['api_version']}"
     url = f"{parts.scheme}://{parts.netloc}{path}" + (f"?{query}" if query else "")
-    messages = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": prompt})
-    body: dict[str, Any] = {"model": spec.model, "messages": messages, **extra}
-    if wants_json_mode(spec):
+    sent = [{"role": "system", "content": system}] if system else []
+    sent += messages
+    body: dict[str, Any] = {"model": spec.model, "messages": sent, **extra}
+    if json_mode:
         body["response_format"] = {"type": "json_object"}
     headers = {"content-type": "application/json"}
     if api_key:
