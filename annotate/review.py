@@ -16,8 +16,6 @@ the change itself, reversals included:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import delete, exists, select
@@ -56,17 +54,6 @@ ACTIONS = (
 )
 LOG_COLUMNS = ["when", "admin", "action", "comparison_id", "rater", "detail"]
 _RATER_KEY = re.compile(r"^(u|j):([0-9]+)$")
-
-
-@dataclass(frozen=True)
-class AdjudicationView:
-    comparison_id: int
-    admin: str
-    preference: int | None
-    both_bad: bool
-    note: str | None
-    created_at: datetime
-    updated_at: datetime
 
 
 def _log(
@@ -293,26 +280,6 @@ def use_adjudication_as_gold(engine: Engine, comparison_id: int, *, actor_id: in
         s.commit()
 
 
-def adjudication_of(
-    engine: Engine, comparison_id: int, *, actor_id: int
-) -> AdjudicationView | None:
-    """The comparison's adjudication with the admin's handle, or None (admins only)."""
-    with Session(engine) as s:
-        require_admin(s, actor_id)
-        row = s.execute(
-            select(Adjudication, User.handle)
-            .join(User, User.id == Adjudication.admin_id)
-            .where(Adjudication.comparison_id == comparison_id)
-        ).first()
-    if row is None:
-        return None
-    adj, handle = row
-    return AdjudicationView(
-        comparison_id, handle, adj.preference, adj.both_bad, adj.note, adj.created_at,
-        adj.updated_at,
-    )
-
-
 # --- retiring comparisons ------------------------------------------------------------------
 
 
@@ -448,7 +415,9 @@ def _rater_names(s: Session, keys: list[str]) -> dict[str, str]:
 # --- the log -------------------------------------------------------------------------------
 
 
-def review_log(engine: Engine, campaign_id: int, *, actor_id: int, limit: int = 500) -> pd.DataFrame:
+def review_log(
+    engine: Engine, campaign_id: int, *, actor_id: int, limit: int = 500
+) -> pd.DataFrame:
     """The campaign's review actions, newest first: when, which admin, what, on which
     comparison or rater, and the detail (admins only)."""
     with Session(engine) as s:

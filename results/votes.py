@@ -127,6 +127,8 @@ class VoteFilter:
     scored_only: bool = False
     include_reshows: bool = False
     left_out: LeftOut | None = None
+    include_retired: bool = False
+    """Keep votes on retired comparisons (the item browser shows them; no result does)."""
 
     def clauses(self) -> list[ColumnElement[bool]]:
         """The WHERE clauses on ``Judgment``; they need no join.
@@ -157,7 +159,7 @@ class VoteFilter:
                 prompts = prompts.where(Prompt.split == self.split)
             out.append(Judgment.comparison_id.in_(prompts))
         known = self.left_out
-        if known is None or known.n_retired:
+        if not self.include_retired and (known is None or known.n_retired):
             out.append(Judgment.comparison_id.not_in(retired_ids(self.campaign_id)))
         if known is None:
             excluded = select(RaterExclusion.rater_key).where(
