@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from db.access import require_admin
@@ -318,7 +319,10 @@ def item_detail(engine: Engine, comparison_id: int, *, actor_id: int) -> ItemDet
                 .order_by(Judgment.created_at, Judgment.id)
             ).all()
         ]
-        resolver = select(User.handle).where(User.id == Assignment.flag_resolved_by)
+        resolver_user = aliased(User)
+        resolver = select(resolver_user.handle).where(
+            resolver_user.id == Assignment.flag_resolved_by
+        )
         flags = [
             ItemFlag(*row)
             for row in s.execute(
