@@ -190,7 +190,7 @@ with items_tab:
         judge_majority=items["judge_majority"].map(_verdict),
         adjudication=items["adjudication"].map(_verdict),
         check_kind=items["check_kind"].fillna(""),
-        open=[f"?campaign={campaign_id}&comparison={cid}" for cid in items["comparison_id"]],
+        open=[f"review?campaign={campaign_id}&comparison={cid}" for cid in items["comparison_id"]],
     ).drop(columns=["expected_preference"])
     picked = st.dataframe(
         shown[list(HEADERS)].rename(columns=HEADERS),

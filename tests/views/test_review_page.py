@@ -75,6 +75,19 @@ def test_the_admin_sees_every_item_under_readable_headers(app_db, reviewed) -> N
     )
     assert list(table["Humans disagree"]) == [True, False, False]
     assert list(table["Judge vs humans"]) == [False, True, False]
+    first = reviewed["comparisons"][0]
+    assert table["Open"][0] == f"review?campaign={reviewed['campaign']}&comparison={first}"
+
+
+def test_the_open_link_opens_the_item(app_db, reviewed) -> None:
+    cid = reviewed["comparisons"][1]
+    at = AppTest.from_file(str(ROOT / "views" / "review.py"), default_timeout=60)
+    at.session_state["actor"] = reviewed["admin"]
+    at.query_params["campaign"] = str(reviewed["campaign"])
+    at.query_params["comparison"] = str(cid)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.subheader[0].value == f"Comparison #{cid}"
 
 
 @pytest.mark.parametrize(
