@@ -190,3 +190,17 @@ def test_the_review_page_is_in_the_admins_navigation(app_db, reviewed) -> None:
     at.switch_page("views/review.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Review"
+
+
+def test_the_review_page_renders_the_demo_and_opens_its_items(app_db) -> None:
+    from ingest.demo import load_demo
+
+    load_demo(app_db)
+    admin = Actor(factory.admin_id(app_db), "admin@example.com", "admin", "Admin")
+    at = _page(admin)
+    items = _items(at)
+    assert items and not at.error
+    for cid in items[:3]:
+        _open(at, cid)
+        assert not at.error, [e.value for e in at.error]
+        assert at.subheader[0].value == f"Comparison #{cid}"
