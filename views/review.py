@@ -81,7 +81,7 @@ campaign_id = st.selectbox(
 )
 note = left_out(engine(), campaign_id).note()
 if note:
-    st.info(note)
+    st.info(note.replace(" (see the Review page)", ""))
 
 
 def _call(fn: Any, *args: Any, done: str, **kwargs: Any) -> None:
