@@ -49,6 +49,7 @@ if actor.is_admin:
         st.Page("views/users.py", title="Users", icon=":material/group:"),
         st.Page("views/campaign_setup.py", title="Campaign setup", icon=":material/tune:"),
         st.Page("views/llm_judges.py", title="LLM judges", icon=":material/gavel:"),
+        st.Page("views/review.py", title="Review", icon=":material/rule:"),
     ]
     pages["Results"] = [
         st.Page("views/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),

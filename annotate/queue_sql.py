@@ -161,6 +161,7 @@ Q_CANDIDATES = (
         C.c.campaign_id == bindparam("cid"),
         C.c.n_done < bindparam("overlap"),
         C.c.check_kind.is_(None),
+        C.c.retired_at.is_(None),
         _not_seen(),
         C.c.n_done + _LEASES < bindparam("overlap"),
     )
@@ -175,7 +176,12 @@ ties are (almost) impossible; the caller breaks any by id (SQLite's index order 
 
 Q_CHECK_CANDIDATES = (
     select(C.c.id)
-    .where(C.c.campaign_id == bindparam("cid"), C.c.check_kind == bindparam("kind"), _not_seen())
+    .where(
+        C.c.campaign_id == bindparam("cid"),
+        C.c.check_kind == bindparam("kind"),
+        C.c.retired_at.is_(None),
+        _not_seen(),
+    )
     .order_by(C.c.n_done, C.c.serve_rank, C.c.id)
     .limit(WINDOW)
 )
@@ -188,6 +194,9 @@ Q_RESHOW_CANDIDATES = (
         A.c.campaign_id == bindparam("cid"),
         A.c.status == "done",
         A.c.kind == "normal",
+        _absent(
+            select(literal(1)).where(C.c.id == A.c.comparison_id, C.c.retired_at.is_not(None))
+        ),
         ~exists().where(
             _again.c.comparison_id == A.c.comparison_id,
             _again.c.rater_id == A.c.rater_id,
@@ -200,7 +209,9 @@ Q_RESHOW_CANDIDATES = (
 
 Q_LOCK_SKIP = select(C.c.id).where(C.c.id == bindparam("comp")).with_for_update(skip_locked=True)
 
-Q_STILL_OPEN = select(C.c.n_done, _LEASES).where(C.c.id == bindparam("comp"), _not_seen())
+Q_STILL_OPEN = select(C.c.n_done, _LEASES).where(
+    C.c.id == bindparam("comp"), C.c.retired_at.is_(None), _not_seen()
+)
 
 Q_INSERT_LEASE = insert(A).returning(A.c.id)
 

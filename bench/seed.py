@@ -65,6 +65,7 @@ CAMPAIGN_COLUMNS = [
     "reshow_rate",
     "lease_seconds",
     "blind",
+    "allow_remote_images",
     "archived",
     "created_at",
     "updated_at",
@@ -87,7 +88,7 @@ def load_campaign_basics(
         CAMPAIGN_COLUMNS,
         [
             (1, name, "Pick the better answer.", "pairwise", "3way", True, overlap)
-            + (0.0, 0.0, 0.0, 600, True, False, stamp, stamp)
+            + (0.0, 0.0, 0.0, 600, True, False, False, stamp, stamp)
         ],
     )
     bulk_load(

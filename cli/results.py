@@ -196,6 +196,7 @@ def export_cmd(
     """
     from db.errors import InvalidInputError
     from results.export import default_export_path, export_judgments
+    from results.votes import left_out
 
     if raw_csv and fmt != "csv":
         raise InvalidInputError(
@@ -206,6 +207,13 @@ def export_cmd(
     campaign_id = campaign_id_of(engine, campaign)
     n = export_judgments(engine, campaign_id, fmt, dest, actor_id=local_actor(engine), raw=raw_csv)
     out.print(f"Wrote {n:,} judgments to {dest}.", highlight=False, markup=False)
+    if (note := left_out(engine, campaign_id).note()) is not None:
+        out.print(
+            f"{note.removesuffix(' (see the Review page).')} of every result; their rows are"
+            " in the file, marked in comparison_retired and rater_excluded.",
+            highlight=False,
+            markup=False,
+        )
 
 
 @domain_errors

@@ -28,7 +28,7 @@ from metrics.calibration import (
     CalibrationInput,
 )
 from metrics.vocabulary import judge_label
-from results.votes import VoteFilter
+from results.votes import VoteFilter, scoped
 
 _KNOWN = ("ab", "ba")
 
@@ -70,6 +70,7 @@ def _comparisons(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     ).where(
         Comparison.campaign_id == flt.campaign_id,
         Comparison.output_a_id != Comparison.output_b_id,
+        Comparison.retired_at.is_(None),
     )
     prompts = select(Prompt.id, Prompt.category).where(Prompt.campaign_id == flt.campaign_id)
     if flt.category:
@@ -233,6 +234,7 @@ def calibration_input_sql(engine: Engine, flt: VoteFilter) -> CalibrationInput:
     client mostly waits on the server there. SQLite runs them in this process, where threads
     only contend (measured slower), so they run one after the other.
     """
+    flt = scoped(engine, flt)
     queries = (_comparisons, _humans, _judges)
     if engine.dialect.name == "sqlite":
         comparisons, humans, judges = (query(engine, flt) for query in queries)

@@ -1,7 +1,9 @@
 """Export every judgment of a campaign with full provenance (CSV, JSONL or Parquet).
 
-Every judgment is exported, re-shown items included (flagged in ``is_reshow``), so the file
-is the campaign's whole record; the columns are described in docs/EXPORT.md. Rows stream out
+Every judgment is exported, re-shown items included (flagged in ``is_reshow``), and so
+are votes on retired comparisons and votes of excluded raters (flagged in
+``comparison_retired`` and ``rater_excluded``: every other result leaves them out), so the
+file is the campaign's whole record; the columns are described in docs/EXPORT.md. Rows stream out
 of the database in chunks, and every chunk is written against one column list and (for
 Parquet) one explicit schema fixed before the first row, so a column that happens to be
 empty in the first chunk cannot change its type later.
@@ -33,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from sqlalchemy import Text, and_, case, cast, func, select
+from sqlalchemy import Text, and_, case, cast, exists, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
@@ -47,6 +49,7 @@ from db.models import (
     Judgment,
     JudgmentScore,
     Prompt,
+    RaterExclusion,
     RubricCriterion,
     User,
 )
@@ -111,6 +114,8 @@ BASE_SCHEMA = pa.schema(
         pa.field("is_current", pa.bool_()),
         pa.field("source", pa.string()),
         pa.field("created_at", pa.timestamp("us", tz="UTC")),
+        pa.field("comparison_retired", pa.bool_()),
+        pa.field("rater_excluded", pa.bool_()),
     ]
 )
 
@@ -263,6 +268,13 @@ def _query(campaign_id: int, columns: list[_ScoreColumn]):
             Judgment.is_current,
             Judgment.source,
             Judgment.created_at,
+            Comparison.retired_at.is_not(None).label("comparison_retired"),
+            exists()
+            .where(
+                RaterExclusion.campaign_id == Judgment.campaign_id,
+                RaterExclusion.rater_key == Judgment.rater_key,
+            )
+            .label("rater_excluded"),
             *([scores.c[col.name] for col in columns] if scores is not None else []),
         )
     )
@@ -334,6 +346,8 @@ def _chunk_table(
         "prompt": [prompts[text] for text in raw["prompt"]],
         "both_bad": both_bad,
         "winner": winner,
+        "comparison_retired": [bool(b) for b in raw["comparison_retired"]],
+        "rater_excluded": [bool(b) for b in raw["rater_excluded"]],
         "is_gold": [kind == "gold" for kind in raw["check_kind"]],
         "is_attention": [kind == "attention" for kind in raw["check_kind"]],
         "template_hash": [

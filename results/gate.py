@@ -21,7 +21,7 @@ from results.leaderboards import (
     resolve_judge,
 )
 from results.sampling import labelled_sample_check
-from results.votes import VoteFilter, per_comparison_tallies, with_models
+from results.votes import VoteFilter, left_out, per_comparison_tallies, scoped, with_models
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,8 @@ def gate(
         f" ({ci}, n={n}{on_comparisons}); the gate needs the lower bound"
         f" >= {min_win_rate:.1%}{fix}.{caveat}"
     )
+    if (note := left_out(engine, q.campaign_id).note()) is not None:
+        message += f" {note}"
     return GateResult(passed, float(rate), float(lo), float(hi), int(n), message)
 
 
@@ -115,7 +117,7 @@ def head_to_head_clusters(
 ) -> pd.DataFrame:
     """``wins, ties, n`` of ``candidate`` against ``baseline``, one row per comparison
     (a strong verdict counted ``strong_weight`` times, as on the leaderboard)."""
-    pc = per_comparison_tallies(replace(flt, scored_only=True), strong_weight)
+    pc = per_comparison_tallies(replace(scoped(engine, flt), scored_only=True), strong_weight)
     query = with_models(pc, pc.c.a_wins, pc.c.ties, pc.c.b_wins).where(
         or_(
             (CandA.name == candidate) & (CandB.name == baseline),

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from db.access import admin_only
 from db.errors import InvalidInputError, NotFoundError
 from db.joins import CandA, CandB, OutA, OutB, output_joins
-from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt
+from db.models import Candidate, Comparison, Judge, Judgment, Output, Prompt, ReviewAction
 from metrics import vocabulary
 from metrics.blend import blend_counts, ppi_bradley_terry
 from metrics.counts import PairCounts, pair_counts_from_clusters
@@ -30,9 +30,12 @@ from metrics.vocabulary import missing_to_none
 from metrics.win_rates import win_rate_matrix
 from results.sampling import labelled_sample_check
 from results.votes import (
+    LeftOut,
     VoteFilter,
+    left_out,
     per_comparison_tallies,
     preference_sign_sql,
+    scoped,
     scores_frame,
     with_models,
 )
@@ -54,8 +57,15 @@ class LeaderboardQuery:
     seed: int = 0
     strong_weight: int = 1
 
-    def votes(self, *, rater_kind: str | None = None, judge_id: int | None = None) -> VoteFilter:
-        """The scored current votes this query ranks on, of one rater kind or one judge."""
+    def votes(
+        self,
+        *,
+        rater_kind: str | None = None,
+        judge_id: int | None = None,
+        left: LeftOut | None = None,
+    ) -> VoteFilter:
+        """The scored current votes this query ranks on, of one rater kind or one judge
+        (``left``: the campaign's retired comparisons and excluded raters, when known)."""
         return VoteFilter(
             self.campaign_id,
             rater_kind=rater_kind,
@@ -63,6 +73,7 @@ class LeaderboardQuery:
             category=self.category,
             split=self.split,
             scored_only=True,
+            left_out=left,
         )
 
 
@@ -93,7 +104,7 @@ def outcome_aggregates(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     neither a sort nor a table read), then the ~100x fewer per-comparison rows are joined
     to their candidates and summed per pair.
     """
-    per_comparison = per_comparison_tallies(replace(flt, scored_only=True))
+    per_comparison = per_comparison_tallies(replace(scoped(engine, flt), scored_only=True))
     counted = select(
         OutA.candidate_id.label("cand_a"),
         OutB.candidate_id.label("cand_b"),
@@ -138,7 +149,7 @@ def cluster_aggregates(
     This is what :func:`metrics.counts.pair_counts_from_clusters` takes, so the
     bootstrap resamples comparisons, not votes.
     """
-    pc = per_comparison_tallies(replace(flt, scored_only=True), strong_weight)
+    pc = per_comparison_tallies(replace(scoped(engine, flt), scored_only=True), strong_weight)
     # one integer per pattern: a 3-column GROUP BY key costs SQLite twice the time
     pattern = (pc.c.a_wins * _PATTERN_BASE + pc.c.ties) * _PATTERN_BASE + pc.c.b_wins
     keys = [OutA.candidate_id, OutB.candidate_id, pattern]
@@ -249,11 +260,16 @@ def judges_in_campaign(
 
 
 def _judges_in_campaign(engine: Engine, campaign_id: int) -> list[tuple[int, str, int]]:
+    """Judges with verdicts that count: an excluded judge, or one whose verdicts are all on
+    retired comparisons, is not offered."""
+    counted = scoped(engine, VoteFilter(campaign_id, rater_kind="llm"))
     with engine.connect() as conn:
         rows = conn.execute(
-            select(Judge.id, Judge.name, Judge.version, func.count())
-            .join(Judgment, Judgment.judge_id == Judge.id)
-            .where(Judgment.campaign_id == campaign_id, Judgment.is_current)
+            counted.apply(
+                select(Judge.id, Judge.name, Judge.version, func.count()).join(
+                    Judgment, Judgment.judge_id == Judge.id
+                )
+            )
             .group_by(Judge.id, Judge.name, Judge.version)
             .order_by(func.count().desc(), Judge.id)
         ).all()
@@ -282,7 +298,9 @@ def resolve_judge(engine: Engine, campaign_id: int, judge: str | None) -> tuple[
     )
 
 
-def ppi_frame(engine: Engine, q: LeaderboardQuery, judge_id: int) -> pd.DataFrame:
+def ppi_frame(
+    engine: Engine, q: LeaderboardQuery, judge_id: int, left: LeftOut | None = None
+) -> pd.DataFrame:
     """Per comparison: the judge's verdict (swaps resolved) and the human majority.
 
     A judge's two position-swapped verdicts that disagree resolve to a tie; a human
@@ -295,7 +313,7 @@ def ppi_frame(engine: Engine, q: LeaderboardQuery, judge_id: int) -> pd.DataFram
     human_sum = func.sum(case((Judgment.rater_kind == "human", sign), else_=0))
     human_n = func.sum(case((Judgment.rater_kind == "human", 1), else_=0))
     per_comparison = (
-        q.votes()
+        scoped(engine, q.votes(left=left))
         .apply(
             select(
                 Judgment.comparison_id,
@@ -353,13 +371,17 @@ def _costs(engine: Engine, campaign_id: int) -> pd.DataFrame:
     )
 
 
-def data_version(engine: Engine, campaign_id: int) -> tuple[int, int]:
-    """Changes whenever a judgment is added or revised in the campaign."""
+def data_version(engine: Engine, campaign_id: int) -> tuple[int, int, int]:
+    """Changes whenever a judgment is added or revised in the campaign, and with every
+    review action (a comparison retired, a rater excluded, and their reversals)."""
     with engine.connect() as conn:
         n, last = conn.execute(
             select(func.count(), func.max(Judgment.id)).where(Judgment.campaign_id == campaign_id)
         ).one()
-    return int(n), int(last or 0)
+        reviewed = conn.execute(
+            select(func.max(ReviewAction.id)).where(ReviewAction.campaign_id == campaign_id)
+        ).scalar()
+    return int(n), int(last or 0), int(reviewed or 0)
 
 
 _side_queries = ThreadPoolExecutor(max_workers=2, thread_name_prefix="leaderboard")
@@ -393,7 +415,10 @@ def compute_leaderboard(engine: Engine, q: LeaderboardQuery, *, actor_id: int) -
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    result = _compute(engine, q)
+    left = left_out(engine, q.campaign_id)
+    result = _compute(engine, q, left)
+    if (note := left.note()) is not None:
+        result.notes.append(note)
     with _cache_lock:
         _cache[key] = result
         while len(_cache) > CACHE_SIZE:
@@ -407,12 +432,12 @@ def _empty(q: LeaderboardQuery, note: str, label: str | None = None) -> Leaderbo
     )
 
 
-def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
+def _compute(engine: Engine, q: LeaderboardQuery, left: LeftOut) -> LeaderboardResult:
     judge_id, judge_label = None, None
     if q.source != "human":
         judge_id, judge_label = resolve_judge(engine, q.campaign_id, q.judge)
     if q.source == "ppi":
-        result = _compute_ppi(engine, q, judge_id, judge_label)
+        result = _compute_ppi(engine, q, judge_id, judge_label, left)
         if q.strong_weight > 1:
             result.notes.append(
                 "Strong weight applies to human, judge and blend leaderboards, not to PPI,"
@@ -426,18 +451,20 @@ def _compute(engine: Engine, q: LeaderboardQuery) -> LeaderboardResult:
         _side_queries.submit(
             scores_frame,
             engine,
-            VoteFilter(q.campaign_id, "human", category=q.category, split=q.split),
+            VoteFilter(
+                q.campaign_id, "human", category=q.category, split=q.split, left_out=left
+            ),
         )
         if q.source == "human"
         else None
     )
     human = (
-        _counts(engine, q.votes(rater_kind="human"), q.length_control, q.strong_weight)
+        _counts(engine, q.votes(rater_kind="human", left=left), q.length_control, q.strong_weight)
         if q.source in ("human", "blend")
         else None
     )
     judged = (
-        _counts(engine, q.votes(judge_id=judge_id), q.length_control, q.strong_weight)
+        _counts(engine, q.votes(judge_id=judge_id, left=left), q.length_control, q.strong_weight)
         if judge_id is not None
         else None
     )
@@ -532,9 +559,9 @@ def leaderboard_notes(board: Leaderboard, *, clustered: bool, strong_weight: int
 
 
 def _compute_ppi(
-    engine: Engine, q: LeaderboardQuery, judge_id: int, judge_label: str
+    engine: Engine, q: LeaderboardQuery, judge_id: int, judge_label: str, left: LeftOut
 ) -> LeaderboardResult:
-    frame = ppi_frame(engine, q, judge_id)
+    frame = ppi_frame(engine, q, judge_id, left)
     labelled = int(frame["human_preference"].notna().sum())
     if frame["judge_preference"].notna().sum() == 0 or labelled == 0:
         return _empty(
@@ -543,7 +570,7 @@ def _compute_ppi(
             judge_label,
         )
     ppi = ppi_bradley_terry(frame, rounds=q.rounds, seed=q.seed, baseline=q.baseline)
-    human = _counts(engine, q.votes(rater_kind="human"), length_control=False)
+    human = _counts(engine, q.votes(rater_kind="human", left=left), length_control=False)
     matrix = win_rate_matrix(human).rate if human is not None else pd.DataFrame()
     unlabelled = int((ppi.table["n_labelled"] == 0).sum())
     notes = [

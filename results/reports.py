@@ -17,7 +17,7 @@ from metrics.calibration import CalibrationReport, calibration_from_input
 from metrics.rater_quality import PositionBias, QualityThresholds, position_bias, rater_quality
 from metrics.vocabulary import INCONSISTENT_AS, missing_to_none, user_key
 from results.calibration_queries import calibration_input_sql
-from results.votes import VoteFilter, scores_frame
+from results.votes import VoteFilter, scoped, scores_frame
 
 _SHOWN_ORDERS = np.array(["unknown", "ab", "ba"], dtype=object)
 
@@ -136,7 +136,10 @@ def campaign_agreement(
     Admins only: it shows every rater's judgments.
     """
     admin_only(engine, actor_id)
-    flt = VoteFilter(campaign_id, rater_kind="human", category=category, include_reshows=True)
+    flt = scoped(
+        engine,
+        VoteFilter(campaign_id, rater_kind="human", category=category, include_reshows=True),
+    )
     handles = _user_handles(engine)
     votes = _agreement_votes(engine, flt, handles)
     scores = scores_frame(engine, flt)
@@ -150,6 +153,8 @@ def campaign_agreement(
             f"{unknown} decisive vote{'s' if unknown != 1 else ''} with an unknown shown order"
             " left out of P(prefer left); they count everywhere else."
         )
+    if (note := flt.left_out.note()) is not None:
+        report.notes.append(note)
     return AgreementPage(report, raters, position)
 
 
@@ -177,11 +182,15 @@ def campaign_calibration(
             f"'{inconsistent_as}' is not a way to count a swapped pair that disagrees:"
             f" use {' or '.join(INCONSISTENT_AS)}."
         )
-    data = calibration_input_sql(engine, VoteFilter(campaign_id, category=category))
+    flt = scoped(engine, VoteFilter(campaign_id, category=category))
+    data = calibration_input_sql(engine, flt)
     report = calibration_from_input(
         data,
         "tie" if choice == "tie" else "drop",
         n_boot=n_boot,
         seed=seed,
     )
-    return replace(report, inconsistent_as=choice)
+    report = replace(report, inconsistent_as=choice)
+    if (note := flt.left_out.note()) is not None:
+        report.notes.append(note)
+    return report

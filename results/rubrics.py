@@ -16,7 +16,7 @@ from db.errors import NotFoundError
 from db.models import Campaign, Candidate, Output, Prompt, RubricCriterion
 from metrics.rubric import HUMAN, rubric_summary, score_distribution
 from metrics.vocabulary import missing_to_none
-from results.votes import VoteFilter, scores_frame
+from results.votes import VoteFilter, scoped, scores_frame
 
 MISSING = "—"
 
@@ -161,7 +161,8 @@ def campaign_rubrics(
                 .distinct()
             ).scalars()
         )
-    scores = scores_frame(engine, VoteFilter(campaign_id, category=category, split=split))
+    flt = scoped(engine, VoteFilter(campaign_id, category=category, split=split))
+    scores = scores_frame(engine, flt)
     names = [c.name for c in criteria]
     summary = rubric_summary(scores, models=models, criteria=names, level=level)
     distribution = score_distribution(scores, values={c.name: c.values() for c in criteria})
@@ -181,4 +182,6 @@ def campaign_rubrics(
         notes.append(
             "No rubric scores yet: they appear once raters or a rubric judge score outputs."
         )
+    if (note := flt.left_out.note()) is not None:
+        notes.append(note)
     return RubricReport(criteria, summary, distribution, level, notes)

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from db.models import Assignment, Campaign, Comparison, Judgment
-from results.votes import VoteFilter
+from results.votes import VoteFilter, scoped
 
 WINDOW = 16
 """The queue's candidate window (``annotate.queue_sql.WINDOW``), as slack in the prefix."""
@@ -82,7 +82,7 @@ def labelled_sample_check(engine: Engine, campaign_id: int) -> SampleCheck:
     served ones, and the ordinary comparisons in serving order; the rest is counting.
     """
     labelled_ids = (
-        VoteFilter(campaign_id, rater_kind="human", scored_only=True)
+        scoped(engine, VoteFilter(campaign_id, rater_kind="human", scored_only=True))
         .apply(select(Judgment.comparison_id))
         .distinct()
     )
@@ -93,7 +93,11 @@ def labelled_sample_check(engine: Engine, campaign_id: int) -> SampleCheck:
     )
     in_order = (
         select(Comparison.id)
-        .where(Comparison.campaign_id == campaign_id, Comparison.check_kind.is_(None))
+        .where(
+            Comparison.campaign_id == campaign_id,
+            Comparison.check_kind.is_(None),
+            Comparison.retired_at.is_(None),
+        )
         .order_by(Comparison.serve_rank, Comparison.id)
     )
     with engine.connect() as conn:

@@ -9,7 +9,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, String, Subquery, case, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.engine import Engine
 
 from db.joins import CandA, CandB, OutA, OutB, candidate_joins, comparison_joins
@@ -21,11 +32,76 @@ from db.models import (
     JudgmentScore,
     Output,
     Prompt,
+    RaterExclusion,
+    ReviewAction,
     RubricCriterion,
     User,
 )
 from metrics.frames import SCORE_COLUMNS, VOTE_COLUMNS
 from metrics.vocabulary import judge_label
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """What review took out of a campaign's results: retired comparisons and the raters
+    (``u:12``, ``j:3``) whose votes were excluded. Their votes stay stored."""
+
+    n_retired: int = 0
+    raters: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.n_retired and not self.raters
+
+    def note(self) -> str | None:
+        """"3 retired comparisons and 1 excluded rater are left out.", or None."""
+        parts = []
+        if self.n_retired:
+            parts.append(_count(self.n_retired, "retired comparison"))
+        if self.raters:
+            parts.append(_count(len(self.raters), "excluded rater"))
+        if not parts:
+            return None
+        verb = "is" if len(parts) == 1 and (self.n_retired or len(self.raters)) == 1 else "are"
+        return f"{' and '.join(parts)} {verb} left out (see the Review page)."
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def left_out(engine: Engine, campaign_id: int) -> LeftOut:
+    """The campaign's retired comparisons (a count) and excluded raters.
+
+    Retiring and excluding happen only through ``annotate.review``, which logs every action,
+    so a campaign without a review action has nothing left out: that costs one lookup in the
+    small ``review_actions`` index, and results of an unreviewed campaign carry no extra
+    predicate at all.
+    """
+    with engine.connect() as conn:
+        reviewed = conn.execute(
+            select(exists().where(ReviewAction.campaign_id == campaign_id))
+        ).scalar()
+        if not reviewed:
+            return LeftOut()
+        n_retired = conn.execute(
+            select(func.count())
+            .select_from(Comparison)
+            .where(Comparison.campaign_id == campaign_id, Comparison.retired_at.is_not(None))
+        ).scalar_one()
+        raters = conn.execute(
+            select(RaterExclusion.rater_key)
+            .where(RaterExclusion.campaign_id == campaign_id)
+            .order_by(RaterExclusion.rater_key)
+        ).scalars()
+        return LeftOut(int(n_retired), tuple(raters))
+
+
+def retired_ids(campaign_id: int) -> Select:
+    """``SELECT id`` of the campaign's retired comparisons (for ``NOT IN``)."""
+    return select(Comparison.id).where(
+        Comparison.campaign_id == campaign_id, Comparison.retired_at.is_not(None)
+    )
 
 
 @dataclass(frozen=True)
@@ -35,6 +111,11 @@ class VoteFilter:
     ``scored_only`` keeps judgments with a preference (leaderboards count only those).
     Re-shown items (a rater's second look at a comparison, for the consistency check) are
     left out unless ``include_reshows``: only the consistency figure reads them.
+
+    Votes on retired comparisons and votes of excluded raters never count. ``left_out`` is
+    what :func:`left_out` found for the campaign (:func:`scoped` fills it in); while it is
+    None the clauses look both up in SQL, which is right but costs every query a subquery,
+    so query functions call :func:`scoped` first and add predicates only when needed.
     """
 
     campaign_id: int
@@ -45,6 +126,9 @@ class VoteFilter:
     current_only: bool = True
     scored_only: bool = False
     include_reshows: bool = False
+    left_out: LeftOut | None = None
+    include_retired: bool = False
+    """Keep votes on retired comparisons (the item browser shows them; no result does)."""
 
     def clauses(self) -> list[ColumnElement[bool]]:
         """The WHERE clauses on ``Judgment``; they need no join.
@@ -74,10 +158,27 @@ class VoteFilter:
             if self.split:
                 prompts = prompts.where(Prompt.split == self.split)
             out.append(Judgment.comparison_id.in_(prompts))
+        known = self.left_out
+        if not self.include_retired and (known is None or known.n_retired):
+            out.append(Judgment.comparison_id.not_in(retired_ids(self.campaign_id)))
+        if known is None:
+            excluded = select(RaterExclusion.rater_key).where(
+                RaterExclusion.campaign_id == self.campaign_id
+            )
+            out.append(Judgment.rater_key.not_in(excluded))
+        elif known.raters:
+            out.append(Judgment.rater_key.not_in(known.raters))
         return out
 
     def apply(self, query: Select) -> Select:
         return query.where(*self.clauses())
+
+
+def scoped(engine: Engine, flt: VoteFilter) -> VoteFilter:
+    """``flt`` with its campaign's retired comparisons and excluded raters looked up."""
+    if flt.left_out is not None:
+        return flt
+    return replace(flt, left_out=left_out(engine, flt.campaign_id))
 
 
 def preference_sign_sql(preference: Any) -> ColumnElement[int]:
@@ -103,6 +204,7 @@ def judge_label_sql() -> ColumnElement[str]:
 
 def votes_frame(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     """One row per judgment in the ``metrics.frames`` votes contract."""
+    flt = scoped(engine, flt)
     label = judge_label_sql()
     query = comparison_joins(
         select(
@@ -136,6 +238,7 @@ def votes_frame(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
 
 def scores_frame(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     """One row per rubric score in the ``metrics.frames`` scores contract."""
+    flt = scoped(engine, flt)
     label = judge_label_sql()
     query = (
         select(
@@ -168,6 +271,7 @@ def outcome_counts(engine: Engine, flt: VoteFilter) -> pd.DataFrame:
     Each judgment counts once; a judge's two swapped verdicts on one comparison are two
     observations of the same pair, as every vote is.
     """
+    flt = scoped(engine, flt)
     wins_a, ties, wins_b = outcome_tallies(Judgment.preference)
     query = comparison_joins(
         select(

@@ -65,7 +65,7 @@ name = st.selectbox("Campaign", list(campaigns))
 
 
 @st.cache_data(ttl=60, show_spinner="Computing agreement with 1,000 bootstrap rounds…")
-def _report(campaign_id: int, version: tuple[int, int], _actor_id: int) -> dict:
+def _report(campaign_id: int, version: tuple[int, int, int], _actor_id: int) -> dict:
     """The report for one campaign at one data version, shared by every admin.
 
     Only ``load`` calls it, after the access check; an error raises, so it is never cached.

@@ -42,7 +42,7 @@ inconsistent_as = right.selectbox(INCONSISTENT_AS_LABEL, INCONSISTENT_AS, help=I
 
 @st.cache_data(ttl=60, show_spinner="Comparing judges with the human majority…")
 def _report(
-    campaign_id: int, inconsistent: str, version: tuple[int, int], _actor_id: int
+    campaign_id: int, inconsistent: str, version: tuple[int, int, int], _actor_id: int
 ) -> CalibrationReport:
     """The report for one campaign at one data version, shared by every admin.
 

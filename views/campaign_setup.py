@@ -12,13 +12,16 @@ from annotate.campaign_setup import (
     load_campaign_form,
     rater_choices,
     save_campaign,
-    set_checks,
+    set_check,
 )
 from annotate.campaigns import list_campaigns
+from db.errors import JudgeboardError
 from db.models import MODES, SCALES
 from judges.templates import default_judge_instructions
 from metrics.vocabulary import missing_to_none
-from views.widgets.common import engine, require_actor, run_or_error
+from results.items import item_detail
+from views.widgets.answer import PREFERENCES, show_prompt, show_response
+from views.widgets.common import engine, plain, require_actor, run_or_error
 
 NEW = 0
 MODE_LABELS = {
@@ -212,6 +215,32 @@ if submitted:
         st.session_state["setup_select"] = saved
         st.rerun()
 
+CHECK_KINDS = {"gold": "Gold (measures accuracy)", "attention": "Attention check"}
+VERDICT_LABELS = {value: label for label, value in EXPECTED.items()}
+
+
+def _set_expected(comparison_id: int, preference: int) -> None:
+    kind = st.session_state.get(f"check-kind-{comparison_id}", "gold")
+    try:
+        set_check(engine(), comparison_id, kind, preference, actor_id=actor.id)
+    except JudgeboardError as exc:
+        st.session_state["setup_check_error"] = str(exc)
+    else:
+        st.session_state["setup_flash"] = (
+            f"Comparison #{comparison_id} is a {kind} item; expected answer:"
+            f" {VERDICT_LABELS[preference]}."
+        )
+
+
+def _make_normal(comparison_id: int) -> None:
+    try:
+        set_check(engine(), comparison_id, None, actor_id=actor.id)
+    except JudgeboardError as exc:
+        st.session_state["setup_check_error"] = str(exc)
+    else:
+        st.session_state["setup_flash"] = f"Comparison #{comparison_id} is a normal item again."
+
+
 if campaign_id != NEW:
     st.subheader("Gold and attention-check items")
     st.caption(
@@ -219,43 +248,87 @@ if campaign_id != NEW:
         " attention checks catch raters who click without reading. Raters cannot tell them"
         " apart from other items. A and B here are the stored (canonical) order."
     )
+    check_error = st.session_state.pop("setup_check_error", None)
+    if check_error:
+        st.error(plain(check_error))
     rows = check_rows(engine(), campaign_id, actor_id=actor.id)
     if not rows:
         st.info("No comparisons yet: import outputs and pair them first.")
         st.stop()
-    label_of = {v: k for k, v in EXPECTED.items()}
-    checks = pd.DataFrame(
-        [
-            {
-                "comparison": r.comparison_id,
-                "prompt": r.prompt,
-                "A": r.model_a,
-                "B": r.model_b,
-                "kind": r.check_kind or "",
-                "expected": label_of.get(r.expected_preference, ""),
-            }
-            for r in rows
-        ]
-    )
-    edited_checks = st.data_editor(
-        checks,
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Comparison": r.comparison_id,
+                    "Prompt": r.prompt,
+                    "Model A": r.model_a,
+                    "Model B": r.model_b,
+                    "Kind": r.check_kind or "",
+                    "Expected": VERDICT_LABELS.get(r.expected_preference, ""),
+                }
+                for r in rows
+            ]
+        ),
         hide_index=True,
         width="stretch",
-        disabled=["comparison", "prompt", "A", "B"],
-        column_config={
-            "kind": st.column_config.SelectboxColumn("kind", options=["", "gold", "attention"]),
-            "expected": st.column_config.SelectboxColumn("expected", options=["", *EXPECTED]),
-        },
-        key=f"checks-{campaign_id}",
     )
-    if st.button("Save check items"):
-        before = checks.set_index("comparison")
-        changes = [
-            (int(r["comparison"]), r["kind"] or None, EXPECTED.get(r["expected"]))
-            for r in edited_checks.to_dict("records")
-            if (r["kind"], r["expected"])
-            != tuple(before.loc[r["comparison"], ["kind", "expected"]])
-        ]
-        done = run_or_error(set_checks, engine(), changes, actor_id=actor.id)
-        if done is not None:
-            st.success(f"Updated {done} comparison(s).")
+    by_id = {r.comparison_id: r for r in rows}
+    picked = st.selectbox(
+        "Item",
+        list(by_id),
+        format_func=lambda cid: (
+            f"#{cid}: {by_id[cid].prompt}, {by_id[cid].model_a} vs {by_id[cid].model_b}"
+            + (f" ({by_id[cid].check_kind})" if by_id[cid].check_kind else "")
+        ),
+        key=f"check-item-{campaign_id}",
+    )
+    row = by_id[picked]
+    st.radio(
+        "Kind",
+        list(CHECK_KINDS),
+        index=list(CHECK_KINDS).index(row.check_kind) if row.check_kind else 0,
+        format_func=CHECK_KINDS.get,
+        horizontal=True,
+        key=f"check-kind-{picked}",
+    )
+    detail = run_or_error(item_detail, engine(), picked, actor_id=actor.id)
+    if detail is None:
+        st.stop()
+    remote = current.allow_remote_images
+    show_prompt(detail.messages, f"check-{picked}-prompt", remote)
+    left, right = st.columns(2, gap="medium")
+    with left:
+        show_response(
+            f"Response A: {plain(detail.model_a)}",
+            detail.output_a,
+            detail.turns_a,
+            f"check-{picked}-a",
+            remote,
+        )
+    with right:
+        show_response(
+            f"Response B: {plain(detail.model_b)}",
+            detail.output_b,
+            detail.turns_b,
+            f"check-{picked}-b",
+            remote,
+        )
+    st.caption("Expected answer: pick it with the buttons raters use.")
+    choices = PREFERENCES[current.preference_scale]
+    for col, (value, label, key) in zip(st.columns(len(choices)), choices, strict=True):
+        col.button(
+            label,
+            key=f"check-{picked}-pref-{value}",
+            shortcut=key,
+            type="primary" if row.check_kind and row.expected_preference == value else "secondary",
+            width="stretch",
+            on_click=_set_expected,
+            args=(picked, value),
+        )
+    if row.check_kind:
+        st.button(
+            "Make it a normal item",
+            key=f"check-{picked}-normal",
+            on_click=_make_normal,
+            args=(picked,),
+        )
