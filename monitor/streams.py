@@ -73,6 +73,25 @@ def _stream(session: Session, name: str) -> Stream | None:
     return session.exec(select(Stream).where(Stream.name == name)).first()
 
 
+def _ensure(s: Session, name: str, actor_id: int) -> Stream:
+    row = _stream(s, name)
+    if row is None:
+        row = Stream(name=name, created_by=actor_id)
+        s.add(row)
+        s.flush()
+    return row
+
+
+def ensure_stream(engine: Engine, stream: str, *, actor_id: int) -> int:
+    """The id of ``stream``, made if it does not exist yet; admins only."""
+    name = _clean_name(stream)
+    with write_session(engine) as s:
+        require_admin(s, actor_id)
+        row = _ensure(s, name, actor_id)
+        s.commit()
+        return row.id
+
+
 def create_token(engine: Engine, stream: str, *, actor_id: int) -> NewToken:
     """A new ingest token for ``stream`` (made if it does not exist yet); admins only.
 
@@ -81,11 +100,7 @@ def create_token(engine: Engine, stream: str, *, actor_id: int) -> NewToken:
     name = _clean_name(stream)
     with write_session(engine) as s:
         require_admin(s, actor_id)
-        row = _stream(s, name)
-        if row is None:
-            row = Stream(name=name, created_by=actor_id)
-            s.add(row)
-            s.flush()
+        row = _ensure(s, name, actor_id)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         record = IngestToken(
             stream_id=row.id,
