@@ -52,7 +52,9 @@ LEGACY_COMPLETION_EVENT = "gen_ai.content.completion"
 # Column widths of ``interactions`` (db/models.py): longer values are refused, not cut.
 FIELD_LIMITS = {"operation": 64, "model": 200, "response_model": 200, "response_id": 200}
 
+_EXTRA_KEYS = ("name", "finish_reason", "tool_calls", "tool_call_id")
 _INDEXED = re.compile(r"^gen_ai\.(prompt|completion)\.(\d+)\.(\w+)$")
+_INDEXED_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.")
 _CONSUMED = {
     "gen_ai.operation.name",
     "gen_ai.request.model",
@@ -125,7 +127,7 @@ def _maybe_json(value: Any) -> Any:
 def _part_text(part: Any) -> str | None:
     if isinstance(part, str):
         return part
-    if isinstance(part, Mapping) and part.get("type", "text") == "text":
+    if isinstance(part, dict) and part.get("type", "text") == "text":
         text = part.get("content", part.get("text"))
         return text if isinstance(text, str) else None
     return None
@@ -140,7 +142,7 @@ def _message(role: Any, content: Any, extra: Mapping[str, Any] | None = None) ->
         msg["content"] = "".join(t for t in texts if t is not None)
         if any(t is None for t in texts):
             msg["parts"] = content
-    elif isinstance(content, Mapping):
+    elif isinstance(content, dict):
         text = _part_text(content)
         msg["content"] = text or ""
         if text is None:
@@ -158,22 +160,22 @@ def _messages(value: Any, default_role: str) -> list[dict[str, Any]]:
     value = _maybe_json(value)
     if value is None:
         return []
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
         return [_message(default_role, value)]
     out = []
     for item in value:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             out.append(_message(default_role, item))
             continue
-        item = dict(item)
-        if "message" in item and isinstance(item["message"], Mapping | str):
+        if isinstance(item.get("message"), dict | str):
+            item = dict(item)
             inner = _maybe_json(item.pop("message"))
-            inner = inner if isinstance(inner, Mapping) else {"content": inner}
+            inner = inner if isinstance(inner, dict) else {"content": inner}
             item = {**item, **inner}
-        content = item.get("parts", item.get("content"))
-        extra = {k: item.get(k) for k in ("name", "finish_reason", "tool_calls", "tool_call_id")}
+        content = item["parts"] if "parts" in item else item.get("content")
+        extra = {k: item[k] for k in _EXTRA_KEYS if k in item}
         out.append(_message(item.get("role", default_role), content, extra))
     return out
 
@@ -189,7 +191,7 @@ def _indexed(attrs: Mapping[str, Any], which: str) -> list[dict[str, Any]]:
     """OpenLLMetry's gen_ai.prompt.N.role / gen_ai.prompt.N.content attributes."""
     rows: dict[int, dict[str, Any]] = {}
     for key, val in attrs.items():
-        m = _INDEXED.match(key)
+        m = _INDEXED.match(key) if key.startswith(_INDEXED_PREFIXES) else None
         if m and m.group(1) == which:
             rows.setdefault(int(m.group(2)), {})[m.group(3)] = val
     default = "user" if which == "prompt" else "assistant"
@@ -207,7 +209,7 @@ def _event_messages(
         if name in MESSAGE_EVENTS:
             content = attrs.get("content", attrs.get("gen_ai.event.content"))
             body = _maybe_json(content)
-            if isinstance(body, Mapping) and "content" in body:
+            if isinstance(body, dict) and "content" in body:
                 inputs.extend(_messages(body, MESSAGE_EVENTS[name]))
             else:
                 role = attrs.get("role", MESSAGE_EVENTS[name])
@@ -215,7 +217,7 @@ def _event_messages(
                 inputs.append(_message(role, content, extra))
         elif name == CHOICE_EVENT:
             message = _maybe_json(attrs.get("message", attrs.get("gen_ai.event.content")))
-            if isinstance(message, Mapping):
+            if isinstance(message, dict):
                 outputs.extend(
                     _messages({**message, "finish_reason": attrs.get("finish_reason")}, "assistant")
                 )
