@@ -187,7 +187,7 @@ def read_traces(
             lines += 1
             try:
                 row = json.loads(text)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise ImportFileError(where, number, None, f"is not JSON: {exc}.") from None
             if not isinstance(row, dict):
                 raise ImportFileError(where, number, None, "must be a JSON object.")

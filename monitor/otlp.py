@@ -135,13 +135,13 @@ def parse_json(data: bytes | str | Mapping[str, Any]) -> ExportTraceServiceReque
     """An OTLP/JSON ExportTraceServiceRequest (text or an already parsed object)."""
     try:
         doc = json.loads(data) if isinstance(data, bytes | str) else json.loads(json.dumps(data))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise PayloadError(400, f"Body is not valid JSON: {exc}.") from None
-    _fix_ids(doc)
     request = ExportTraceServiceRequest()
     try:
+        _fix_ids(doc)
         json_format.ParseDict(doc, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
+    except (json_format.ParseError, AttributeError, TypeError, ValueError, RecursionError) as exc:
         raise PayloadError(
             400, f"Body is not an OTLP/JSON ExportTraceServiceRequest: {exc}"
         ) from None

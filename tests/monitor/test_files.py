@@ -102,3 +102,10 @@ def test_a_rater_cannot_import_traces(engine, tmp_path) -> None:
     with pytest.raises(PermissionDeniedError):
         import_traces(engine, _write(tmp_path, [_record(1)]), "batch", actor_id=rater)
     assert factory.table_counts(engine)["interactions"] == 0
+
+
+def test_an_otlp_line_of_the_wrong_shape_names_the_line(engine, tmp_path) -> None:
+    path = _write(tmp_path, [{"resourceSpans": "nope"}])
+    with pytest.raises(ImportFileError) as caught:
+        import_traces(engine, path, "batch", actor_id=factory.admin_id(engine))
+    assert (caught.value.line, caught.value.field) == (1, "resourceSpans")

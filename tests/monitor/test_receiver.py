@@ -4,6 +4,7 @@ databases: tokens, limits, encodings, idempotency, non-GenAI spans."""
 from __future__ import annotations
 
 import gzip
+import json
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -189,3 +190,56 @@ def test_a_span_without_a_trace_id_is_dropped_and_counted(engine, token) -> None
     assert answer.partial_success.rejected_spans == 1
     assert "trace id" in answer.partial_success.error_message
     assert len(_rows(engine)) == 1
+
+
+def test_otlp_json_with_string_ints_enum_numbers_and_empty_parent(engine, token) -> None:
+    body = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [{"key": "service.version", "value": {"stringValue": "9"}}]
+                },
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "x"},
+                        "spans": [
+                            {
+                                "traceId": "5B8EFFF798038103D269B633813FC60C",
+                                "spanId": "EEE19B7EC3C1B174",
+                                "parentSpanId": "",
+                                "name": "chat m",
+                                "kind": 3,
+                                "startTimeUnixNano": "1796000000000000000",
+                                "endTimeUnixNano": "1796000000500000000",
+                                "attributes": [
+                                    {"key": "gen_ai.request.model", "value": {"stringValue": "m"}},
+                                    {
+                                        "key": "gen_ai.usage.input_tokens",
+                                        "value": {"intValue": "7"},
+                                    },
+                                ],
+                                "someFutureField": True,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    r = _post(
+        _client(engine), json.dumps(body).encode(), token, **{"Content-Type": "application/json"}
+    )
+    assert r.status_code == 200, r.text
+    [row] = _rows(engine)
+    assert row.trace_id == "5b8efff798038103d269b633813fc60c"
+    assert (row.input_tokens, row.latency_ms, row.version_tags) == (
+        7,
+        500.0,
+        {"service.version": "9"},
+    )
+
+
+def test_deeply_nested_json_is_400(engine, token) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    r = _post(_client(engine), body, token, **{"Content-Type": "application/json"})
+    assert r.status_code == 400
