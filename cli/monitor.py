@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +45,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@domain_errors
 def serve_otlp(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port (OTLP/HTTP's is 4318).")] = 4318,
@@ -56,34 +58,42 @@ def serve_otlp(
     ] = False,
     max_body_bytes: MaxBodyOpt = 8 * 1024 * 1024,
     max_attribute_bytes: MaxAttributeOpt = 1024 * 1024,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Receiver processes: more than 1 decodes batches on several cores.",
+        ),
+    ] = 1,
 ) -> None:
     """Receive OTLP/HTTP traces (POST /v1/traces) and store GenAI spans as interactions."""
     from db.errors import InvalidInputError
 
-    @domain_errors
-    def run() -> None:
-        if not is_loopback(host) and not allow_remote:
-            raise InvalidInputError(
-                f"serve-otlp listens on this machine only (127.0.0.1) unless told otherwise:"
-                f" to listen on {host}, add --allow-remote (and put TLS in front of it)."
-            )
-        if max_body_bytes < 1 or max_attribute_bytes < 1:
-            raise InvalidInputError("--max-body-bytes and --max-attribute-bytes must be positive.")
-        import uvicorn
-
-        from judges.pricing import load_prices
-        from monitor.otlp import Limits
-        from monitor.receiver import create_app
-
-        app = create_app(
-            _engine(),
-            limits=Limits(max_body_bytes=max_body_bytes, max_attribute_bytes=max_attribute_bytes),
-            prices=load_prices(),
+    if not is_loopback(host) and not allow_remote:
+        raise InvalidInputError(
+            f"serve-otlp listens on this machine only (127.0.0.1) unless told otherwise:"
+            f" to listen on {host}, add --allow-remote (and put TLS in front of it)."
         )
-        out.print(f"Receiving OTLP traces on http://{host}:{port}/v1/traces", highlight=False)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+    if max_body_bytes < 1 or max_attribute_bytes < 1 or workers < 1:
+        raise InvalidInputError(
+            "--max-body-bytes, --max-attribute-bytes and --workers must be positive."
+        )
 
-    run()
+    import uvicorn
+
+    from monitor.receiver import MAX_ATTRIBUTE_ENV, MAX_BODY_ENV
+
+    os.environ[MAX_BODY_ENV] = str(max_body_bytes)
+    os.environ[MAX_ATTRIBUTE_ENV] = str(max_attribute_bytes)
+    out.print(f"Receiving OTLP traces on http://{host}:{port}/v1/traces", highlight=False)
+    uvicorn.run(
+        "monitor.receiver:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @token_app.command("create")

@@ -21,6 +21,7 @@ hold the event loop. ``GET /health`` reports counters since start.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -34,6 +35,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from monitor.otlp import (
+    DEFAULT_MAX_ATTRIBUTE_BYTES,
+    DEFAULT_MAX_BODY_BYTES,
     JSON,
     PROTOBUF,
     Batch,
@@ -172,3 +175,22 @@ def create_app(
             Route("/health", health, methods=["GET"]),
         ]
     )
+
+
+MAX_BODY_ENV = "JUDGEBOARD_OTLP_MAX_BODY_BYTES"
+MAX_ATTRIBUTE_ENV = "JUDGEBOARD_OTLP_MAX_ATTRIBUTE_BYTES"
+
+
+def app_from_env() -> Starlette:
+    """The receiver on the settings' database, limits from the environment.
+
+    The factory each uvicorn worker process calls when serve-otlp runs with ``--workers``.
+    """
+    from db.engine import get_engine
+    from judges.pricing import load_prices
+
+    limits = Limits(
+        max_body_bytes=int(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES)),
+        max_attribute_bytes=int(os.environ.get(MAX_ATTRIBUTE_ENV, DEFAULT_MAX_ATTRIBUTE_BYTES)),
+    )
+    return create_app(get_engine(), limits=limits, prices=load_prices())

@@ -243,3 +243,22 @@ def test_deeply_nested_json_is_400(engine, token) -> None:
     body = b"[" * 100_000 + b"]" * 100_000
     r = _post(_client(engine), body, token, **{"Content-Type": "application/json"})
     assert r.status_code == 400
+
+
+def test_the_worker_factory_takes_database_and_limits_from_the_environment(
+    sqlite_engine, monkeypatch
+) -> None:
+    from db.engine import dispose_engines
+    from monitor.receiver import MAX_BODY_ENV, app_from_env
+
+    monkeypatch.setenv("JUDGEBOARD_DATABASE_URL", str(sqlite_engine.url))
+    monkeypatch.setenv(MAX_BODY_ENV, "2000")
+    token = create_token(sqlite_engine, "env", actor_id=factory.admin_id(sqlite_engine)).token
+    try:
+        client = TestClient(app_from_env())
+        big = spans.protobuf_body([spans.semconv_span(n) for n in range(1, 20)])
+        assert _post(client, big, token).status_code == 413
+        assert _post(client, spans.protobuf_body([spans.semconv_span()]), token).status_code == 200
+    finally:
+        dispose_engines()
+    assert len(_rows(sqlite_engine)) == 1
