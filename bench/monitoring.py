@@ -1,13 +1,13 @@
 """Benchmark: OTLP protobuf ingest through `judgeboard serve-otlp`, batches of 512 GenAI spans.
 
 Run from the repo root: ``.venv/bin/python bench/monitoring.py``. For SQLite and for
-PostgreSQL (a throwaway schema at ``JUDGEBOARD_TEST_PG_URL``), the receiver runs as its own
-process (`python -m cli.main serve-otlp`), and this process posts pre-encoded
-ExportTraceServiceRequest bodies to it from a few concurrent senders, as several exporting
-services would. The figure is spans stored per second of wall time, checked against the
-row count afterwards. The reference, measured in the same run on the same database kind, is
-a naive writer: each span decoded and mapped the same way, then stored as one ORM object
-with one commit per span.
+PostgreSQL (a throwaway schema at ``JUDGEBOARD_TEST_PG_URL``), the receiver runs in its own
+processes (`python -m cli.main serve-otlp --workers N`, one worker per core by default), and
+this process posts pre-encoded ExportTraceServiceRequest bodies to it from a few concurrent
+senders, as several exporting services would. The figure is spans stored per second of wall
+time, checked against the row count afterwards. The reference, measured in the same run on
+the same database kind, is a naive writer: each span decoded and mapped the same way, then
+stored as one ORM object with one commit per span.
 
 Prints ``<figure>: <value> <unit> (target <op> <value>) ok|MISS`` lines; exits 0 on a miss.
 """
@@ -173,14 +173,23 @@ def _count(url: str) -> int:
         engine.dispose()
 
 
-def receiver_rate(url: str, bodies: list[bytes]) -> float:
+def receiver_rate(url: str, bodies: list[bytes], workers: int) -> float:
     """Spans stored per second through a `serve-otlp` process."""
     import httpx
 
     token = _token(url)
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve-otlp", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "serve-otlp",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         cwd=ROOT,
         env={**os.environ, "JUDGEBOARD_DATABASE_URL": url},
         stdout=subprocess.DEVNULL,
@@ -262,6 +271,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=40, help="batches of 512 spans per run")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="serve-otlp --workers"
+    )
     args = parser.parse_args()
     bodies = [_span_request(b).SerializeToString() for b in range(args.batches + 1)]
     naive_body = _span_request(10_000, n=NAIVE_SPANS).SerializeToString()
@@ -270,7 +282,7 @@ def main() -> None:
         for kind in kinds:
             url, schema = _database(kind, Path(tmp))
             try:
-                fast = receiver_rate(url, bodies)
+                fast = receiver_rate(url, bodies, args.workers)
                 slow = naive_rate(url, naive_body)
             finally:
                 _drop(schema)
