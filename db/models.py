@@ -498,8 +498,9 @@ class IngestToken(SQLModel, table=True):
 class Interaction(SQLModel, table=True):
     """One production LLM call, read from a GenAI span.
 
-    (stream, trace id, span id) is unique, so a batch sent twice is stored once. Every column a
-    PostgreSQL range partition on ``started_at`` would need is here already.
+    (stream, trace id, span id) is unique, so a batch sent twice is stored once. Range
+    partitioning on ``started_at`` (PostgreSQL, later) will add ``started_at`` to the primary key
+    and to that unique constraint; nothing refers to ``interactions.id`` yet.
     """
 
     __tablename__ = "interactions"
