@@ -53,6 +53,11 @@ def _json(nullable: bool = True) -> Any:
     return Field(default=None, sa_column=Column(JSON, nullable=nullable))
 
 
+def _json_or_null() -> Any:
+    """A JSON column where Python None is SQL NULL (not the JSON text 'null')."""
+    return Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('admin', 'rater')", name="role"),)
@@ -519,8 +524,8 @@ class Interaction(SQLModel, table=True):
     operation: str | None = Field(default=None, max_length=64)
     model: str | None = Field(default=None, max_length=200)
     response_model: str | None = Field(default=None, max_length=200)
-    version_tags: dict[str, str] | None = _json()
-    messages: list[dict[str, Any]] | None = _json()
+    version_tags: dict[str, str] | None = _json_or_null()
+    messages: list[dict[str, Any]] | None = _json_or_null()
     output: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     latency_ms: float | None = None
     input_tokens: int | None = None
@@ -530,7 +535,7 @@ class Interaction(SQLModel, table=True):
     trace_id: str = Field(max_length=32)
     span_id: str = Field(max_length=16)
     response_id: str | None = Field(default=None, max_length=200)
-    meta: dict[str, Any] | None = _json()
+    meta: dict[str, Any] | None = _json_or_null()
 
 
 ALL_TABLES = [

@@ -262,3 +262,11 @@ def test_the_worker_factory_takes_database_and_limits_from_the_environment(
     finally:
         dispose_engines()
     assert len(_rows(sqlite_engine)) == 1
+
+
+def test_a_span_without_messages_stores_sql_null(engine, token) -> None:
+    bare = spans.span(spans.genai_attrs(), n=4)
+    assert _post(_client(engine), spans.protobuf_body([bare]), token).status_code == 200
+    with Session(engine) as s:
+        missing = s.exec(select(Interaction.id).where(Interaction.messages.is_(None))).all()
+    assert len(missing) == 1
