@@ -538,9 +538,27 @@ class Interaction(SQLModel, table=True):
     meta: dict[str, Any] | None = _json_or_null()
 
 
+class SpanMessages(SQLModel, table=True):
+    """Messages that arrived as OTLP log-record events before their span (``POST /v1/logs``).
+
+    Kept until the span's interaction is stored, then copied onto it and deleted.
+    """
+
+    __tablename__ = "span_messages"
+    __table_args__ = (UniqueConstraint("stream_id", "trace_id", "span_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stream_id: int = Field(foreign_key="streams.id", ondelete="CASCADE")
+    trace_id: str = Field(max_length=32)
+    span_id: str = Field(max_length=16)
+    messages: list[dict[str, Any]] | None = _json_or_null()
+    output: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: datetime = Field(default_factory=utcnow)
+
+
 ALL_TABLES = [
     User, Invite, Campaign, RubricCriterion, Prompt, Candidate, Output, Comparison,
     Assignment, Judge, JudgeRun, JudgeTask, ResponseCache, Judgment, JudgmentScore,
     Adjudication, RaterExclusion, ReviewAction, Dataset, DatasetVersion, DatasetItem,
-    Stream, IngestToken, Interaction,
+    Stream, IngestToken, Interaction, SpanMessages,
 ]

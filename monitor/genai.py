@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from judges.pricing import price_for
@@ -363,3 +364,38 @@ def _cost(
     if price is None:
         return None
     return tokens_in / 1e6 * price[0] + tokens_out / 1e6 * price[1]
+
+
+GENAI_EVENTS = frozenset(
+    (DETAILS_EVENT, CHOICE_EVENT, LEGACY_PROMPT_EVENT, LEGACY_COMPLETION_EVENT, *MESSAGE_EVENTS)
+)
+
+
+def event_from_log_record(
+    record: LogRecord, max_attribute_bytes: int | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """(event name, attributes with the body's fields) for a GenAI event log record, else None.
+
+    Instrumentations emit GenAI events through the Logs API: the name is the record's
+    ``event_name`` (or, from older SDKs, its ``event.name`` attribute) and message events
+    carry their content in the body, e.g. ``{"content": "Hi"}``.
+    """
+    attrs = attributes(record.attributes, max_attribute_bytes)
+    name = record.event_name or str(attrs.pop("event.name", ""))
+    if name not in GENAI_EVENTS:
+        return None
+    if record.HasField("body"):
+        body = any_value(record.body, "body", max_attribute_bytes)
+        if isinstance(body, dict):
+            attrs = {**body, **attrs}
+        elif body is not None:
+            attrs.setdefault("content", body)
+    return name, attrs
+
+
+def messages_from_events(
+    events: list[tuple[str, dict[str, Any]]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(input messages, output messages) from one span's GenAI events."""
+    inputs, outputs, _ = read_messages({}, events)
+    return inputs, outputs

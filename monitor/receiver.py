@@ -1,4 +1,4 @@
-"""The OTLP/HTTP trace receiver: a Starlette app that stores GenAI spans as interactions.
+"""The OTLP/HTTP receiver: a Starlette app that stores GenAI spans as interactions.
 
 ``POST /v1/traces`` takes an ExportTraceServiceRequest in protobuf or JSON, optionally
 gzip-compressed, with ``Authorization: Bearer TOKEN`` (an ingest token names the stream).
@@ -14,6 +14,12 @@ Answers, as the OTLP/HTTP specification asks:
 - 415 for another Content-Type or Content-Encoding; 503 when the database fails (the
   exporter retries; the insert ignores spans it already has).
 
+``POST /v1/logs`` takes an ExportLogsServiceRequest the same way (same token, limits and
+answers): GenAI events that instrumentations send as log records
+(``gen_ai.client.inference.operation.details``, ``gen_ai.user.message``, ``gen_ai.choice``,
+...) give their span's interaction its messages, whichever of the two arrives first. Log
+records that are not GenAI events are dropped and counted in ``partial_success``.
+
 Decoding, mapping and the database write run in worker threads, so one slow request does not
 hold the event loop. ``GET /health`` reports counters since start.
 """
@@ -22,10 +28,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -41,12 +48,15 @@ from monitor.otlp import (
     PROTOBUF,
     Batch,
     Limits,
+    LogBatch,
     PayloadError,
     batch_of,
     decode,
+    log_batch_of,
+    logs_response_body,
     response_body,
 )
-from monitor.store import write_interactions
+from monitor.store import write_interactions, write_span_messages
 from monitor.streams import stream_for_token
 
 log = logging.getLogger("judgeboard.monitor")
@@ -68,6 +78,7 @@ class Counters:
     spans_received: int = 0
     interactions_written: int = 0
     spans_dropped: int = 0
+    log_records_dropped: int = 0
 
 
 def _bearer(request: Request) -> str | None:
@@ -110,6 +121,16 @@ def _prepare(
     return batch_of(request, limits, prices), total
 
 
+def _prepare_logs(body: bytes, content_type: str, encoding: str, limits: Limits) -> LogBatch:
+    return log_batch_of(
+        decode(body, content_type, encoding, limits, ExportLogsServiceRequest), limits
+    )
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == JSON
+
+
 def create_app(
     engine: Engine,
     *,
@@ -120,7 +141,8 @@ def create_app(
     limits = limits or Limits()
     counters = Counters()
 
-    async def traces(request: Request) -> Response:
+    async def accept(request: Request) -> tuple[int, bytes] | Response:
+        """(stream id, body) of an authenticated request within limits, else the refusal."""
         counters.requests += 1
         token = _bearer(request)
         try:
@@ -139,31 +161,59 @@ def create_app(
                 " send smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) or start serve-otlp"
                 " with a larger --max-body-bytes.",
             )
-        content_type = request.headers.get("content-type", "")
+        return stream_id, body
+
+    async def run(request: Request, work: Callable[..., Any], *args: Any) -> Any:
+        """``work`` in a thread; a PayloadError or any decoding failure becomes the refusal."""
         try:
-            batch, total = await run_in_threadpool(
-                _prepare,
-                body,
-                content_type,
-                request.headers.get("content-encoding", ""),
-                limits,
-                prices,
-            )
+            return await run_in_threadpool(work, *args)
         except PayloadError as exc:
             return _refuse(counters, exc.status, str(exc))
-        except Exception as exc:  # a payload must never take the receiver down
-            log.exception("undecodable OTLP payload")
-            return _refuse(counters, 400, f"Payload could not be read as OTLP traces: {exc}")
-        try:
-            written = await run_in_threadpool(write_interactions, engine, stream_id, batch.records)
         except SQLAlchemyError as exc:
-            log.error("storing %d interactions failed: %s", len(batch.records), exc)
+            log.error("storing a batch failed: %s", exc)
             return _refuse(counters, 503, DATABASE_DOWN)
+        except Exception as exc:  # a payload must never take the receiver down
+            log.exception("unreadable OTLP payload on %s", request.url.path)
+            return _refuse(counters, 400, f"Payload could not be read as OTLP: {exc}")
+
+    async def traces(request: Request) -> Response:
+        accepted = await accept(request)
+        if isinstance(accepted, Response):
+            return accepted
+        stream_id, body = accepted
+        content_type = request.headers.get("content-type", "")
+        encoding = request.headers.get("content-encoding", "")
+        prepared = await run(request, _prepare, body, content_type, encoding, limits, prices)
+        if isinstance(prepared, Response):
+            return prepared
+        batch, total = prepared
+        written = await run(request, write_interactions, engine, stream_id, batch.records)
+        if isinstance(written, Response):
+            return written
         counters.spans_received += total
         counters.interactions_written += written
         counters.spans_dropped += batch.rejected
-        as_json = content_type.split(";", 1)[0].strip().lower() == JSON
+        as_json = _is_json(content_type)
         return Response(response_body(batch, as_json), media_type=JSON if as_json else PROTOBUF)
+
+    async def logs(request: Request) -> Response:
+        accepted = await accept(request)
+        if isinstance(accepted, Response):
+            return accepted
+        stream_id, body = accepted
+        content_type = request.headers.get("content-type", "")
+        encoding = request.headers.get("content-encoding", "")
+        batch = await run(request, _prepare_logs, body, content_type, encoding, limits)
+        if isinstance(batch, Response):
+            return batch
+        written = await run(request, write_span_messages, engine, stream_id, batch.messages)
+        if isinstance(written, Response):
+            return written
+        counters.log_records_dropped += batch.rejected
+        as_json = _is_json(content_type)
+        return Response(
+            logs_response_body(batch, as_json), media_type=JSON if as_json else PROTOBUF
+        )
 
     async def health(_: Request) -> Response:
         body: dict[str, Any] = {"status": "ok", **asdict(counters)}
@@ -172,6 +222,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/v1/traces", traces, methods=["POST"]),
+            Route("/v1/logs", logs, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
         ]
     )

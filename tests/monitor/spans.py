@@ -128,3 +128,38 @@ def _b64_to_hex(b64: str) -> str:
     import base64
 
     return base64.b64decode(b64).hex()
+
+
+def log_record(n: int, event_name: str, attrs: dict[str, Any] | None = None, body: Any = None):
+    """A GenAI event as the Logs API sends it, tied to the span ``n`` of ``span(n=n)``."""
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+
+    record = LogRecord(
+        time_unix_nano=START_NS + n * 1_000_000,
+        trace_id=bytes.fromhex(f"{n:032x}"),
+        span_id=bytes.fromhex(f"{n:016x}"),
+        event_name=event_name,
+    )
+    record.attributes.extend(kv(k, v) for k, v in (attrs or {}).items())
+    if body is not None:
+        record.body.CopyFrom(value(body))
+    return record
+
+
+def logs_request(records: list):
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    req = ExportLogsServiceRequest()
+    scope = req.resource_logs.add().scope_logs.add()
+    scope.scope.name = "opentelemetry.instrumentation.openai_v2"
+    scope.log_records.extend(records)
+    return req
+
+
+def details_record(n: int = 1):
+    """What opentelemetry-instrumentation-openai-v2 2.4b0 emits with content capture on."""
+    return log_record(
+        n,
+        "gen_ai.client.inference.operation.details",
+        {"gen_ai.input.messages": INPUT, "gen_ai.output.messages": OUTPUT},
+    )

@@ -2,7 +2,8 @@
 
 Adds streams (named sources of production traffic), ingest_tokens (bearer tokens per
 stream, stored as sha256 hashes) and interactions (one row per GenAI span received over
-OTLP; unique per stream, trace id and span id, so a re-sent batch is stored once).
+OTLP; unique per stream, trace id and span id, so a re-sent batch is stored once) and
+span_messages (messages sent as OTLP log-record events before their span arrived).
 
 Revision ID: 0008
 Revises: 0006 (the lead re-chains it after 0007 at merge time)
@@ -96,9 +97,29 @@ def upgrade() -> None:
         batch_op.create_index(
             'ix_interactions_stream_time', ['stream_id', 'started_at'], unique=False
         )
+    op.create_table(
+        'span_messages',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('stream_id', sa.Integer(), nullable=False),
+        sa.Column('trace_id', _STR(length=32), nullable=False),
+        sa.Column('span_id', _STR(length=16), nullable=False),
+        sa.Column('messages', sa.JSON(), nullable=True),
+        sa.Column('output', sa.Text(), nullable=True),
+        sa.Column('received_at', _WHEN(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['stream_id'], ['streams.id'],
+            name=op.f('fk_span_messages_stream_id_streams'), ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_span_messages')),
+        sa.UniqueConstraint(
+            'stream_id', 'trace_id', 'span_id',
+            name=op.f('uq_span_messages_stream_id_trace_id_span_id'),
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('span_messages')
     with op.batch_alter_table('interactions', schema=None) as batch_op:
         batch_op.drop_index('ix_interactions_stream_time')
     op.drop_table('interactions')
