@@ -1,7 +1,9 @@
 """Issue 16, point 2: a real client's spans arrive through `judgeboard serve-otlp`.
 
 The official openai client, instrumented by opentelemetry-instrumentation-openai-v2 and
-exporting with the official OTLP/HTTP exporter, calls the scripted LLM server; the receiver
+exporting with the official OTLP/HTTP exporters (spans, and the GenAI event as a log record),
+calls the scripted LLM server, with messages captured in span attributes and event
+(SPAN_AND_EVENT) or in the event alone (EVENT_ONLY); the receiver
 runs as `python -m cli.main serve-otlp` on a free port with its own SQLite file. Both the
 receiver and the client are subprocesses, so the global tracer provider never leaks into
 other tests and the test runs alongside others.
@@ -78,12 +80,13 @@ def receiver(tmp_path: Path) -> Iterator[tuple[str, str, object]]:
         engine.dispose()
 
 
-def test_openai_client_spans_arrive_as_an_interaction(receiver, server) -> None:
+@pytest.mark.parametrize("capture", ["SPAN_AND_EVENT", "EVENT_ONLY"])
+def test_openai_client_spans_arrive_as_an_interaction(receiver, server, capture) -> None:
     base, token, engine = receiver
     server.configure(latency_ms=30, script=[{"reply": "Paris is the capital of France."}])
     prompt = "What is the capital of France?"
     run = subprocess.run(
-        [sys.executable, str(CLIENT), base, token, server.openai_base, prompt],
+        [sys.executable, str(CLIENT), base, token, server.openai_base, prompt, capture],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -92,6 +95,7 @@ def test_openai_client_spans_arrive_as_an_interaction(receiver, server) -> None:
     assert run.returncode == 0, run.stderr
     sent = json.loads(run.stdout.strip().splitlines()[-1])
     assert sent["exported"] is True
+    assert sent["span_has_messages"] is (capture == "SPAN_AND_EVENT")
 
     with Session(engine) as s:
         [row] = s.exec(select(Interaction)).all()
