@@ -147,3 +147,19 @@ def test_malformed_logs_are_400(engine, token) -> None:
     client = TestClient(create_app(engine, prices={}))
     assert _post(client, "/v1/logs", b"\xff\xff garbage", token).status_code == 400
     assert _waiting(engine) == 0
+
+
+def test_messages_whose_span_never_came_are_dropped_after_two_days(engine, token) -> None:
+    from datetime import timedelta
+
+    from db.models import utcnow
+    from monitor.store import write_span_messages
+    from monitor.streams import stream_id_of
+
+    stream_id = stream_id_of(engine, "chatbot")
+    row = {"trace_id": f"{1:032x}", "span_id": f"{1:016x}", "messages": None, "output": "x"}
+    write_span_messages(engine, stream_id, [row], received_at=utcnow() - timedelta(days=3))
+    assert _waiting(engine) == 1
+    write_span_messages(engine, stream_id, [{**row, "span_id": f"{2:016x}"}])
+    with Session(engine) as s:
+        assert s.exec(select(SpanMessages.span_id)).all() == [f"{2:016x}"]
