@@ -313,7 +313,11 @@ def interaction_from_span(
         attrs.get("gen_ai.usage.output_tokens", attrs.get("gen_ai.usage.completion_tokens"))
     )
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
-    meta = {k: v for k, v in attrs.items() if k not in _CONSUMED and not _INDEXED.match(k)}
+    meta = {
+        k: v
+        for k, v in attrs.items()
+        if k not in _CONSUMED and not (k.startswith(_INDEXED_PREFIXES) and _INDEXED.match(k))
+    }
     meta["span.name"] = span.name
     if scope_name:
         meta["scope.name"] = scope_name
