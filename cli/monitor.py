@@ -66,7 +66,7 @@ def serve_otlp(
         ),
     ] = 1,
 ) -> None:
-    """Receive OTLP/HTTP traces (POST /v1/traces) and store GenAI spans as interactions."""
+    """Receive OTLP/HTTP (POST /v1/traces, /v1/logs); store GenAI spans as interactions."""
     from db.errors import InvalidInputError
 
     if not is_loopback(host) and not allow_remote:
