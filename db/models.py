@@ -23,6 +23,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Index,
+    Integer,
     MetaData,
     Text,
     UniqueConstraint,
@@ -50,6 +51,11 @@ def utcnow() -> datetime:
 
 def _json(nullable: bool = True) -> Any:
     return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+def _json_or_null() -> Any:
+    """A JSON column where Python None is SQL NULL (not the JSON text 'null')."""
+    return Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
 
 
 class User(SQLModel, table=True):
@@ -511,6 +517,87 @@ class ReviewAction(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Stream(SQLModel, table=True):
+    """A named source of production traffic (one application or deployment) sent over OTLP."""
+
+    __tablename__ = "streams"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class IngestToken(SQLModel, table=True):
+    """A bearer token that lets a client send spans into one stream; only its hash is kept."""
+
+    __tablename__ = "ingest_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    stream_id: int = Field(foreign_key="streams.id", ondelete="CASCADE", index=True)
+    token_hash: str = Field(unique=True, max_length=64, description="sha256 hex of the token")
+    prefix: str = Field(max_length=16, description="the token's first characters, for display")
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class Interaction(SQLModel, table=True):
+    """One production LLM call, read from a GenAI span.
+
+    (stream, trace id, span id) is unique, so a batch sent twice is stored once. Range
+    partitioning on ``started_at`` (PostgreSQL, later) will add ``started_at`` to the primary key
+    and to that unique constraint; nothing refers to ``interactions.id`` yet.
+    """
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        UniqueConstraint("stream_id", "trace_id", "span_id"),
+        Index("ix_interactions_stream_time", "stream_id", "started_at"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    )
+    stream_id: int = Field(foreign_key="streams.id", ondelete="CASCADE")
+    received_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime
+    operation: str | None = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, max_length=200)
+    response_model: str | None = Field(default=None, max_length=200)
+    version_tags: dict[str, str] | None = _json_or_null()
+    messages: list[dict[str, Any]] | None = _json_or_null()
+    output: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    latency_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    trace_id: str = Field(max_length=32)
+    span_id: str = Field(max_length=16)
+    response_id: str | None = Field(default=None, max_length=200)
+    meta: dict[str, Any] | None = _json_or_null()
+
+
+class SpanMessages(SQLModel, table=True):
+    """Messages that arrived as OTLP log-record events before their span (``POST /v1/logs``).
+
+    Kept until the span's interaction is stored, then copied onto it and deleted.
+    """
+
+    __tablename__ = "span_messages"
+    __table_args__ = (UniqueConstraint("stream_id", "trace_id", "span_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stream_id: int = Field(foreign_key="streams.id", ondelete="CASCADE")
+    trace_id: str = Field(max_length=32)
+    span_id: str = Field(max_length=16)
+    messages: list[dict[str, Any]] | None = _json_or_null()
+    output: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: datetime = Field(default_factory=utcnow)
+
+
 ALL_TABLES = [
     User,
     Invite,
@@ -534,4 +621,8 @@ ALL_TABLES = [
     Dataset,
     DatasetVersion,
     DatasetItem,
+    Stream,
+    IngestToken,
+    Interaction,
+    SpanMessages,
 ]

@@ -1,0 +1,189 @@
+"""`judgeboard serve-otlp` and `judgeboard ingest`: production traffic in over OpenTelemetry."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.support import domain_errors, local_actor, out, plain
+from cli.support import engine as _engine
+
+ingest_app = typer.Typer(
+    help="Production traffic: ingest tokens per stream, and trace files (see docs/FORMATS.md).",
+    no_args_is_help=True,
+)
+token_app = typer.Typer(
+    help="Ingest tokens: what an OTLP exporter sends as 'Authorization: Bearer TOKEN'.",
+    no_args_is_help=True,
+)
+ingest_app.add_typer(token_app, name="token")
+
+MaxBodyOpt = Annotated[
+    int,
+    typer.Option("--max-body-bytes", help="Largest request body accepted (413 above it)."),
+]
+MaxAttributeOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-attribute-bytes",
+        help="Largest attribute value accepted; a request holding a larger one gets 400.",
+    ),
+]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@domain_errors
+def serve_otlp(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port (OTLP/HTTP's is 4318).")] = 4318,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Listen on an address other machines can reach (put TLS in front of it).",
+        ),
+    ] = False,
+    max_body_bytes: MaxBodyOpt = 8 * 1024 * 1024,
+    max_attribute_bytes: MaxAttributeOpt = 1024 * 1024,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Receiver processes: more than 1 decodes batches on several cores.",
+        ),
+    ] = 1,
+) -> None:
+    """Receive OTLP/HTTP (POST /v1/traces, /v1/logs); store GenAI spans as interactions."""
+    from db.errors import InvalidInputError
+
+    if not is_loopback(host) and not allow_remote:
+        raise InvalidInputError(
+            f"serve-otlp listens on this machine only (127.0.0.1) unless told otherwise:"
+            f" to listen on {host}, add --allow-remote (and put TLS in front of it)."
+        )
+    if max_body_bytes < 1 or max_attribute_bytes < 1 or workers < 1:
+        raise InvalidInputError(
+            "--max-body-bytes, --max-attribute-bytes and --workers must be positive."
+        )
+
+    import uvicorn
+
+    from monitor.receiver import MAX_ATTRIBUTE_ENV, MAX_BODY_ENV
+
+    os.environ[MAX_BODY_ENV] = str(max_body_bytes)
+    os.environ[MAX_ATTRIBUTE_ENV] = str(max_attribute_bytes)
+    out.print(f"Receiving OTLP traces on http://{host}:{port}/v1/traces", highlight=False)
+    uvicorn.run(
+        "monitor.receiver:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@token_app.command("create")
+@domain_errors
+def token_create(
+    stream: Annotated[str, typer.Option("--stream", "-s", help="Stream the token writes to.")],
+) -> None:
+    """Make an ingest token for a stream (made if missing); it is printed once, never again."""
+    from monitor.streams import create_token
+
+    engine = _engine()
+    made = create_token(engine, stream, actor_id=local_actor(engine))
+    out.print(
+        f"Ingest token {made.id} for stream '{made.stream}'. Copy it now: only its hash is"
+        " kept, so it cannot be shown again.",
+        highlight=False,
+    )
+    typer.echo(made.token)
+
+
+@token_app.command("list")
+@domain_errors
+def token_list(
+    stream: Annotated[str | None, typer.Option("--stream", "-s", help="Only this stream.")] = None,
+) -> None:
+    """Every ingest token: id, stream, first characters, who made it, whether it is revoked."""
+    from monitor.streams import list_tokens
+
+    engine = _engine()
+    table = Table("id", "stream", "token starts", "created by", "created", "revoked")
+    for t in list_tokens(engine, actor_id=local_actor(engine), stream=stream):
+        table.add_row(
+            str(t.id),
+            plain(t.stream),
+            plain(t.prefix + "…"),
+            plain(t.created_by),
+            t.created_at.strftime("%Y-%m-%d %H:%M"),
+            t.revoked_at.strftime("%Y-%m-%d %H:%M") if t.revoked_at else "",
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+@domain_errors
+def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id (see `list`).")]) -> None:
+    """Stop a token from working, at once; its clients get 401 from then on."""
+    from monitor.streams import revoke_token
+
+    engine = _engine()
+    info = revoke_token(engine, token_id, actor_id=local_actor(engine))
+    out.print(
+        f"Ingest token {info.id} ({info.prefix}…) of stream '{info.stream}' is revoked.",
+        highlight=False,
+    )
+
+
+@ingest_app.command("streams")
+@domain_errors
+def streams_list() -> None:
+    """Every stream with its interactions and working tokens."""
+    from monitor.streams import list_streams
+
+    table = Table("stream", "interactions", "working tokens", "created")
+    for s in list_streams(_engine()):
+        table.add_row(
+            plain(s.name),
+            f"{s.interactions:,}",
+            str(s.active_tokens),
+            s.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    out.print(table)
+
+
+@ingest_app.command("traces")
+@domain_errors
+def traces(
+    file: Annotated[Path, typer.Argument(help="JSONL: OTLP/JSON requests or interaction records.")],
+    stream: Annotated[str, typer.Option("--stream", "-s", help="Stream to store them in.")],
+    max_attribute_bytes: MaxAttributeOpt = 1024 * 1024,
+) -> None:
+    """Store interactions from a JSONL file; a bad line stops the import and stores nothing."""
+    from monitor.files import import_traces
+    from monitor.otlp import Limits
+
+    engine = _engine()
+    result = import_traces(
+        engine,
+        file,
+        stream,
+        actor_id=local_actor(engine),
+        limits=Limits(max_attribute_bytes=max_attribute_bytes),
+    )
+    out.print(result.summary(), highlight=False)
