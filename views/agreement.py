@@ -173,7 +173,7 @@ if not pairs.empty:
                 color=alt.Color("kappa:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue")),
                 tooltip=["rater_1", "rater_2", alt.Tooltip("kappa:Q", format=".2f"), "n"],
             ),
-            use_container_width=True,
+            width="stretch",
         )
 
 st.subheader("Raters")

@@ -158,7 +158,7 @@ with c1:
         .mark_rect()
         .encode(x="humans:N", y="judge:N", color="count:Q", tooltip=["judge", "humans", "count"])
         + alt.Chart(confusion).mark_text().encode(x="humans:N", y="judge:N", text="count:Q"),
-        use_container_width=True,
+        width="stretch",
     )
 with c2:
     st.subheader("By category")

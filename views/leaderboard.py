@@ -178,7 +178,7 @@ with left:
             x=alt.X("ci_low:Q", scale=alt.Scale(zero=False), title="rating"), x2="ci_high:Q"
         )
         + base.mark_point(filled=True, size=80).encode(x="rating:Q"),
-        use_container_width=True,
+        width="stretch",
     )
 with right:
     st.subheader("Head-to-head win rates")
@@ -197,7 +197,7 @@ with right:
                 color=alt.Color("win_rate:Q", scale=alt.Scale(domain=[0, 1], scheme="redblue")),
                 tooltip=["row", "column", alt.Tooltip("win_rate:Q", format=".0%")],
             ),
-            use_container_width=True,
+            width="stretch",
         )
 
 st.subheader("Download")

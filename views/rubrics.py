@@ -63,5 +63,5 @@ for criterion in report.criteria:
                 color=alt.Color("model:N"),
                 tooltip=["model", "label", "count", alt.Tooltip("share:Q", format=".0%")],
             ),
-            use_container_width=True,
+            width="stretch",
         )
