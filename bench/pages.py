@@ -16,12 +16,14 @@ read from the app's sidebar navigation, not listed here.
   stops when the page's own heading and URL are showing and the run has finished.
 
 Each is the median of 5, after one untimed visit of every page (the server's imports and
-caches; the cold figures go to stderr). Every page gets a line in seconds against the issue's
-targets (1.5 s, 0.5 s) and a companion line ``... vs blank page`` with the ratio to the blank
-page's median in the same run. The ratio targets are the absolute targets over the blank
-page's times on an idle machine (about 0.30 s and 0.10 s here), so when the machine is
-loaded and the seconds miss, the ratio says whether the page or the machine is slow. Last,
-the server's log is searched for deprecation warnings.
+caches, and each page's heading; the cold times go to stderr). Every page gets a line in
+seconds against the issue's targets (1.5 s, 0.5 s) and a companion line ``... vs blank page``:
+its median over the blank page's median in the same run. The ratio targets (2x, 3x) are the
+issue's budgets over the blank page's times on a quiet 2-core machine (about 0.75 s and
+0.17 s), so when other work loads the machine and the seconds miss, the ratio still says
+whether the page or the machine is slow. Most of a first load is Streamlit's own frontend
+starting in a fresh browser profile (the blank page's DOMContentLoaded alone is ~0.9 s on a
+loaded machine here). Last, the server's log is searched for deprecation warnings.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ from tests.browser import _wait_healthy as wait_healthy  # noqa: E402
 RUNS = 5
 FIRST_LOAD_TARGET = 1.5  # seconds
 SWITCH_TARGET = 0.5
-BLANK_IDLE_FIRST_LOAD = 0.30  # the blank page's times on an idle machine here, in seconds
-BLANK_IDLE_SWITCH = 0.10
+LOAD_RATIO_TARGET = 2.0  # 1.5 s over the blank page's ~0.75 s on a quiet machine
+SWITCH_RATIO_TARGET = 3.0  # 0.5 s over the blank page's ~0.17 s
 TIMEOUT_MS = 60_000
 
 BLANK_APP = """\
@@ -233,18 +235,16 @@ def main() -> int:
         blank_switch = statistics.median(blank_switches)
         line("blank page first load (reference)", blank_load, "s", "<=", FIRST_LOAD_TARGET)
         line("blank page switch (reference)", blank_switch, "s", "<=", SWITCH_TARGET)
-        load_ratio_target = FIRST_LOAD_TARGET / BLANK_IDLE_FIRST_LOAD
-        switch_ratio_target = SWITCH_TARGET / BLANK_IDLE_SWITCH
         for p in pages:
             took = statistics.median(loads[p.title])
             line(f"{p.title} first load", took, "s", "<=", FIRST_LOAD_TARGET)
             ratio = took / blank_load
-            line(f"{p.title} first load vs blank page", ratio, "x", "<=", load_ratio_target, 1)
+            line(f"{p.title} first load vs blank page", ratio, "x", "<=", LOAD_RATIO_TARGET, 1)
         for p in pages:
             took = statistics.median(switches[p.title])
             line(f"{p.title} switch", took, "s", "<=", SWITCH_TARGET)
             ratio = took / blank_switch
-            line(f"{p.title} switch vs blank page", ratio, "x", "<=", switch_ratio_target, 1)
+            line(f"{p.title} switch vs blank page", ratio, "x", "<=", SWITCH_RATIO_TARGET, 1)
         warned = deprecations(log)
         for x in warned[:5]:
             note(f"server log: {x.strip()[:200]}")
