@@ -15,6 +15,12 @@ read from the app's sidebar navigation, not listed here.
 - *switch*: from the page before it in the sidebar, a click on the page's link; the clock
   stops when the page's own heading and URL are showing and the run has finished.
 
+Both are read on the page's own clock (``performance.now()``, polled every 10 ms): a first
+load from the navigation's start, a switch from the click event's time stamp. So the
+driver's overhead (Playwright's context set-up, its checks before a click, which take
+0.5 s on some pages of a loaded machine) is not counted, while a click that waits for a
+busy page is.
+
 Each is the median of 5, after one untimed visit of every page (the server's imports and
 caches, and each page's heading; the cold times go to stderr). Every page gets a line in
 seconds against the issue's targets (1.5 s, 0.5 s) and a companion line ``... vs blank page``:
@@ -35,7 +41,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,8 +83,12 @@ SETTLED = """([path, heading]) => {
     if (!h || h.offsetParent === null) return false;
     const text = h.innerText.trim();
     if (!text || (heading !== null && text !== heading)) return false;
-    return text;
+    return [text, performance.now()];
 }"""
+# The page's own clock at the click: the input event's time, so that a click that waits for
+# a busy main thread counts, and the driver's own checks before clicking do not.
+ON_CLICK = """() => document.addEventListener(
+    'click', (e) => { window.__clickedAt = e.timeStamp; }, {capture: true, once: true})"""
 # When the document (Streamlit's frontend, before it talks to the server) was ready.
 BOOTED = "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
 NAV_LINKS = '[data-testid="stSidebarNav"] a[data-testid="stSidebarNavLink"]'
@@ -144,9 +153,11 @@ def blank_server(folder: Path) -> Iterator[AppServer]:
         stop_server(process)
 
 
-def settle(page: Any, path: str | None = None, heading: str | None = None) -> str:
+def settle(page: Any, path: str | None = None, heading: str | None = None) -> tuple[str, float]:
+    """Wait for the run to finish; the heading, and the page's clock (ms) when it had."""
     handle = page.wait_for_function(SETTLED, arg=[path, heading], timeout=TIMEOUT_MS, polling=10)
-    return handle.json_value()
+    text, at = handle.json_value()
+    return text, at
 
 
 def discover(browser: Any, base: str) -> list[Page]:
@@ -172,10 +183,9 @@ def first_load(browser: Any, base: str, target: Page) -> float:
     context = browser.new_context()
     try:
         page = context.new_page()
-        t0 = time.perf_counter()
         page.goto(base + target.path, wait_until="commit")
-        heading = settle(page, None, target.heading or None)
-        took = time.perf_counter() - t0
+        heading, at = settle(page, None, target.heading or None)
+        took = at / 1000  # the document's clock starts with the navigation
         target.booted.append(page.evaluate(BOOTED) / 1000)
         if page.locator('[data-testid="stException"]').count():
             note(f"{target.title}: the page shows an exception")
@@ -196,10 +206,11 @@ def switch_round(browser: Any, base: str, pages: list[Page]) -> list[float]:
         times = []
         for target in pages:
             link = page.locator(NAV_LINKS).nth(target.index)
-            t0 = time.perf_counter()
+            page.evaluate(ON_CLICK)
             link.click()
-            settle(page, target.path, target.heading)
-            times.append(time.perf_counter() - t0)
+            _, at = settle(page, target.path, target.heading)
+            clicked = page.evaluate("window.__clickedAt")  # the same document: no reload
+            times.append((at - clicked) / 1000)
         return times
     finally:
         context.close()
