@@ -24,11 +24,11 @@ busy page is.
 Each is the median of 5, after one untimed visit of every page (the server's imports and
 caches, and each page's heading; the cold times go to stderr). Every page gets a line in
 seconds against the issue's targets (1.5 s, 0.5 s) and a companion line ``... vs blank page``:
-its median over the blank page's median in the same run. The ratio targets (2x, 3x) are the
-issue's budgets over the blank page's times expected on a quiet 2-core machine (about 0.75 s
-and 0.17 s: an estimate, as these machines were only ever measured under load, where the
-blank page took 1.3-1.5 s and 0.15-0.25 s), so when other work loads the machine and the
-seconds miss, the ratio still says whether the page or the machine is slow. Most of a first
+its median over the blank page's median in the same run. The ratio targets (1.5x, 6x) are
+the issue's budgets over the blank page's medians on these machines (about 1.0 s and
+0.08 s, with other engineers' work keeping the load average at 8-13 on 2 cores), so when
+the load changes and the seconds move, the ratio still says whether the page or the
+machine is slow. Most of a first
 load is Streamlit's own frontend starting in a fresh browser profile: stderr gives each
 page's DOMContentLoaded time next to the blank page's. Last, the server's log is searched
 for deprecation warnings.
@@ -58,8 +58,8 @@ from tests.browser import _wait_healthy as wait_healthy  # noqa: E402
 RUNS = 5
 FIRST_LOAD_TARGET = 1.5  # seconds
 SWITCH_TARGET = 0.5
-LOAD_RATIO_TARGET = 2.0  # 1.5 s over the blank page's ~0.75 s on a quiet machine
-SWITCH_RATIO_TARGET = 3.0  # 0.5 s over the blank page's ~0.17 s
+LOAD_RATIO_TARGET = 1.5  # 1.5 s over the blank page's ~1.0 s here
+SWITCH_RATIO_TARGET = 6.0  # 0.5 s over the blank page's ~0.08 s here
 TIMEOUT_MS = 60_000
 
 BLANK_APP = """\
