@@ -28,10 +28,9 @@ its median over the blank page's median in the same run. The ratio targets (1.5x
 the issue's budgets over the blank page's medians on these machines (about 1.0 s and
 0.08 s, with other engineers' work keeping the load average at 8-13 on 2 cores), so when
 the load changes and the seconds move, the ratio still says whether the page or the
-machine is slow. Most of a first
-load is Streamlit's own frontend starting in a fresh browser profile: stderr gives each
-page's DOMContentLoaded time next to the blank page's. Last, the server's log is searched
-for deprecation warnings.
+machine is slow. Most of a first load is Streamlit's own frontend starting in a fresh
+browser profile: stderr gives each page's DOMContentLoaded time next to the blank page's.
+Last, the server's log is searched for deprecation warnings.
 """
 
 from __future__ import annotations
