@@ -91,7 +91,7 @@ ON_CLICK = """() => document.addEventListener(
 # When the document (Streamlit's frontend, before it talks to the server) was ready.
 BOOTED = "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
 NAV_LINKS = '[data-testid="stSidebarNav"] a[data-testid="stSidebarNavLink"]'
-DEPRECATION_MARKERS = ("deprecat", "will be removed")
+DEPRECATION_MARKERS = ("deprecat", "futurewarning", "will be removed")  # as the test does
 
 
 @dataclass
