@@ -26,6 +26,12 @@ from db.models import (
     utcnow,
 )
 
+MODE_NAMES = {
+    "pairwise": "Pairwise (which response is better)",
+    "rubric": "Single-output rubric",
+    "both": "Both (preference and rubric)",
+}
+
 
 class CampaignExistsError(InvalidInputError):
     """The name is taken (raised by ``_create_campaign``, the name being unique)."""

@@ -16,6 +16,11 @@ from db.errors import InvalidInputError
 from db.models import Campaign, Candidate, Comparison, Output, Prompt, utcnow
 
 STRATEGIES = ("all_pairs", "baseline", "random_k")
+STRATEGY_NAMES = {
+    "all_pairs": "All pairs per prompt",
+    "baseline": "Each candidate against a baseline",
+    "random_k": "k random pairs per prompt (seeded)",
+}
 
 
 @dataclass(frozen=True)

@@ -14,21 +14,17 @@ from annotate.campaign_setup import (
     save_campaign,
     set_check,
 )
-from annotate.campaigns import list_campaigns
+from annotate.campaigns import MODE_NAMES, list_campaigns
 from db.errors import JudgeboardError
 from db.models import MODES, SCALES
 from judges.templates import default_judge_instructions
-from metrics.vocabulary import missing_to_none
+from metrics.vocabulary import SCALE_NAMES, missing_to_none, scale_name
 from results.items import item_detail
 from views.widgets.answer import PREFERENCES, show_prompt, show_response
 from views.widgets.common import engine, plain, require_actor, run_or_error
 
 NEW = 0
-MODE_LABELS = {
-    "pairwise": "Pairwise (which response is better)",
-    "rubric": "Single-output rubric",
-    "both": "Both (preference and rubric)",
-}
+SCALE_CODES = {name: code for code, name in SCALE_NAMES.items()}
 SCALE_LABELS = {"3way": "3-way: A / tie / B", "5way": "5-way: A much better … B much better"}
 EXPECTED = {
     "A much better": -2,
@@ -90,7 +86,7 @@ with st.form(f"campaign-{campaign_id}"):
         " for raters never reach a judge. Clear this field to go back to the default.",
     )
     left, right = st.columns(2)
-    mode = left.radio("Mode", MODES, index=MODES.index(current.mode), format_func=MODE_LABELS.get)
+    mode = left.radio("Mode", MODES, index=MODES.index(current.mode), format_func=MODE_NAMES.get)
     scale = right.radio(
         "Preference scale",
         list(SCALE_LABELS),
@@ -132,14 +128,14 @@ with st.form(f"campaign-{campaign_id}"):
         default=[r for r in (current.allowed_raters or ()) if r in rater_label],
         format_func=rater_label.get,
     )
-    st.markdown("**Rubric criteria** (scale: binary, likert5, likert10 or categories)")
+    st.markdown(f"**Rubric criteria** (scale: {', '.join(SCALE_NAMES.values())})")
     criteria_frame = pd.DataFrame(
         [
             {
                 "id": c.id,
                 "name": c.name,
                 "description": c.description,
-                "scale": c.scale,
+                "scale": scale_name(c.scale),
                 "categories": ", ".join(c.categories or ()),
                 "scores": c.n_scores,
             }
@@ -155,7 +151,9 @@ with st.form(f"campaign-{campaign_id}"):
         disabled=["id", "scores"],
         column_config={
             "id": st.column_config.NumberColumn("id", width="small"),
-            "scale": st.column_config.SelectboxColumn("scale", options=list(SCALES)),
+            "scale": st.column_config.SelectboxColumn(
+                "scale", options=[scale_name(code) for code in SCALES]
+            ),
             "categories": st.column_config.TextColumn("categories (comma-separated)"),
         },
         key=f"criteria-{campaign_id}",
@@ -163,6 +161,11 @@ with st.form(f"campaign-{campaign_id}"):
     submitted = st.form_submit_button(
         "Create campaign" if campaign_id == NEW else "Save changes", type="primary"
     )
+
+
+def _scale_code(shown: object) -> str:
+    text = str(shown or "")
+    return SCALE_CODES.get(text, text if text in SCALES else "likert5")
 
 
 def _criteria(frame: pd.DataFrame) -> list[CriterionEdit]:
@@ -176,7 +179,7 @@ def _criteria(frame: pd.DataFrame) -> list[CriterionEdit]:
             CriterionEdit(
                 name=str(row["name"]).strip(),
                 description=str(row.get("description") or ""),
-                scale=str(row.get("scale") or "likert5"),
+                scale=_scale_code(row.get("scale")),
                 categories=tuple(cats) or None,
                 id=None if missing_to_none(cid) is None else int(cid),
             )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from annotate.campaigns import list_campaigns
+from annotate.campaigns import MODE_NAMES, list_campaigns
 from annotate.flags import flagged_items
-from annotate.pairing import STRATEGIES, generate_comparisons
+from annotate.pairing import STRATEGIES, STRATEGY_NAMES, generate_comparisons
+from results.leaderboards import campaign_models
 from views.widgets.common import engine, pick_comparison, require_actor, run_or_error
 
 actor = require_actor(admin=True)
@@ -26,7 +27,7 @@ st.dataframe(
         [
             {
                 "campaign": c.name,
-                "mode": c.mode,
+                "mode": MODE_NAMES.get(c.mode, c.mode),
                 "ratings per comparison": c.overlap,
                 "prompts": c.n_prompts,
                 "comparisons": c.n_comparisons,
@@ -42,19 +43,16 @@ st.dataframe(
 
 st.subheader("Pair outputs into comparisons")
 by_name = {c.name: c.id for c in summaries}
+name = st.selectbox("Campaign", list(by_name), key="pairing-campaign")
+models = campaign_models(engine(), by_name[name], actor_id=actor.id)
 with st.form("pairing"):
-    name = st.selectbox("Campaign", list(by_name))
-    strategy = st.radio(
-        "Strategy",
-        STRATEGIES,
-        format_func={
-            "all_pairs": "All pairs per prompt",
-            "baseline": "Each candidate against a baseline",
-            "random_k": "k random pairs per prompt (seeded)",
-        }.get,
-        horizontal=True,
+    strategy = st.radio("Strategy", STRATEGIES, format_func=STRATEGY_NAMES.get, horizontal=True)
+    baseline = st.selectbox(
+        "Baseline model (for the baseline strategy)",
+        models,
+        index=None,
+        placeholder="Pick one of the campaign's models" if models else "No outputs yet",
     )
-    baseline = st.text_input("Baseline model (for the baseline strategy)")
     k = st.number_input("k (for random pairs)", min_value=1, value=2)
     seed = st.number_input("Seed", min_value=0, value=0)
     if st.form_submit_button("Generate comparisons", type="primary"):
