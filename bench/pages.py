@@ -50,6 +50,7 @@ from urllib.parse import urljoin, urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import report  # noqa: E402
 from tests.browser import AppServer, app_server, chromium, free_port  # noqa: E402
 from tests.browser import _stop as stop_server  # noqa: E402
 from tests.browser import _wait_healthy as wait_healthy  # noqa: E402
@@ -101,11 +102,6 @@ class Page:
     index: int  # position among the sidebar's links
     heading: str = ""
     booted: list[float] = field(default_factory=list)  # seconds to DOMContentLoaded
-
-
-def line(figure: str, value: float, unit: str, op: str, target: float, digits: int = 2) -> None:
-    ok = value <= target if op == "<=" else value >= target
-    print(f"{figure}: {value:.{digits}f} {unit} (target {op} {target:g}) {'ok' if ok else 'MISS'}")
 
 
 def note(message: str) -> None:
@@ -249,8 +245,9 @@ def main() -> int:
 
         blank_load = statistics.median(blank_loads)
         blank_switch = statistics.median(blank_switches)
-        line("blank page first load (reference)", blank_load, "s", "<=", FIRST_LOAD_TARGET)
-        line("blank page switch (reference)", blank_switch, "s", "<=", SWITCH_TARGET)
+        report("blank page first load (reference)", blank_load, " s", "<=", FIRST_LOAD_TARGET,
+               ".2f")
+        report("blank page switch (reference)", blank_switch, " s", "<=", SWITCH_TARGET, ".2f")
         booted = statistics.median(blank_pages[0].booted[1:])
         note(f"blank page: DOMContentLoaded after {booted:.2f} s of its first load")
         for p in pages:
@@ -258,18 +255,19 @@ def main() -> int:
             note(f"{p.title}: DOMContentLoaded after {booted:.2f} s of its first load")
         for p in pages:
             took = statistics.median(loads[p.title])
-            line(f"{p.title} first load", took, "s", "<=", FIRST_LOAD_TARGET)
+            report(f"{p.title} first load", took, " s", "<=", FIRST_LOAD_TARGET, ".2f")
             ratio = took / blank_load
-            line(f"{p.title} first load vs blank page", ratio, "x", "<=", LOAD_RATIO_TARGET, 1)
+            report(f"{p.title} first load vs blank page", ratio, " x", "<=", LOAD_RATIO_TARGET,
+                   ".1f")
         for p in pages:
             took = statistics.median(switches[p.title])
-            line(f"{p.title} switch", took, "s", "<=", SWITCH_TARGET)
+            report(f"{p.title} switch", took, " s", "<=", SWITCH_TARGET, ".2f")
             ratio = took / blank_switch
-            line(f"{p.title} switch vs blank page", ratio, "x", "<=", SWITCH_RATIO_TARGET, 1)
+            report(f"{p.title} switch vs blank page", ratio, " x", "<=", SWITCH_RATIO_TARGET, ".1f")
         warned = deprecations(log)
         for x in warned[:5]:
             note(f"server log: {x.strip()[:200]}")
-        line("deprecation warnings in the server log", len(warned), "lines", "<=", 0, 0)
+        report("deprecation warnings in the server log", len(warned), " lines", "<=", 0, ".0f")
     return 0
 
 
