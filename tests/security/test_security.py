@@ -252,7 +252,7 @@ PAGES = [  # path, heading, a text that shows the page is drawn
     ("history", "My history", "Revise an answer"),
     ("leaderboard", "Leaderboard", "Head-to-head win rates"),
     ("agreement", "Agreement", "Raters"),
-    ("calibration", "Calibration", "A swapped pair that disagrees is"),
+    ("calibration", "Calibration", INCONSISTENT_AS_LABEL),
     ("rubrics", "Rubric scores", "Mean score per model"),
 ]
 

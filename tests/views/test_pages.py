@@ -76,3 +76,31 @@ def test_campaigns_page_shows_flagged_items_with_their_reasons(demo_db) -> None:
     assert not at.exception, at.exception
     flags = at.dataframe[1].value
     assert list(flags["reason"]) == ["the code answer is truncated"]
+
+
+def test_campaigns_page_names_strategies_and_offers_the_campaigns_models_as_baseline(
+    demo_db,
+) -> None:
+    from annotate.campaigns import MODE_NAMES
+    from annotate.pairing import STRATEGY_NAMES
+
+    at = _app()
+    at.switch_page("views/campaigns.py").run()
+    assert list(at.radio[0].options) == list(STRATEGY_NAMES.values())
+    baseline = next(s for s in at.selectbox if s.label.startswith("Baseline model"))
+    assert "atlas-large" in baseline.options and baseline.value is None
+    modes = set(at.dataframe[0].value["mode"])
+    assert modes <= set(MODE_NAMES.values())
+
+
+def test_campaign_setup_shows_rubric_scales_by_name(demo_db) -> None:
+    from metrics.vocabulary import SCALE_NAMES
+
+    at = _app()
+    at.switch_page("views/campaign_setup.py").run()
+    assert not at.exception, at.exception
+    criteria = next(
+        m.value for m in at.markdown if m.value.startswith("**Rubric criteria**")
+    )
+    assert all(name in criteria for name in SCALE_NAMES.values())
+    assert "likert5" not in criteria
