@@ -153,9 +153,7 @@ def compile_check(check: Check) -> CheckFn:
             return CheckResult(n <= limit, f"{n:,} characters (at most {limit:,})")
 
         return short_enough
-    compiled_list = [
-        _compile_pattern(p, regex.IGNORECASE, where) for p in (check.patterns or ())
-    ]
+    compiled_list = [_compile_pattern(p, regex.IGNORECASE, where) for p in (check.patterns or ())]
     if not compiled_list:
         raise InvalidInputError(f"{where}: a refusal check needs at least one pattern.")
 
@@ -165,9 +163,7 @@ def compile_check(check: Check) -> CheckFn:
             try:
                 hit = _search(c, text)
             except TimeoutError:
-                return CheckResult(
-                    False, f"a refusal pattern took longer than {REGEX_TIMEOUT_S} s"
-                )
+                return CheckResult(False, f"a refusal pattern took longer than {REGEX_TIMEOUT_S} s")
             if hit is not None:
                 break
         refused = hit is not None
