@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import typer
 
-from cli import campaigns, candidates, database, datasets, demo, importing, judge, results
+from cli import (
+    campaigns,
+    candidates,
+    database,
+    datasets,
+    demo,
+    evaluate,
+    importing,
+    judge,
+    results,
+)
 
 app = typer.Typer(help="Judge LLM outputs with humans and LLM judges.", no_args_is_help=True)
 app.add_typer(database.db_app, name="db")
@@ -18,6 +28,7 @@ app.add_typer(judge.judge_app, name="judge")
 app.add_typer(datasets.dataset_app, name="dataset")
 app.add_typer(candidates.candidate_app, name="candidate")
 app.command("generate")(candidates.generate_cmd)
+app.add_typer(evaluate.eval_app, name="eval")
 app.command("demo")(demo.demo)
 app.command("leaderboard")(results.leaderboard_cmd)
 app.command("export")(results.export_cmd)
