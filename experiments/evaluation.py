@@ -173,7 +173,7 @@ def run_evaluation(
         raise InvalidInputError(f"--sample must be at least 1 (got {sample}).")
     info = resolve_version(engine, spec.dataset.ref)
     split = spec.dataset.dev_split if sample is not None else spec.dataset.eval_split
-    judges = [_pairwise_judge(engine, name) for name in spec.judges]
+    judges = [_judge_for(engine, spec, name) for name in spec.judges]
     _check_candidates(engine, spec)
     with write_session(engine) as s:
         row = EvalRun(
@@ -208,15 +208,31 @@ def run_evaluation(
     return result
 
 
-def _pairwise_judge(engine: Engine, name: str) -> Judge:
+def _judge_for(engine: Engine, spec: EvalSpec, name: str) -> Judge:
+    """The judge ``name`` of the spec, refused when its kind does not fit its criteria."""
     from judges.config import get_judge
 
     judge = get_judge(engine, name)
-    if judge.template_kind == "rubric":
+    label = judge_label(judge.name, judge.version)
+    rubric = judge.template_kind == "rubric"
+    if rubric and not spec.rubric:
         raise InvalidInputError(
-            f"Judge '{judge_label(judge.name, judge.version)}' grades on a rubric; an"
-            " evaluation spec takes pairwise judges (template kind pairwise): name one."
+            f"Judge '{label}' grades on a rubric, but the spec has no [[rubric]] criteria:"
+            " add them, or name a pairwise judge."
         )
+    for c in spec.criteria:
+        if c.judge != name:
+            continue
+        if c.statistic == "win_rate" and rubric:
+            raise InvalidInputError(
+                f"Criterion '{c.name}' reads a win rate, but judge '{label}' grades on a"
+                " rubric: name a pairwise judge for it."
+            )
+        if c.statistic == "rubric_mean" and not rubric:
+            raise InvalidInputError(
+                f"Criterion '{c.name}' reads a rubric mean, but judge '{label}' compares"
+                " pairs: name a rubric judge (template kind rubric) for it."
+            )
     return judge
 
 
@@ -243,7 +259,6 @@ def _run(
 ) -> EvaluationResult:
     from annotate.pairing import generate_comparisons
     from experiments.generation import create_generation_run, generation_summary
-    from judges.runs import create_run
     from judges.worker import run_blocking
 
     name = campaign_name(spec, info.ref, split, sample, seed)
@@ -277,27 +292,24 @@ def _run(
     outputs = _outputs(engine, prompt_ids, set(labels.values()))
     say(f"Running {len(spec.checks)} checks on {len(outputs):,} outputs")
     checks = _run_checks(engine, spec, outputs)
-    if judges:
+    pairwise = [(n, j) for n, j in zip(spec.judges, judges, strict=True)
+                if j.template_kind != "rubric"]  # fmt: skip
+    graders = [(n, j) for n, j in zip(spec.judges, judges, strict=True)
+               if j.template_kind == "rubric"]  # fmt: skip
+    if pairwise:
         generate_comparisons(engine, campaign_id, "baseline", baseline=baseline,
                              actor_id=actor_id)  # fmt: skip
-        for judge in judges:
-            run = create_run(engine, judge.id, campaign_id, actor_id=actor_id)
-            if run.n_tasks:
-                label = judge_label(judge.name, judge.version)
-                say(f"Judging {run.n_tasks:,} comparisons with {label} (run {run.id})")
-                progress = run_blocking(engine, run.id, options, secrets=secrets)
-                if progress.n_failed or progress.status != "done":
-                    raise InvalidInputError(
-                        f"Judge run {run.id} of {label} left {progress.n_failed:,} verdicts"
-                        f" missing ({progress.status}): {progress.error or ''} Resume it"
-                        f" (judgeboard judge run --resume {run.id}), then run the evaluation"
-                        " again."
-                    )
-    judge_ids = {name: j.id for name, j in zip(spec.judges, judges, strict=True)}
+    for _name, judge in pairwise:
+        _judge_campaign(engine, judge, campaign_id, actor_id, say, options, secrets)
     verdicts = {
-        jid: _verdicts(engine, campaign_id, jid, set(prompt_ids), baseline)
-        for jid in judge_ids.values()
+        n: _verdicts(engine, campaign_id, j.id, set(prompt_ids), baseline) for n, j in pairwise
     }
+    scores: dict[str, list[_Score]] = {}
+    if graders:
+        rubric_id = _rubric_campaign(engine, spec, name, outputs, actor_id)
+        for n, judge in graders:
+            _judge_campaign(engine, judge, rubric_id, actor_id, say, options, secrets)
+            scores[n] = _scores(engine, rubric_id, judge.id, outputs)
     results: list[CriterionResult] = []
     for c in spec.criteria:
         targets = [c.candidate] if c.candidate else list(spec.compare)
@@ -308,15 +320,14 @@ def _run(
                     labels[ref],
                     outputs,
                     checks,
-                    verdicts.get(judge_ids.get(c.judge)),
+                    verdicts.get(c.judge or "", []),
+                    scores.get(c.judge or "", []),
                     spec.bootstrap_rounds,
                 )  # fmt: skip
             )
     verdict = _overall(r.verdict for r in results)
     stats = tuple(_candidate_stats(labels[ref], outputs, checks) for ref in spec.candidates)
-    regressions = tuple(
-        reg for name_, jid in judge_ids.items() for reg in _regressions(verdicts[jid], name_)
-    )
+    regressions = tuple(reg for n, vs in verdicts.items() for reg in _regressions(vs, n))
     external = _external_ids(engine, prompt_ids)
     regressions = tuple(
         Regression(r.candidate, r.judge, external.get(int(r.prompt), r.prompt), r.n_verdicts)
@@ -458,19 +469,136 @@ def _verdicts(
     return out
 
 
+def _judge_campaign(
+    engine: Engine,
+    judge: Judge,
+    campaign_id: int,
+    actor_id: int,
+    say: Progress,
+    options: Any,
+    secrets: Mapping[str, Any] | None,
+) -> None:
+    from judges.runs import create_run
+    from judges.worker import run_blocking
+
+    run = create_run(engine, judge.id, campaign_id, actor_id=actor_id)
+    if not run.n_tasks:
+        return
+    label = judge_label(judge.name, judge.version)
+    say(f"Judging {run.n_tasks:,} items with {label} (run {run.id})")
+    progress = run_blocking(engine, run.id, options, secrets=secrets)
+    if progress.n_failed or progress.status != "done":
+        raise InvalidInputError(
+            f"Judge run {run.id} of {label} left {progress.n_failed:,} verdicts missing"
+            f" ({progress.status}): {progress.error or ''} Resume it (judgeboard judge run"
+            f" --resume {run.id}), then run the evaluation again."
+        )
+
+
+def _rubric_campaign(
+    engine: Engine, spec: EvalSpec, name: str, outputs: list[_Out], actor_id: int
+) -> int:
+    """The rubric campaign beside the evaluation's: the same prompts and outputs (copied,
+    each remembering the output it copies in ``meta.copy_of``), one single-output item per
+    output. Named with a hash of the rubric, so a changed rubric gets a campaign of its own."""
+    import hashlib
+
+    from annotate.campaigns import CriterionSpec as RubricCriterion
+    from annotate.campaigns import create_campaign
+    from annotate.pairing import generate_comparisons
+    from db.upsert import insert_ignore
+
+    digest = hashlib.sha256(
+        repr([(r.name, r.description, r.scale) for r in spec.rubric]).encode()
+    ).hexdigest()[:8]
+    criteria = [RubricCriterion(r.name, r.description, r.scale) for r in spec.rubric]
+    camp = create_campaign(
+        engine, f"{name} rubric {digest}", actor_id=actor_id, mode="rubric", criteria=criteria
+    )
+    with write_session(engine) as s:
+        source = s.exec(select(Prompt).where(Prompt.id.in_({o.prompt_id for o in outputs}))).all()
+        conn = s.connection()
+        insert_ignore(
+            conn,
+            Prompt.__table__,
+            [
+                {"campaign_id": camp.id, "external_id": p.external_id, "messages": p.messages,
+                 "reference": p.reference, "category": p.category, "split": p.split,
+                 "meta": p.meta, "dataset_version_id": p.dataset_version_id}
+                for p in source
+            ],
+        )  # fmt: skip
+        mapping = dict(
+            s.exec(select(Prompt.external_id, Prompt.id).where(Prompt.campaign_id == camp.id)).all()
+        )
+        external = {p.id: p.external_id for p in source}
+        candidate_ids = dict(s.exec(select(Candidate.name, Candidate.id)).all())
+        insert_ignore(
+            conn,
+            Output.__table__,
+            [
+                {"prompt_id": mapping[external[o.prompt_id]],
+                 "candidate_id": candidate_ids[o.candidate], "content": o.content,
+                 "meta": {"copy_of": o.id}}
+                for o in outputs
+            ],
+        )  # fmt: skip
+        s.commit()
+    generate_comparisons(engine, camp.id, actor_id=actor_id)
+    return int(camp.id)
+
+
+@dataclass(frozen=True)
+class _Score:
+    prompt_id: int
+    candidate: str
+    criterion: str
+    value: float
+
+
+def _scores(engine: Engine, campaign_id: int, judge_id: int, outputs: list[_Out]) -> list[_Score]:
+    """The judge's current rubric scores, mapped back to the evaluation's prompts."""
+    from db.models import JudgmentScore, RubricCriterion
+
+    with Session(engine) as s:
+        rows = s.exec(
+            select(JudgmentScore.value, RubricCriterion.name, Output.meta, Candidate.name)
+            .join(Judgment, Judgment.id == JudgmentScore.judgment_id)
+            .join(RubricCriterion, RubricCriterion.id == JudgmentScore.criterion_id)
+            .join(Output, Output.id == JudgmentScore.output_id)
+            .join(Candidate, Candidate.id == Output.candidate_id)
+            .where(
+                Judgment.campaign_id == campaign_id,
+                Judgment.rater_key == judge_key(judge_id),
+                Judgment.is_current,
+            )
+        ).all()
+    prompt_of = {o.id: o.prompt_id for o in outputs}
+    return [
+        _Score(prompt_of[int(meta["copy_of"])], cand, criterion, float(value))
+        for value, criterion, meta, cand in rows
+        if meta and int(meta.get("copy_of", -1)) in prompt_of
+    ]
+
+
 def _criterion(
     c: CriterionSpec,
     candidate: str,
     outputs: list[_Out],
     checks: dict[int, dict[str, bool]],
-    verdicts: list[_Verdict] | None,
+    verdicts: list[_Verdict],
+    scores: list[_Score],
     rounds: int,
 ) -> CriterionResult:
     mine = [o for o in outputs if o.candidate == candidate]
     if c.statistic == "win_rate":
-        vs = [v for v in verdicts or [] if v.candidate == candidate]
+        vs = [v for v in verdicts if v.candidate == candidate]
         values = np.array([v.score for v in vs])
         clusters = np.array([v.prompt_id for v in vs])
+    elif c.statistic == "rubric_mean":
+        ss = [x for x in scores if x.candidate == candidate and x.criterion == c.rubric]
+        values = np.array([x.value for x in ss])
+        clusters = np.array([x.prompt_id for x in ss])
     elif c.statistic == "check_pass_rate":
         values = np.array([
             float(checks[o.id][c.check] if c.check else all(checks[o.id].values()))

@@ -19,16 +19,23 @@ from db.errors import InvalidInputError
 from experiments.checks import CHECK_KINDS, DEFAULT_REFUSAL_PATTERNS, Check, compile_check
 from metrics.criteria import DEFAULT_ROUNDS, DIRECTIONS
 
-STATISTICS = ("win_rate", "check_pass_rate", "latency_quantile", "cost_mean")
+STATISTICS = ("win_rate", "rubric_mean", "check_pass_rate", "latency_quantile", "cost_mean")
 STATISTIC_HELP = {
     "win_rate": "share of the judge's verdicts the candidate wins against the baseline"
     " (ties half, both swapped orders counted)",
+    "rubric_mean": "mean score a rubric judge gives the candidate's outputs on a [[rubric]]"
+    " criterion",
     "check_pass_rate": "share of the candidate's outputs passing the check (all checks when"
     " none is named)",
     "latency_quantile": "a quantile (default 0.95) of the candidate's generation latency, ms",
     "cost_mean": "mean cost per request of the candidate's generated outputs, USD",
 }
-TOP_KEYS = ("name", "description", "dataset", "candidates", "judges", "checks", "criteria", "run")
+TOP_KEYS = (
+    "name", "description", "dataset", "candidates", "judges", "rubric", "checks", "criteria",
+    "run",
+)  # fmt: skip
+RUBRIC_KEYS = ("name", "description", "scale")
+RUBRIC_SCALES = ("likert5", "likert10", "binary")
 DATASET_KEYS = ("ref", "eval_split", "dev_split")
 CANDIDATE_KEYS = ("baseline", "compare")
 JUDGE_KEYS = ("name",)
@@ -41,7 +48,8 @@ CHECK_KEYS = {
     "refusal": ("name", "kind", "patterns", "expect_refusal"),
 }
 CRITERION_KEYS = (
-    "name", "statistic", "op", "threshold", "candidate", "judge", "check", "quantile", "level",
+    "name", "statistic", "op", "threshold", "candidate", "judge", "check", "rubric", "quantile",
+    "level",
 )  # fmt: skip
 RUN_KEYS = ("inconclusive_exit", "bootstrap_rounds")
 
@@ -68,6 +76,16 @@ class CriterionSpec:
     check: str | None = None
     quantile: float = 0.95
     level: float = 0.95
+    rubric: str | None = None
+
+
+@dataclass(frozen=True)
+class RubricSpec:
+    """A rubric criterion a rubric judge grades every output on."""
+
+    name: str
+    description: str = ""
+    scale: str = "likert5"
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,7 @@ class EvalSpec:
     checks: tuple[Check, ...]
     criteria: tuple[CriterionSpec, ...]
     description: str = ""
+    rubric: tuple[RubricSpec, ...] = ()
     inconclusive_exit: int = 2
     bootstrap_rounds: int = DEFAULT_ROUNDS
     text: str = ""
@@ -190,6 +209,7 @@ def parse_spec(text: str, source: str = "<spec>") -> EvalSpec:
     baseline, compare = _candidates(r, doc)
     judges = _judges(r, doc)
     checks = _checks(r, doc)
+    rubric = _rubric(r, doc)
     run = r.table(doc.get("run", {}), "run", RUN_KEYS)
     inconclusive_exit = r.integer(run, "inconclusive_exit", "run", 2)
     if not 0 <= inconclusive_exit <= 2:
@@ -200,7 +220,7 @@ def parse_spec(text: str, source: str = "<spec>") -> EvalSpec:
     rounds = r.integer(run, "bootstrap_rounds", "run", DEFAULT_ROUNDS)
     if not 100 <= rounds <= 100_000:
         raise r.fail("run.bootstrap_rounds", "must be between 100 and 100000.")
-    criteria = _criteria(r, doc, baseline, compare, judges, checks)
+    criteria = _criteria(r, doc, baseline, compare, judges, checks, rubric)
     return EvalSpec(
         name=name,
         dataset=dataset,
@@ -210,6 +230,7 @@ def parse_spec(text: str, source: str = "<spec>") -> EvalSpec:
         checks=checks,
         criteria=criteria,
         description=description,
+        rubric=rubric,
         inconclusive_exit=inconclusive_exit,
         bootstrap_rounds=rounds,
         text=text,
@@ -271,6 +292,29 @@ def _judges(r: _Reader, doc: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _rubric(r: _Reader, doc: Mapping[str, Any]) -> tuple[RubricSpec, ...]:
+    out: list[RubricSpec] = []
+    for i, c in enumerate(r.array(doc.get("rubric", []), "rubric")):
+        path = f"rubric[{i}]"
+        t = r.table(c, path, RUBRIC_KEYS)
+        name = r.text(t, "name", path)
+        if len(name) > 100:
+            raise r.fail(f"{path}.name", "has at most 100 characters.")
+        if any(x.name == name for x in out):
+            raise r.fail(f"{path}.name", f"rubric criterion '{name}' is listed twice.")
+        description = t.get("description", "")
+        if not isinstance(description, str):
+            raise r.fail(f"{path}.description", "must be a string.")
+        scale = r.text(t, "scale", path, "likert5")
+        if scale not in RUBRIC_SCALES:
+            raise r.fail(
+                f"{path}.scale",
+                f"'{scale}' is not one of {', '.join(RUBRIC_SCALES)} (a mean needs numbers).",
+            )
+        out.append(RubricSpec(name, description, scale))
+    return tuple(out)
+
+
 def _checks(r: _Reader, doc: Mapping[str, Any]) -> tuple[Check, ...]:
     checks: list[Check] = []
     for i, c in enumerate(r.array(doc.get("checks", []), "checks")):
@@ -322,6 +366,7 @@ def _criteria(
     compare: tuple[str, ...],
     judges: tuple[str, ...],
     checks: tuple[Check, ...],
+    rubric: tuple[RubricSpec, ...],
 ) -> tuple[CriterionSpec, ...]:
     raw = r.array(doc.get("criteria", []), "criteria")
     if not raw:
@@ -358,9 +403,11 @@ def _criteria(
         level = r.number(t, "level", path, 0.95)
         if not 0 < level < 1:
             raise r.fail(f"{path}.level", f"must be between 0 and 1, e.g. 0.95 (got {level}).")
-        if statistic == "win_rate":
+        if statistic in ("win_rate", "rubric_mean"):
             if not judges:
-                raise r.fail(path, "a win_rate criterion needs a judge: add [[judges]] name = ...")
+                raise r.fail(
+                    path, f"a {statistic} criterion needs a judge: add [[judges]] name = ..."
+                )
             if judge is None and len(judges) > 1:
                 raise r.fail(f"{path}.judge", f"several judges: name one of {', '.join(judges)}.")
             if judge is not None and judge not in judges:
@@ -368,14 +415,28 @@ def _criteria(
                     f"{path}.judge", f"'{judge}' is not in [[judges]]: {', '.join(judges)}."
                 )
             judge = judge or judges[0]
+        elif judge is not None:
+            raise r.fail(
+                f"{path}.judge", f"only win_rate and rubric_mean read a judge, not {statistic}."
+            )
+        if statistic == "win_rate":
             if candidate == baseline:
                 raise r.fail(f"{path}.candidate", "the baseline has no win rate against itself.")
             if not 0 <= threshold <= 1:
                 raise r.fail(f"{path}.threshold", "a win rate is between 0 and 1, e.g. 0.5.")
-        elif judge is not None:
-            raise r.fail(
-                f"{path}.judge", f"only a win_rate criterion reads a judge, not {statistic}."
-            )
+        rubric_name = r.text(t, "rubric", path, None)
+        if statistic == "rubric_mean":
+            if not rubric:
+                raise r.fail(path, "a rubric_mean criterion needs [[rubric]] criteria to grade.")
+            if rubric_name is None and len(rubric) > 1:
+                names = ", ".join(x.name for x in rubric)
+                raise r.fail(f"{path}.rubric", f"several rubric criteria: name one of {names}.")
+            if rubric_name is not None and all(x.name != rubric_name for x in rubric):
+                names = ", ".join(x.name for x in rubric)
+                raise r.fail(f"{path}.rubric", f"no [[rubric]] named '{rubric_name}': {names}.")
+            rubric_name = rubric_name or rubric[0].name
+        elif rubric_name is not None:
+            raise r.fail(f"{path}.rubric", "only a rubric_mean criterion reads a rubric.")
         if statistic == "check_pass_rate":
             if not checks:
                 raise r.fail(path, "a check_pass_rate criterion needs [[checks]] to count.")
@@ -393,6 +454,17 @@ def _criteria(
         if "quantile" in t and statistic != "latency_quantile":
             raise r.fail(f"{path}.quantile", "only a latency_quantile criterion reads a quantile.")
         out.append(
-            CriterionSpec(name, statistic, op, threshold, candidate, judge, check, quantile, level)
+            CriterionSpec(
+                name,
+                statistic,
+                op,
+                threshold,
+                candidate,
+                judge,
+                check,
+                quantile,
+                level,
+                rubric_name,
+            )  # fmt: skip
         )
     return tuple(out)

@@ -286,3 +286,59 @@ def test_cli_exits_3_on_a_bad_spec_with_the_message_on_stderr(cli_db, tmp_path) 
     assert "criteria[0].threshold: must be a number" in result.stderr
     missing = runner.invoke(app, ["eval", "run", str(tmp_path / "nope.toml")])
     assert missing.exit_code == 3 and "Cannot read the evaluation spec" in missing.stderr
+
+
+RUBRIC = """
+[[rubric]]
+name = "clarity"
+description = "Is the answer clear?"
+[[criteria]]
+name = "clear enough"
+statistic = "rubric_mean"
+judge = "grader"
+op = ">="
+threshold = 3.5
+[[criteria]]
+name = "wins"
+statistic = "win_rate"
+judge = "local-judge"
+op = ">="
+threshold = 0.5
+"""
+
+
+def test_a_rubric_judge_grades_every_output_and_its_mean_is_judged(engine, server, tmp_path):
+    _setup(engine, server, tmp_path)
+    with factory.session(engine) as s:
+        factory.judge_config(s, "grader", base_url=server.openai_base, template_kind="rubric")
+        s.commit()
+    text = spec_text(["good", "mixed"], RUBRIC).replace(
+        '[[judges]]\nname = "local-judge"',
+        '[[judges]]\nname = "local-judge"\n[[judges]]\nname = "grader"',
+    )
+    result = _run(engine, text)
+    # the server grades len(answer) % 5 + 1: the long answer 4, "No." 4
+    clear = _by(result)[("clear enough", "good@v1")]
+    assert (clear.value, clear.low, clear.high, clear.n, clear.verdict) == (
+        4.0,
+        4.0,
+        4.0,
+        4,
+        "PASS",
+    )
+    assert _by(result)[("clear enough", "mixed@v1")].value == 4.0
+    assert _by(result)[("wins", "good@v1")].verdict == "PASS"
+    before = server.stats()["requests"]
+    again = _run(engine, text)
+    assert server.stats()["requests"] == before
+    assert _by(again)[("clear enough", "good@v1")].n == 4
+
+
+def test_a_rubric_judge_on_a_win_rate_criterion_is_refused(sqlite_engine, server, tmp_path):
+    _setup(sqlite_engine, server, tmp_path)
+    with factory.session(sqlite_engine) as s:
+        factory.judge_config(s, "grader", base_url=server.openai_base, template_kind="rubric")
+        s.commit()
+    text = spec_text(["good"], WINS).replace('name = "local-judge"', 'name = "grader"')
+    with pytest.raises(Exception, match="grades on a rubric, but the spec has no"):
+        _run(sqlite_engine, text)
