@@ -52,6 +52,7 @@ CRITERION_KEYS = (
     "level",
 )  # fmt: skip
 RUN_KEYS = ("inconclusive_exit", "bootstrap_rounds")
+MAX_NAME = 120
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,8 @@ def parse_spec(text: str, source: str = "<spec>") -> EvalSpec:
         ) from None
     r.table(doc, "", TOP_KEYS)
     name = r.text(doc, "name", "")
+    if len(name) > MAX_NAME:
+        raise r.fail("name", f"has at most {MAX_NAME} characters (it names the campaign).")
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise r.fail("description", "must be a string.")

@@ -37,7 +37,8 @@ def test_the_documented_example_parses_into_every_part() -> None:
     spec = parse_spec(_doc_example(), "EVAL_SPEC.md")
     assert spec.dataset.ref == "support-qa@3" and spec.dataset.eval_split == "test"
     assert spec.candidates == ("support-bot@v1", "support-bot@v2")
-    assert spec.judges == ("gpt-judge",)
+    assert spec.judges == ("gpt-judge", "gpt-grader")
+    assert [(r.name, r.scale) for r in spec.rubric] == [("helpfulness", "likert5")]
     assert [c.kind for c in spec.checks] == [
         "json", "max_length", "refusal", "not_contains", "regex",
     ]  # fmt: skip
@@ -46,6 +47,7 @@ def test_the_documented_example_parses_into_every_part() -> None:
     assert by_name["beats the baseline"].judge == "gpt-judge"
     assert (by_name["p95 latency"].op, by_name["p95 latency"].threshold) == ("<=", 2000.0)
     assert by_name["valid JSON"].check == "json"
+    assert (by_name["helpful"].rubric, by_name["helpful"].judge) == ("helpfulness", "gpt-grader")
     assert spec.inconclusive_exit == 2 and len(spec.content_hash) == 64
 
 
@@ -98,6 +100,17 @@ def test_check_definitions_are_validated_when_the_spec_is_read() -> None:
     )
     with pytest.raises(InvalidInputError, match=r"criteria\[1\]\.check: no check named 'b'"):
         parse_spec(unknown_check, "s.toml")
+
+
+def test_rubric_criteria_are_named_and_typed() -> None:
+    rubric = MINIMAL + ('[[rubric]]\nname = "clarity"\nscale = "categories"\n')
+    with pytest.raises(InvalidInputError, match=r"rubric\[0\]\.scale: 'categories' is not one of"):
+        parse_spec(rubric, "s.toml")
+    no_rubric = MINIMAL + (
+        '[[criteria]]\nname = "clear"\nstatistic = "rubric_mean"\nop = ">="\nthreshold = 4\n'
+    )
+    with pytest.raises(InvalidInputError, match=r"criteria\[1\]: a rubric_mean criterion needs"):
+        parse_spec(no_rubric, "s.toml")
 
 
 def test_a_missing_file_names_the_path(tmp_path) -> None:
