@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import delete, insert
@@ -44,6 +44,10 @@ from metrics.criteria import (
     judge_criterion,
 )
 from metrics.vocabulary import judge_key, judge_label
+
+if TYPE_CHECKING:
+    from experiments.datasets import VersionInfo
+    from judges.runs import RunOptions
 
 Progress = Callable[[str], None]
 UNITS = {"win_rate": "share", "check_pass_rate": "share", "latency_quantile": "ms",
@@ -158,7 +162,7 @@ def run_evaluation(
     sample: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
-    options: Any = None,
+    options: RunOptions | None = None,
     secrets: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Run ``spec`` (admins only): ``sample`` N draws N prompts of the dev split with
@@ -247,14 +251,14 @@ def _run(
     engine: Engine,
     spec: EvalSpec,
     run_id: int,
-    info: Any,
+    info: VersionInfo,
     split: str,
     sample: int | None,
     seed: int,
     judges: list[Judge],
     actor_id: int,
     say: Progress,
-    options: Any,
+    options: RunOptions | None,
     secrets: Mapping[str, Any] | None,
 ) -> EvaluationResult:
     from annotate.pairing import generate_comparisons
@@ -327,12 +331,8 @@ def _run(
             )
     verdict = _overall(r.verdict for r in results)
     stats = tuple(_candidate_stats(labels[ref], outputs, checks) for ref in spec.candidates)
-    regressions = tuple(reg for n, vs in verdicts.items() for reg in _regressions(vs, n))
     external = _external_ids(engine, prompt_ids)
-    regressions = tuple(
-        Regression(r.candidate, r.judge, external.get(int(r.prompt), r.prompt), r.n_verdicts)
-        for r in regressions
-    )
+    regressions = tuple(reg for n, vs in verdicts.items() for reg in _regressions(vs, n, external))
     return EvaluationResult(
         eval_run_id=run_id,
         name=spec.name,
@@ -359,7 +359,7 @@ def _overall(verdicts: Any) -> str:
 
 
 def _scope(
-    engine: Engine, campaign_id: int, info: Any, split: str, sample: int | None, seed: int
+    engine: Engine, campaign_id: int, info: VersionInfo, split: str, sample: int | None, seed: int
 ) -> list[int]:
     """The prompts this evaluation is judged on: the split, or its seeded sample (the same
     draw ``create_generation_run`` made)."""
@@ -475,7 +475,7 @@ def _judge_campaign(
     campaign_id: int,
     actor_id: int,
     say: Progress,
-    options: Any,
+    options: RunOptions | None,
     secrets: Mapping[str, Any] | None,
 ) -> None:
     from judges.runs import create_run
@@ -656,13 +656,15 @@ def _candidate_stats(
     )
 
 
-def _regressions(verdicts: list[_Verdict], judge: str) -> list[Regression]:
-    by: dict[tuple[str, int], list[float]] = {}
+def _regressions(
+    verdicts: list[_Verdict], judge: str, external: dict[int, str]
+) -> list[Regression]:
+    by: dict[tuple[str, str], list[float]] = {}
     for v in verdicts:
-        by.setdefault((v.candidate, v.prompt_id), []).append(v.score)
+        by.setdefault((v.candidate, external[v.prompt_id]), []).append(v.score)
     return [
-        Regression(candidate, judge, str(pid), len(scores))
-        for (candidate, pid), scores in sorted(by.items())
+        Regression(candidate, judge, prompt, len(scores))
+        for (candidate, prompt), scores in sorted(by.items())
         if scores and all(x == 0.0 for x in scores)
     ]
 
