@@ -102,7 +102,7 @@ def _run(
     if summary is not None:
         _write(summary, summary_markdown(result))
     if fmt == "json":
-        out.print_json(json.dumps(result.to_dict(), default=str))
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
         _print_table(result)
     return result.exit_code(inconclusive_exit)
@@ -149,7 +149,7 @@ def list_cmd(
     engine = _engine()
     runs = list_eval_runs(engine, actor_id=local_actor(engine), limit=limit)
     if fmt == "json":
-        out.print_json(json.dumps([r.__dict__ for r in runs], default=str))
+        typer.echo(json.dumps([r.__dict__ for r in runs], indent=2, default=str))
         return
     table = Table(title="Evaluation runs")
     for col in ("Run", "Spec", "Dataset", "Split", "Sample", "Status", "Verdict", "When"):
