@@ -196,10 +196,11 @@ def run_evaluation(
     try:
         result = _run(engine, spec, run_id, info, split, sample, seed, judges, actor_id, say,
                       options, secrets)  # fmt: skip
-    except Exception as exc:
+    except BaseException as exc:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
         with write_session(engine) as s:
             failed = s.get(EvalRun, run_id)
-            failed.status, failed.error, failed.finished_at = "failed", str(exc), utcnow()
+            failed.status, failed.error, failed.finished_at = "failed", reason, utcnow()
             s.add(failed)
             s.commit()
         raise
