@@ -56,6 +56,7 @@ if actor.is_admin:
         st.Page("views/agreement.py", title="Agreement", icon=":material/handshake:"),
         st.Page("views/calibration.py", title="Calibration", icon=":material/balance:"),
         st.Page("views/rubrics.py", title="Rubric scores", icon=":material/checklist:"),
+        st.Page("views/evaluations.py", title="Evaluations", icon=":material/science:"),
     ]
 pages["Rate"] = [
     st.Page(

@@ -14,6 +14,7 @@ from cli import (
     database,
     datasets,
     demo,
+    evaluate,
     importing,
     judge,
     monitor,
@@ -30,6 +31,7 @@ app.add_typer(candidates.candidate_app, name="candidate")
 app.command("generate")(candidates.generate_cmd)
 app.add_typer(monitor.ingest_app, name="ingest")
 app.command("serve-otlp")(monitor.serve_otlp)
+app.add_typer(evaluate.eval_app, name="eval")
 app.command("demo")(demo.demo)
 app.command("leaderboard")(results.leaderboard_cmd)
 app.command("export")(results.export_cmd)

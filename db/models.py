@@ -598,6 +598,44 @@ class SpanMessages(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow)
 
 
+class CheckResult(SQLModel, table=True):
+    """One deterministic check's result on one output (experiments/checks.py); an
+    evaluation run writes it again, so it holds the latest definition's result."""
+
+    __tablename__ = "check_results"
+    __table_args__ = (UniqueConstraint("output_id", "check_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    output_id: int = Field(foreign_key="outputs.id", ondelete="CASCADE")
+    check_name: str = Field(max_length=100)
+    passed: bool
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EvalRun(SQLModel, table=True):
+    """One `judgeboard eval run`: the spec as written, where it ran and what it decided."""
+
+    __tablename__ = "eval_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    spec_text: str = Field(sa_column=Column(Text, nullable=False))
+    spec_hash: str = Field(max_length=64)
+    dataset_version_id: int = Field(foreign_key="dataset_versions.id")
+    split: str = Field(max_length=32)
+    sample_size: int | None = None
+    seed: int = 0
+    campaign_id: int | None = Field(default=None, foreign_key="campaigns.id", ondelete="SET NULL")
+    status: str = Field(default="running", max_length=16)
+    verdict: str | None = Field(default=None, max_length=16)
+    results: dict[str, Any] | None = _json()
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
 ALL_TABLES = [
     User,
     Invite,
@@ -625,4 +663,6 @@ ALL_TABLES = [
     IngestToken,
     Interaction,
     SpanMessages,
+    CheckResult,
+    EvalRun,
 ]

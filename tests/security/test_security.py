@@ -38,6 +38,7 @@ from db.models import (
 )
 from ingest.outputs import import_outputs
 from ingest.votes import import_votes
+from judges.config import INCONSISTENT_AS_LABEL
 from results.export import EXPORT_FORMATS, export_judgments
 from tests import factory
 from tests.browser import ROOT, app_server, chromium

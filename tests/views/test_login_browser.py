@@ -25,12 +25,14 @@ RATER = "ana@acme.io"  # invited by email
 DOMAIN_RATER = "zoe@corp.example"  # invited by domain
 STRANGER = "eve@elsewhere.io"
 TIMEOUT = 30_000
-ADMIN_NAV = ["Campaigns", "Import", "Users", "Campaign setup", "LLM judges"]
-RESULTS_NAV = ["Leaderboard", "Agreement", "Calibration", "Rubric scores"]
+ADMIN_NAV = ["Campaigns", "Import", "Users", "Campaign setup", "LLM judges", "Review"]
+RESULTS_NAV = ["Leaderboard", "Agreement", "Calibration", "Rubric scores", "Evaluations"]
 RATER_NAV = ["Rate", "My history"]
 # Admin pages by URL path, the helper module, and query-parameter variants.
 ADMIN_PATHS = [
-    *("users", "leaderboard", "calibration", "rubrics", "llm_judges", "common", "?page=users")
+    *("users", "leaderboard", "calibration", "rubrics", "evaluations", "llm_judges", "review"),
+    "common",
+    "?page=users",
 ]
 
 
