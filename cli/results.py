@@ -431,7 +431,9 @@ def calibration_cmd(
         ("per vote, without ties (MT-Bench S2)", "s2", ".3f", "human_s2"),
         ("human ceiling (leave-one-out)", "human_ceiling", ".3f", "human_ceiling"),
         ("alpha, humans only", "alpha_humans", ".3f", None),
+        ("  95% bootstrap interval", "alpha_humans", "alpha ci", None),
         ("alpha, humans + judge", "alpha_with_judge", ".3f", None),
+        ("  95% bootstrap interval", "alpha_with_judge", "alpha ci", None),
         ("consistency under position swap", "position_consistency", ".3f", None),
         ("P(prefer first shown)", "p_prefer_first", ".3f", "p_prefer_first_humans"),
         ("verdicts of unknown shown order", "unknown_order_n", "n", "unknown_order_n_humans"),
@@ -443,6 +445,11 @@ def calibration_cmd(
             return Text(str(j[key]))
         if spec == "kappa band":
             return Text(kappa_band(j["cohen_kappa"]) or "—")
+        if spec == "alpha ci":
+            low, high = j[f"{key}_low"], j[f"{key}_high"]
+            if low is None or high is None:
+                return Text("—")
+            return Text(f"[{low:.3f}, {high:.3f}]")
         if spec == "ci":
             low, high = j["cohen_kappa_low"], j["cohen_kappa_high"]
             if low is None or high is None:

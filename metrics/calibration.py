@@ -234,6 +234,46 @@ def _alpha_from_coincidence(coincidence: np.ndarray) -> float:
     return float(1 - (total - 1) * sym[off].sum() / expected)
 
 
+def alpha_bootstrap(
+    unit_coincidences: np.ndarray, n_boot: int, seed: int | None, confidence: float = 0.95
+) -> tuple[float, float, int]:
+    """Percentile CI of the nominal alpha of summed unit coincidences, resampling units.
+
+    ``unit_coincidences`` is (units, 9): one row per comparison. Comparisons with the same
+    coincidences are interchangeable, so drawing comparisons with replacement draws how many
+    of each distinct row there are from a multinomial (a handful of rows, however many
+    comparisons). Units without pairable values (rows of zeros) are left out, as they add
+    nothing to any resample. Returns (low, high, usable rounds); rounds with an undefined
+    alpha are counted out.
+    """
+    tables = np.asarray(unit_coincidences, dtype=float).reshape(-1, 3, 3)
+    # Each unit as stored plus flipped: a unit and its flip are one row, so the draws do not
+    # depend on which output was stored as A.
+    rows = (tables + _flip_table(tables)).reshape(-1, 9)
+    rows = rows[rows.any(axis=1)]
+    n = rows.shape[0]
+    if n_boot <= 0 or n < 2:
+        return float("nan"), float("nan"), 0
+    distinct, counts = np.unique(rows, axis=0, return_counts=True)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, counts / n, size=n_boot).astype(float)
+    sym = (draws @ distinct).reshape(-1, 3, 3)
+    margins = sym.sum(axis=2)
+    total = margins.sum(axis=1)
+    off = ~np.eye(3, dtype=bool)
+    expected = np.einsum("ri,rj->rij", margins, margins)[:, off].sum(axis=1)
+    observed = sym[:, off].sum(axis=1)
+    defined = (total >= 2) & (expected > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boots = np.where(defined, 1 - (total - 1) * observed / expected, np.nan)
+    boots = boots[np.isfinite(boots)]
+    if not boots.size:
+        return float("nan"), float("nan"), 0
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(boots, [tail, 1 - tail])
+    return float(low), float(high), int(boots.size)
+
+
 def symmetric_nominal_alpha(counts: np.ndarray) -> float:
     """Krippendorff's nominal alpha from per-unit a/tie/b value counts (n, 3), every unit
     counted as stored and flipped. Units with fewer than two values are not pairable; NaN when
@@ -470,6 +510,10 @@ class CalibrationFigures:
     human_ceiling_n: int
     alpha_humans: float
     alpha_with_judge: float
+    alpha_humans_low: float
+    alpha_humans_high: float
+    alpha_with_judge_low: float
+    alpha_with_judge_high: float
     position_consistency: float
     position_n: int
     p_prefer_first: float
@@ -773,7 +817,7 @@ def _figures_by_group(
         for c in (coin_h, coin_j)
     ]
 
-    def build(pick: Any) -> CalibrationFigures:
+    def build(pick: Any, units: Any) -> CalibrationFigures:
         return _figures_from_sums(
             {k: pick(v) for k, v in sums.items()},
             pick(confusion),
@@ -781,10 +825,11 @@ def _figures_by_group(
             pick(coincidences[1]),
             n_boot,
             seed,
+            (coin_h[units], coin_j[units]),
         )
 
-    per_group = [build(lambda a, g=g: a[g]) for g in range(n_groups)]
-    return per_group, build(lambda a: a.sum(axis=0)), disagree
+    per_group = [build(lambda a, g=g: a[g], groups == g) for g in range(n_groups)]
+    return per_group, build(lambda a: a.sum(axis=0), slice(None)), disagree
 
 
 def _figures_from_sums(
@@ -794,10 +839,13 @@ def _figures_from_sums(
     coin_j: np.ndarray,
     n_boot: int,
     seed: int | None,
+    unit_coincidences: tuple[np.ndarray, np.ndarray],
 ) -> CalibrationFigures:
     confusion = np.asarray(confusion).astype(np.int64)
     n = int(confusion.sum())
     kappa_low, kappa_high, usable = kappa_bootstrap(confusion, n_boot, seed)
+    alpha_h_low, alpha_h_high, _ = alpha_bootstrap(unit_coincidences[0], n_boot, seed)
+    alpha_j_low, alpha_j_high, _ = alpha_bootstrap(unit_coincidences[1], n_boot, seed)
     i = {k: int(round(float(v))) for k, v in s.items()}
     return CalibrationFigures(
         agreement=_share(i["agree"], n),
@@ -821,6 +869,10 @@ def _figures_from_sums(
         human_ceiling_n=i["loo_n"],
         alpha_humans=_alpha_from_coincidence(coin_h),
         alpha_with_judge=_alpha_from_coincidence(coin_j),
+        alpha_humans_low=alpha_h_low,
+        alpha_humans_high=alpha_h_high,
+        alpha_with_judge_low=alpha_j_low,
+        alpha_with_judge_high=alpha_j_high,
         position_consistency=_share(i["pos_consistent"], i["pos_pairs"]),
         position_n=i["pos_pairs"],
         p_prefer_first=_share(i["first_hits"], i["first_n"]),

@@ -171,9 +171,13 @@ for i, judge in enumerate(report.judges):
             if missing(judge.alpha_humans) or missing(judge.alpha_with_judge)
             else f"{judge.alpha_with_judge - judge.alpha_humans:+.2f} vs humans alone",
             help="Krippendorff's alpha (nominal) on this judge's comparisons: among the humans"
-            f" alone {num(judge.alpha_humans, '.2f')} ({alpha_reading(judge.alpha_humans)});"
-            " with the judge counted as one more rater"
-            f" {num(judge.alpha_with_judge, '.2f')} ({alpha_reading(judge.alpha_with_judge)}).",
+            f" alone {num(judge.alpha_humans, '.2f')}"
+            f" ({interval(judge.alpha_humans_low, judge.alpha_humans_high)};"
+            f" {alpha_reading(judge.alpha_humans)}); with the judge counted as one more rater"
+            f" {num(judge.alpha_with_judge, '.2f')}"
+            f" ({interval(judge.alpha_with_judge_low, judge.alpha_with_judge_high)};"
+            f" {alpha_reading(judge.alpha_with_judge)}). Intervals: 95% bootstrap over"
+            " comparisons.",
         )
         m1.metric(
             "Per vote, with ties (S1)",
@@ -193,9 +197,11 @@ for i, judge in enumerate(report.judges):
             "Cohen's kappa "
             + kappa_text(judge.cohen_kappa, judge.cohen_kappa_low, judge.cohen_kappa_high)
             + ". Alpha among the humans alone "
-            + alpha_text(judge.alpha_humans)
+            + alpha_text(judge.alpha_humans, judge.alpha_humans_low, judge.alpha_humans_high)
             + "; with the judge "
-            + alpha_text(judge.alpha_with_judge)
+            + alpha_text(
+                judge.alpha_with_judge, judge.alpha_with_judge_low, judge.alpha_with_judge_high
+            )
             + "."
         )
         for warning in judge_warnings(judge):

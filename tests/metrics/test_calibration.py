@@ -561,3 +561,61 @@ def test_alpha_is_on_the_comparisons_with_a_verdict_only():
     assert j.alpha_with_judge == pytest.approx(
         krippendorff.alpha(reliability_data=[*humans, judge], level_of_measurement="nominal")
     )
+
+
+# --- alpha's bootstrap interval (issue 14, point 8: every alpha carries its CI) ------------
+
+
+def _unit_rows(seed: int, n: int = 300) -> np.ndarray:
+    from metrics.calibration import _unit_coincidence
+
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(3, [0.5, 0.2, 0.3], size=n)
+    return _unit_coincidence(counts).reshape(n, 9)
+
+
+def test_alpha_interval_matches_a_brute_force_unit_bootstrap() -> None:
+    from metrics.calibration import _alpha_from_coincidence, alpha_bootstrap
+
+    rows = _unit_rows(1)
+    low, high, usable = alpha_bootstrap(rows, 4000, seed=3)
+    rng = np.random.default_rng(7)
+    picks = rng.integers(0, len(rows), (4000, len(rows)))
+    brute = [_alpha_from_coincidence(rows[p].sum(axis=0).reshape(3, 3)) for p in picks]
+    b_low, b_high = np.quantile(brute, [0.025, 0.975])
+    point = _alpha_from_coincidence(rows.sum(axis=0).reshape(3, 3))
+    assert usable == 4000
+    assert low < point < high
+    assert abs(low - b_low) < 0.02 and abs(high - b_high) < 0.02
+
+
+def test_alpha_interval_ignores_unit_order_and_units_without_pairs() -> None:
+    from metrics.calibration import alpha_bootstrap
+
+    rows = _unit_rows(2)
+    shuffled = np.random.default_rng(0).permutation(rows)
+    padded = np.vstack([rows, np.zeros((50, 9))])
+    expected = alpha_bootstrap(rows, 500, seed=5)
+    assert alpha_bootstrap(shuffled, 500, seed=5) == expected
+    assert alpha_bootstrap(padded, 500, seed=5) == expected
+
+
+def test_alpha_interval_is_undefined_without_variation_or_units() -> None:
+    from metrics.calibration import alpha_bootstrap
+
+    same = np.tile(_unit_rows(3)[:1], (40, 1))
+    low, high, _ = alpha_bootstrap(np.zeros((0, 9)), 100, seed=1)
+    assert np.isnan(low) and np.isnan(high)
+    low, high, _ = alpha_bootstrap(same, 100, seed=1)
+    assert (np.isnan(low) and np.isnan(high)) or low == high
+
+
+def test_alpha_interval_is_the_same_whichever_output_is_stored_as_a() -> None:
+    from metrics.calibration import _flip_table, alpha_bootstrap
+
+    rows = _unit_rows(4).reshape(-1, 3, 3)
+    flipped = rows.copy()
+    flipped[::2] = _flip_table(rows[::2])
+    assert alpha_bootstrap(flipped.reshape(-1, 9), 500, seed=9) == alpha_bootstrap(
+        rows.reshape(-1, 9), 500, seed=9
+    )

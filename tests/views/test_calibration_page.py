@@ -105,6 +105,10 @@ def test_kappa_and_alpha_show_interval_and_reading_and_the_alpha_card_is_in_word
     captions = " ".join(c.value for c in at.caption)
     assert "Cohen's kappa 0.00 (95% CI" in captions and "slight agreement" in captions
     assert "Alpha among the humans alone" in captions
+    ci = r"\(95% CI -?[\d.]+ to -?[\d.]+\)"
+    alone, judged = rf"Alpha among the humans alone [\d.]+ {ci}", rf"with the judge [\d.]+ {ci}"
+    assert re.search(rf"{alone} — [^;]+; {judged}", captions)
+    assert "Intervals: 95% bootstrap over comparisons" in alpha.help
 
 
 def test_calibration_tables_use_words_for_preferences_and_headers(app_db) -> None:
