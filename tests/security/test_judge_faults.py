@@ -80,8 +80,8 @@ def _small_run(engine, server, n_prompts: int = 6) -> tuple[int, int]:
 def test_a_worker_that_crashes_hands_back_its_claims_and_resume_pays_only_for_the_rest(
     engine, server, monkeypatch
 ) -> None:
-    run_id, n_tasks = _small_run(engine, server, n_prompts=8)
-    server.configure(latency_ms=100)
+    run_id, n_tasks = _small_run(engine, server, n_prompts=12)
+    server.configure(latency_ms=200)
     flush = RunWriter._flush
     calls = {"n": 0}
 
@@ -98,10 +98,11 @@ def test_a_worker_that_crashes_hands_back_its_claims_and_resume_pays_only_for_th
     after_crash = _tasks_by_status(engine, run_id)
     stored = after_crash.get("done", 0)
     assert after_crash.get("claimed", 0) == 0 and stored >= 1
-    # The worker stops asking once its results cannot be stored: a few replies in the
-    # failed batch or in flight were paid for and lost, not the whole run.
+    # The worker stops asking once its results cannot be stored: the replies in the failed
+    # batch and in flight were paid for and lost, not the rest of the run (how many depends
+    # on how fast the database answered; the old worker asked for all of them).
     paid_before_resume = server.requests()
-    assert paid_before_resume <= stored + 3 < n_tasks
+    assert paid_before_resume <= n_tasks // 2
 
     monkeypatch.setattr(RunWriter, "_flush", flush)
     server.configure(latency_ms=0)

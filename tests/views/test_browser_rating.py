@@ -312,6 +312,7 @@ def test_keys_on_my_history_never_save_and_esc_gives_the_keys_back(site: dict[st
     page.get_by_label("Rationale (optional)").click()
     page.keyboard.type("tab")
     page.keyboard.press("Escape")
+    page.wait_for_function("() => !['TEXTAREA', 'INPUT'].includes(document.activeElement.tagName)")
     for key in ("x", "1", "Shift+B", "5", "Control+Enter", "Enter"):
         page.keyboard.press(key)
     page.locator("[class*='-preference'] button[data-selected]", has_text="(Shift+B)").wait_for()
