@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from annotate.campaigns import get_campaign, list_campaigns
-from annotate.pairing import STRATEGIES, generate_comparisons
+from annotate.pairing import STRATEGIES, STRATEGY_NAMES, generate_comparisons
 from db.errors import ImportFileError, JudgeboardError
 from ingest.outputs import import_outputs, load_questions
 from ingest.votes import import_votes
@@ -69,7 +69,12 @@ pair = None
 questions_upload = None
 ah_baseline = ah_judge = ""
 if kind == "outputs":
-    pair = st.selectbox("Then pair outputs into comparisons", ["(not now)", *STRATEGIES], index=1)
+    pair = st.selectbox(
+        "Then pair outputs into comparisons",
+        ["(not now)", *STRATEGIES],
+        index=1,
+        format_func=lambda code: STRATEGY_NAMES.get(code, code),
+    )
     baseline = st.text_input("Baseline model", disabled=pair != "baseline")
     k = st.number_input("k random pairs per prompt", 1, 50, 2, disabled=pair != "random_k")
     questions_upload = st.file_uploader(

@@ -36,6 +36,7 @@ from judges.verdicts import browse_verdicts, position_consistency
 from judges.worker import start_in_background
 from metrics.vocabulary import judge_label
 from views.widgets.common import engine, plain, require_actor, run_or_error
+from views.widgets.tables import readable
 
 actor = require_actor(admin=True)
 st.title("LLM judges")
@@ -153,7 +154,8 @@ with define:
                 dry_run_blocking, engine(), spec, campaign_id, n=3, secrets=_secrets()
             )
         if rows:
-            st.dataframe(pd.DataFrame([r.__dict__ for r in rows]), hide_index=True, width="stretch")
+            dry = readable(pd.DataFrame([r.__dict__ for r in rows]))
+            st.dataframe(dry, hide_index=True, width="stretch")
 
 with runs_tab:
     # Newest versions first; any version can be run.
@@ -234,7 +236,7 @@ with verdicts_tab:
         frame["raw_reply"] = frame["raw_reply"].map(
             lambda t: t if t is None or len(t) < 400 else t[:400] + "..."
         )
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(readable(frame), hide_index=True, width="stretch")
         st.download_button(
             "Download as JSON", json.dumps(rows, default=str), file_name="judge_verdicts.json"
         )

@@ -75,7 +75,7 @@ def test_campaigns_page_shows_flagged_items_with_their_reasons(demo_db) -> None:
     at.switch_page("views/campaigns.py").run()
     assert not at.exception, at.exception
     flags = at.dataframe[1].value
-    assert list(flags["reason"]) == ["the code answer is truncated"]
+    assert list(flags["Reason"]) == ["the code answer is truncated"]
 
 
 def test_campaigns_page_names_strategies_and_offers_the_campaigns_models_as_baseline(

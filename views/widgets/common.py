@@ -25,7 +25,7 @@ from metrics.errors import StatisticsError
 from metrics.vocabulary import preference_word
 from results.comparisons import comparison_detail
 from views.widgets.answer import show_text
-from views.widgets.tables import show_table
+from views.widgets.tables import readable, show_table
 
 SHOWN_ORDER = {"ab": "A first", "ba": "B first", "unknown": "unknown"}
 
@@ -169,7 +169,7 @@ def show_comparison(actor_id: int, comparison_id: int) -> None:
 def pick_comparison(actor_id: int, frame: pd.DataFrame, **dataframe_kwargs: Any) -> None:
     """A table with a ``comparison_id`` column; selecting a row opens that comparison."""
     picked = st.dataframe(
-        frame,
+        readable(frame),
         hide_index=True,
         width="stretch",
         on_select="rerun",
