@@ -283,3 +283,94 @@ def status(
         )
         return
     out.print(table)
+
+
+@monitor_app.command("drift")
+@domain_errors
+def drift(
+    stream: Annotated[str, typer.Option("--stream", "-s", help="Stream to watch.")],
+    by: ByOpt = "day",
+    reference_days: Annotated[
+        int,
+        typer.Option(
+            "--reference-days", help="Reference: the stream's first N days; the rest is watched."
+        ),
+    ] = 7,
+    reference_version: Annotated[
+        str | None,
+        typer.Option(
+            "--reference-version",
+            help="Reference: every interaction of this service.version (instead of days).",
+        ),
+    ] = None,
+    alpha: Annotated[
+        float,
+        typer.Option(
+            "--false-alarm-rate", help="Chance of any false alarm across series and windows."
+        ),
+    ] = 0.05,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Drift alarms per watched series: change start, size with interval, evidence."""
+    import json
+
+    from cli.support import REPORT_FORMATS, require_format
+    from monitor.drift import drift_report
+
+    require_format(fmt, REPORT_FORMATS)
+    engine = _engine()
+    report = drift_report(
+        engine,
+        stream,
+        actor_id=local_actor(engine),
+        by=by,
+        reference_days=reference_days,
+        reference_version=reference_version,
+        alpha=alpha,
+    )
+    if fmt == "json":
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    stamp = "%Y-%m-%d %H:%M" if by == "hour" else "%Y-%m-%d"
+    out.print(
+        plain(
+            f"Stream '{report.stream}': reference {report.reference}; {report.windows} {by}s"
+            f" watched from {report.watched_from.strftime(stamp)} ({', '.join(report.series)})."
+        )
+    )
+    out.print(plain(report.design.statement().capitalize() + "."))
+    if not report.alarms:
+        out.print("No drift: every watched series is in line with its reference.")
+    else:
+        table = Table(
+            "series",
+            "raised",
+            "change started",
+            "start between",
+            "size (95% interval)",
+            "evidence",
+            title="Drift alarms",
+        )
+        for a in report.alarms:
+            pct = a.size_label in ("relative change", "share change")
+            spec = "+.1%" if pct else "+.4g"
+            what = a.size_label + (f" of {a.extra['category']}" if "category" in a.extra else "")
+            table.add_row(
+                plain(a.series),
+                a.raised_at.strftime(stamp),
+                a.start.strftime(stamp),
+                f"{a.start_low.strftime(stamp)} – {a.start_high.strftime(stamp)}",
+                plain(
+                    f"{format(a.size, spec)} ({format(a.size_low, spec)} to"
+                    f" {format(a.size_high, spec)}) {what}"
+                ),
+                plain(
+                    f"{a.test} {a.statistic:.3g} > {a.threshold:.3g} over {a.scan_windows}"
+                    f" {by}(s), p = {a.p_value:.2g}"
+                ),
+            )
+        out.print(table)
+    if report.detectable:
+        out.print(f"Smallest shift caught with {report.design.power:.0%} probability:")
+        for d in report.detectable:
+            out.print(plain(f"  {d.series}: {d.text(by)}"))

@@ -47,3 +47,33 @@ def test_status_with_a_bad_bucket_exits_1(cli_db) -> None:
     result = runner.invoke(app, ["monitor", "status", "--by", "week"])
     assert result.exit_code == 1
     assert "hour, day" in result.output
+
+
+def test_drift_json_reports_the_alarm_and_the_stated_rate(cli_db) -> None:
+    from tests.monitor.test_drift_report import traffic
+
+    store(cli_db, traffic())
+    result = runner.invoke(app, ["monitor", "drift", "-s", "chatbot", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [a["series"] for a in data["alarms"]] == ["latency"]
+    low, high = data["alarms"][0]["change_start_interval"]
+    assert low[:10] <= "2026-11-16" < high[:10]
+    assert data["false_alarm_rate"] == 0.05
+
+
+def test_drift_table_states_rate_alarm_and_detectable_shift(cli_db, wide_console) -> None:
+    from tests.monitor.test_drift_report import traffic
+
+    store(cli_db, traffic())
+    result = runner.invoke(app, ["monitor", "drift", "-s", "chatbot"])
+    assert result.exit_code == 0, result.output
+    assert "False-alarm rate: at most 5% chance" in result.stdout
+    assert "latency" in result.stdout and "relative change" in result.stdout
+    assert "within 7 days at 150 per day" in result.stdout
+
+
+def test_drift_on_an_unknown_stream_names_the_fix(cli_db) -> None:
+    result = runner.invoke(app, ["monitor", "drift", "-s", "nope"])
+    assert result.exit_code == 1
+    assert "ingest token create" in result.output
