@@ -285,6 +285,14 @@ def status(
     out.print(table)
 
 
+def _size(value: float, label: str) -> str:
+    if label == "relative change":
+        return f"{value:+.1%}"
+    if label == "share change":
+        return f"{100 * value:+.1f} points"
+    return f"{value:+.4g}"
+
+
 @monitor_app.command("drift")
 @domain_errors
 def drift(
@@ -352,8 +360,6 @@ def drift(
             title="Drift alarms",
         )
         for a in report.alarms:
-            pct = a.size_label in ("relative change", "share change")
-            spec = "+.1%" if pct else "+.4g"
             what = a.size_label + (f" of {a.extra['category']}" if "category" in a.extra else "")
             table.add_row(
                 plain(a.series),
@@ -361,8 +367,8 @@ def drift(
                 a.start.strftime(stamp),
                 f"{a.start_low.strftime(stamp)} – {a.start_high.strftime(stamp)}",
                 plain(
-                    f"{format(a.size, spec)} ({format(a.size_low, spec)} to"
-                    f" {format(a.size_high, spec)}) {what}"
+                    f"{_size(a.size, a.size_label)} ({_size(a.size_low, a.size_label)} to"
+                    f" {_size(a.size_high, a.size_label)}) {what}"
                 ),
                 plain(
                     f"{a.test} {a.statistic:.3g} > {a.threshold:.3g} over {a.scan_windows}"
