@@ -285,14 +285,6 @@ def status(
     out.print(table)
 
 
-def _size(value: float, label: str) -> str:
-    if label == "relative change":
-        return f"{value:+.1%}"
-    if label == "share change":
-        return f"{100 * value:+.1f} points"
-    return f"{value:+.4g}"
-
-
 @monitor_app.command("drift")
 @domain_errors
 def drift(
@@ -360,20 +352,13 @@ def drift(
             title="Drift alarms",
         )
         for a in report.alarms:
-            what = a.size_label + (f" of {a.extra['category']}" if "category" in a.extra else "")
             table.add_row(
                 plain(a.series),
                 a.raised_at.strftime(stamp),
                 a.start.strftime(stamp),
                 f"{a.start_low.strftime(stamp)} – {a.start_high.strftime(stamp)}",
-                plain(
-                    f"{_size(a.size, a.size_label)} ({_size(a.size_low, a.size_label)} to"
-                    f" {_size(a.size_high, a.size_label)}) {what}"
-                ),
-                plain(
-                    f"{a.test} {a.statistic:.3g} > {a.threshold:.3g} over {a.scan_windows}"
-                    f" {by}(s), p = {a.p_value:.2g}"
-                ),
+                plain(a.size_text()),
+                plain(a.evidence(by)),
             )
         out.print(table)
     if report.detectable:

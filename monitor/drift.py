@@ -48,6 +48,14 @@ UNITS = {
 }
 
 
+def _size(value: float, label: str) -> str:
+    if label == "relative change":
+        return f"{value:+.1%}"
+    if label == "share change":
+        return f"{100 * value:+.1f} points"
+    return f"{value:+.4g}"
+
+
 @dataclass(frozen=True)
 class DriftAlarm:
     series: str
@@ -65,6 +73,21 @@ class DriftAlarm:
     p_value: float
     scan_windows: int
     extra: dict[str, str] = field(default_factory=dict)
+
+    def size_text(self) -> str:
+        what = self.size_label + (
+            f" of {self.extra['category']}" if "category" in self.extra else ""
+        )
+        return (
+            f"{_size(self.size, self.size_label)} ({_size(self.size_low, self.size_label)} to"
+            f" {_size(self.size_high, self.size_label)}) {what}"
+        )
+
+    def evidence(self, by: str) -> str:
+        return (
+            f"{self.test} {self.statistic:.3g} > {self.threshold:.3g} over {self.scan_windows}"
+            f" {by}(s), p = {self.p_value:.2g}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -237,8 +260,9 @@ def drift_report(
 
     def split(x: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         ok = keep & ~np.isnan(x) if x.dtype.kind == "f" else keep
-        wins = [x[ok & watched & (index == i)] for i in range(n_windows)]
-        return x[ok & in_ref], wins
+        chosen = ok & watched
+        bounds = np.searchsorted(index[chosen], np.arange(1, n_windows), side="left")
+        return x[ok & in_ref], np.split(x[chosen], bounds)
 
     all_rows = np.ones(len(rows), dtype=bool)
     for name in ("latency", "cost per request", "output tokens"):

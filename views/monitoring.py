@@ -115,16 +115,8 @@ if report is not None:
                     "start between": [
                         f"{a.start_low:{stamp}} – {a.start_high:{stamp}}" for a in report.alarms
                     ],
-                    "size": [
-                        f"{a.size:+.4g} ({a.size_low:+.4g} to {a.size_high:+.4g})"
-                        f" {a.size_label} {a.extra.get('category', '')}".strip()
-                        for a in report.alarms
-                    ],
-                    "evidence": [
-                        f"{a.test} {a.statistic:.3g} > {a.threshold:.3g} over"
-                        f" {a.scan_windows} {by}(s), p = {a.p_value:.2g}"
-                        for a in report.alarms
-                    ],
+                    "size (95% interval)": [a.size_text() for a in report.alarms],
+                    "evidence": [a.evidence(by) for a in report.alarms],
                 }
             )
         )
