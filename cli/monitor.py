@@ -303,6 +303,9 @@ def drift(
             help="Reference: every interaction of this service.version (instead of days).",
         ),
     ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Only this model's interactions.")
+    ] = None,
     alpha: Annotated[
         float,
         typer.Option(
@@ -326,6 +329,7 @@ def drift(
         by=by,
         reference_days=reference_days,
         reference_version=reference_version,
+        model=model,
         alpha=alpha,
     )
     if fmt == "json":

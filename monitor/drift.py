@@ -3,7 +3,8 @@
 The reference is either the stream's first ``reference_days`` days (a pinned period; the
 windows after it are watched) or every interaction of one ``service.version`` (the other
 versions' interactions are watched). The watched series are those the interactions carry:
-volume (requests per window, Student t as the reference has few windows), latency (on the
+volume (requests per window, Student t as the reference has few windows; not against a
+version, whose traffic a rollout splits), latency (on the
 log scale, so alarms do not depend on the unit and sizes read as relative changes), cost
 per request, output tokens, prompt length (input tokens, two-sample KS) and the input mix
 (the ``category`` attribute, chi-square), each kept when its reference has data.
@@ -19,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from db.access import admin_only
@@ -165,7 +166,7 @@ def _floor(when: datetime, by: str) -> datetime:
     return when.replace(minute=0, second=0, microsecond=0)
 
 
-def _rows(engine: Engine, stream_id: int) -> list[Any]:
+def _rows(engine: Engine, stream_id: int, model: str | None) -> list[Any]:
     query = (
         select(
             Interaction.started_at,
@@ -179,6 +180,8 @@ def _rows(engine: Engine, stream_id: int) -> list[Any]:
         .where(Interaction.stream_id == stream_id)
         .order_by(Interaction.started_at)
     )
+    if model is not None:
+        query = query.where(func.coalesce(Interaction.model, Interaction.response_model) == model)
     with engine.connect() as conn:
         return conn.execute(query).all()
 
@@ -195,6 +198,7 @@ def drift_report(
     by: str = "day",
     reference_days: int | None = 7,
     reference_version: str | None = None,
+    model: str | None = None,
     alpha: float = 0.05,
 ) -> DriftReport:
     """The first alarm of each watched series of ``stream``, with what the detector promises."""
@@ -202,10 +206,12 @@ def drift_report(
     require_bucket(by)
     if not 0 < alpha < 1:
         raise InvalidInputError("--false-alarm-rate must be between 0 and 1, e.g. 0.05.")
-    rows = _rows(engine, stream_id_of(engine, stream))
+    rows = _rows(engine, stream_id_of(engine, stream), model)
     if not rows:
+        of = f" with model '{model}'" if model is not None else ""
         raise InvalidInputError(
-            f"Stream '{stream}' has no interactions yet: send traces before asking for drift."
+            f"Stream '{stream}' has no interactions{of} yet: `judgeboard monitor status`"
+            " lists its models; send traces before asking for drift."
         )
     width = WIDTH[by]
     times = [_floor(r[0], by) for r in rows]
@@ -255,7 +261,7 @@ def drift_report(
     series: list[MeanSeries | CountSeries] = []
     counts_ref = np.bincount(ref_index[in_ref], minlength=ref_windows)[:ref_windows]
     counts = np.bincount(index[watched], minlength=n_windows)
-    if ref_windows >= 3:
+    if ref_windows >= 3 and reference_version is None:
         series.append(MeanSeries.counts_per_window("volume", counts_ref, counts))
 
     def split(x: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -78,7 +78,17 @@ def test_the_report_states_its_false_alarm_rate_and_detectable_shifts(engine, sl
 def test_reference_version_compares_the_new_version_with_it(engine, slowed) -> None:
     report = drift_report(engine, "chatbot", actor_id=slowed, reference_version="1.0")
     assert report.windows == DAYS - SLOWDOWN_DAY
-    assert "latency" in [a.series for a in report.alarms]
+    assert "volume" not in report.series
+    assert [a.series for a in report.alarms] == ["latency"]
+
+
+def test_a_model_filter_watches_that_model_only(engine, slowed) -> None:
+    store(engine, [record(10**6, 20 * 24 * 60, model="other", latency_ms=5.0)])
+    assert drift_report(engine, "chatbot", actor_id=slowed, model="gpt-4o-mini").alarms
+    with pytest.raises(InvalidInputError, match="only within its 7-day reference"):
+        drift_report(engine, "chatbot", actor_id=slowed, model="other")
+    with pytest.raises(InvalidInputError, match="monitor status"):
+        drift_report(engine, "chatbot", actor_id=slowed, model="missing")
 
 
 def test_no_change_raises_no_alarm(engine) -> None:
