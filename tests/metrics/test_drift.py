@@ -260,3 +260,13 @@ def test_more_series_than_the_design_covers_is_refused_with_the_fix() -> None:
     series = no_change_series(np.random.default_rng(1), 10)
     with pytest.raises(StatisticsError, match="Design\\(series=6\\)"):
         detect(series, Design(series=2))
+
+
+def test_volume_statistic_is_t_with_the_reference_windows_degrees_of_freedom() -> None:
+    ref = np.array([480.0, 510.0, 495.0, 530.0, 470.0, 505.0, 500.0])
+    alarm = detect([MeanSeries.counts_per_window("volume", ref, [650.0])], _one_window_design())[0]
+    sd = ref.std(ddof=1)
+    t = (650.0 - ref.mean()) / (sd * np.sqrt(1 + 1 / ref.size))
+    assert alarm.test == "t"
+    assert alarm.statistic == pytest.approx(t)
+    assert alarm.p_value == pytest.approx(2 * stats.t.sf(t, ref.size - 1))

@@ -115,3 +115,11 @@ def test_a_rater_is_refused(engine, slowed) -> None:
         s.commit()
     with pytest.raises(PermissionDeniedError):
         drift_report(engine, "chatbot", actor_id=rater)
+
+
+def test_hourly_windows_promise_detection_within_24_hours(engine, slowed) -> None:
+    report = drift_report(engine, "chatbot", actor_id=slowed, by="hour")
+    assert report.windows == 13 * 24 + 22  # traffic runs 09:00 to 21:25 each day
+    assert [a.series for a in report.alarms] == ["latency"]
+    latency = next(d for d in report.detectable if d.series == "latency")
+    assert latency.within == 24 and "within 24 hours" in latency.text("hour")

@@ -112,3 +112,16 @@ def test_a_rater_is_refused(engine, stored) -> None:
 def test_an_unknown_bucket_names_the_choices(engine, stored) -> None:
     with pytest.raises(InvalidInputError, match="hour, day"):
         time_series(engine, actor_id=stored, by="week")
+
+
+def test_insertion_order_does_not_change_the_series(engine) -> None:
+    records = [record(i, 7 * i, latency_ms=float(10 + (i * 37) % 101)) for i in range(40)]
+    admin = store(engine, records[::-1], stream="backwards")
+    store(engine, records, stream="forwards")
+    by_stream = {
+        s: [(r.start, r.volume, r.latency_p50, r.latency_p95) for r in rows]
+        for s in ("backwards", "forwards")
+        for rows in [time_series(engine, actor_id=admin, stream=s, by="hour")]
+    }
+    assert by_stream["backwards"] == by_stream["forwards"]
+    assert sum(v for _, v, _, _ in by_stream["forwards"]) == 40
