@@ -28,6 +28,10 @@ random walk, the log-LR at the true change behaves like the larger of two indepe
 ``sup_s W(s) - s/2`` (Hinkley 1970; each exceeds x with probability e^-x), so
 ``(1 - e^-c)^2 = 0.95`` gives c = 3.68 for 95 %.
 
+Sizes come with 95 % intervals: a mean's shift (a relative change on the log scale) by the
+normal interval after the estimated start; the largest share change of a mix by Wald; the KS
+distance by the DKW bound of each sample at 2.5 % (triangle inequality).
+
 Detection promise: a shift ``delta`` in a mean series is caught within ``m`` windows of its
 start (at a window boundary) with probability at least ``power`` when the single scan of
 length ``m`` that covers exactly the changed windows has that power
@@ -307,7 +311,9 @@ def _likelihood_interval(ll: np.ndarray) -> tuple[int, int, int]:
     return best, int(inside.min()), int(inside.max())
 
 
-def _mean_alarm(s: MeanSeries, t: int, j: int, p: np.ndarray, z: np.ndarray, design: Design):
+def _mean_alarm(
+    s: MeanSeries, t: int, j: int, p: np.ndarray, z: np.ndarray, design: Design
+) -> Alarm:
     from scipy import stats
 
     n = s.n[: t + 1]
@@ -353,7 +359,9 @@ def _mean_alarm(s: MeanSeries, t: int, j: int, p: np.ndarray, z: np.ndarray, des
     )
 
 
-def _count_alarm(s: CountSeries, t: int, j: int, p: np.ndarray, stat: np.ndarray, design: Design):
+def _count_alarm(
+    s: CountSeries, t: int, j: int, p: np.ndarray, stat: np.ndarray, design: Design
+) -> Alarm:
     from scipy import stats
 
     counts = s.counts[: t + 1]
@@ -367,7 +375,7 @@ def _count_alarm(s: CountSeries, t: int, j: int, p: np.ndarray, stat: np.ndarray
     extra: dict[str, str] = {}
     if s.kind == "ks":
         d = float(stat[t, j])
-        eps = math.sqrt(math.log(8 / 0.05) / (2 * n_p)) + math.sqrt(math.log(8 / 0.05) / (2 * n_r))
+        eps = math.sqrt(math.log(4 / 0.05) / (2 * n_p)) + math.sqrt(math.log(4 / 0.05) / (2 * n_r))
         size, lo, hi, label = d, max(0.0, d - eps), min(1.0, d + eps), "KS distance"
         threshold = float(stats.kstwobign.isf(design.per_test_alpha))
         threshold /= math.sqrt(n_p * n_r / (n_p + n_r))
