@@ -73,7 +73,17 @@ charts = st.columns(3)
 charts[0].altair_chart(line("requests", f"requests per {by}"), width="stretch")
 charts[1].altair_chart(line("latency p95 (ms)", "latency p95 (ms)"), width="stretch")
 charts[2].altair_chart(line("cost per request", "cost per request (USD)"), width="stretch")
-show_table(frame.assign(start=frame["start"].dt.strftime("%Y-%m-%d %H:%M")))
+show_table(
+    frame.assign(start=frame["start"].dt.strftime("%Y-%m-%d %H:%M")).round(
+        {
+            "cost per request": 5,
+            "prompt tokens": 0,
+            "output tokens": 0,
+            "latency p50 (ms)": 0,
+            "latency p95 (ms)": 0,
+        }
+    )
+)
 
 st.subheader("Drift")
 mode = st.radio("Reference", ["first days", "a version"], horizontal=True)
