@@ -187,3 +187,185 @@ def traces(
         limits=Limits(max_attribute_bytes=max_attribute_bytes),
     )
     out.print(result.summary(), highlight=False)
+
+
+monitor_app = typer.Typer(
+    help="Production monitoring: time series per stream, model and version, and drift alarms.",
+    no_args_is_help=True,
+)
+
+StreamOpt = Annotated[str | None, typer.Option("--stream", "-s", help="Only this stream.")]
+ByOpt = Annotated[str, typer.Option("--by", help="Bucket: hour or day (UTC).")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+
+
+def parse_since(value: str | None):
+    from datetime import UTC, datetime
+
+    from db.errors import InvalidInputError
+
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(
+            f"--since '{value}' is not an ISO date or time: use e.g. 2026-11-01 or"
+            " 2026-11-01T12:00+00:00."
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _share_text(mix: dict[str, float]) -> str:
+    top = sorted(mix.items(), key=lambda kv: -kv[1])[:3]
+    return ", ".join(f"{k} {v:.0%}" for k, v in top)
+
+
+@monitor_app.command("status")
+@domain_errors
+def status(
+    stream: StreamOpt = None,
+    by: ByOpt = "day",
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only interactions from this ISO time on.")
+    ] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Per stream, model, version and hour or day: volume, errors, cost, tokens, latency, mix."""
+    import json
+
+    from cli.support import REPORT_FORMATS, require_format, show_number
+    from monitor.series import require_bucket, time_series
+
+    require_format(fmt, REPORT_FORMATS)
+    require_bucket(by)
+    engine = _engine()
+    rows = time_series(
+        engine, actor_id=local_actor(engine), stream=stream, by=by, since=parse_since(since)
+    )
+    if fmt == "json":
+        typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    table = Table(
+        "stream",
+        "model",
+        "version",
+        "start (UTC)",
+        "requests",
+        "errors",
+        "cost / request (USD)",
+        "prompt tokens",
+        "output tokens",
+        "latency p50 (ms)",
+        "latency p95 (ms)",
+        "input mix",
+        title=f"Interactions per {by}",
+    )
+    for r in rows:
+        table.add_row(
+            plain(r.stream),
+            plain(r.model or "—"),
+            plain(r.version or "—"),
+            r.start.strftime("%Y-%m-%d %H:%M" if by == "hour" else "%Y-%m-%d"),
+            f"{r.volume:,}",
+            f"{r.errors:,}",
+            show_number(r.cost_per_request, ".5f"),
+            show_number(r.prompt_tokens, ".0f"),
+            show_number(r.output_tokens, ".0f"),
+            show_number(r.latency_p50, ".0f"),
+            show_number(r.latency_p95, ".0f"),
+            plain(_share_text(r.input_mix) or "—"),
+        )
+    if not rows:
+        out.print(
+            "No interactions yet: send traces with `judgeboard serve-otlp` or"
+            " `judgeboard ingest traces`."
+        )
+        return
+    out.print(table)
+
+
+@monitor_app.command("drift")
+@domain_errors
+def drift(
+    stream: Annotated[str, typer.Option("--stream", "-s", help="Stream to watch.")],
+    by: ByOpt = "day",
+    reference_days: Annotated[
+        int,
+        typer.Option(
+            "--reference-days", help="Reference: the stream's first N days; the rest is watched."
+        ),
+    ] = 7,
+    reference_version: Annotated[
+        str | None,
+        typer.Option(
+            "--reference-version",
+            help="Reference: every interaction of this service.version (instead of days).",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Only this model's interactions.")
+    ] = None,
+    alpha: Annotated[
+        float,
+        typer.Option(
+            "--false-alarm-rate", help="Chance of any false alarm across series and windows."
+        ),
+    ] = 0.05,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Drift alarms per watched series: change start, size with interval, evidence."""
+    import json
+
+    from cli.support import REPORT_FORMATS, require_format
+    from monitor.drift import drift_report
+
+    require_format(fmt, REPORT_FORMATS)
+    engine = _engine()
+    report = drift_report(
+        engine,
+        stream,
+        actor_id=local_actor(engine),
+        by=by,
+        reference_days=reference_days,
+        reference_version=reference_version,
+        model=model,
+        alpha=alpha,
+    )
+    if fmt == "json":
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    stamp = "%Y-%m-%d %H:%M" if by == "hour" else "%Y-%m-%d"
+    out.print(
+        plain(
+            f"Stream '{report.stream}': reference {report.reference}; {report.windows} {by}s"
+            f" watched from {report.watched_from.strftime(stamp)} ({', '.join(report.series)})."
+        )
+    )
+    out.print(plain(report.design.statement().capitalize() + "."))
+    if not report.alarms:
+        out.print("No drift: every watched series is in line with its reference.")
+    else:
+        table = Table(
+            "series",
+            "raised",
+            "change started",
+            "start between",
+            "size (95% interval)",
+            "evidence",
+            title="Drift alarms",
+        )
+        for a in report.alarms:
+            table.add_row(
+                plain(a.series),
+                a.raised_at.strftime(stamp),
+                a.start.strftime(stamp),
+                f"{a.start_low.strftime(stamp)} – {a.start_high.strftime(stamp)}",
+                plain(a.size_text()),
+                plain(a.evidence(by)),
+            )
+        out.print(table)
+    if report.detectable:
+        out.print(f"Smallest shift caught with {report.design.power:.0%} probability:")
+        for d in report.detectable:
+            out.print(plain(f"  {d.series}: {d.text(by)}"))
