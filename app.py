@@ -81,7 +81,8 @@ with st.sidebar:
         st.button("Sign out", on_click=st.logout)
 
 try:
-    # Admins see 13 pages; collapsed, the rater pages would hide behind "View more".
+    # Admins see a dozen pages and more; collapsed, the rater pages would hide behind
+    # "View more".
     st.navigation(pages, expanded=True).run()
 except PermissionDeniedError as refused:
     # The role changed between the page's own check and a query it made: say so plainly.
