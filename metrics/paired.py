@@ -54,7 +54,7 @@ class PairedDifference:
     alpha: float
 
     def sentence(self, unit: str = "points of win rate") -> str:
-        """"With 120 prompts, differences under 9 points of win rate are not detectable ..." """
+        """The sentence: with N prompts, differences under M points are not detectable."""
         return (
             f"With {self.n:,} prompts, differences under {self.mdd * 100:.1f} {unit} are not"
             f" detectable ({self.power:.0%} power, alpha {self.alpha:g})."
