@@ -41,7 +41,9 @@ def test_the_paired_difference_is_b_minus_a_per_prompt_of_the_judges_verdicts(
     expected = paired_difference(_scores(A), _scores(B), seed=3)
     assert r.overall.diff == pytest.approx(float(np.mean(_scores(B) - _scores(A))))
     assert (r.overall.low, r.overall.high, r.overall.p_value) == (
-        pytest.approx(expected.low), pytest.approx(expected.high), pytest.approx(expected.p_value)
+        pytest.approx(expected.low),
+        pytest.approx(expected.high),
+        pytest.approx(expected.p_value),
     )
     assert r.a.win_rate == pytest.approx(float(_scores(A).mean()))
     assert {c.category: c.n for c in r.categories} == {"math": 4, "writing": 4}
@@ -78,7 +80,8 @@ def test_cost_and_latency_deltas_are_b_minus_a_on_the_shared_prompts(engine, tmp
     assert r.p50_delta_ms == pytest.approx(np.percentile(lat_b, 50) - np.percentile(lat_a, 50))
     assert r.p95_delta_ms == pytest.approx(np.percentile(lat_b, 95) - np.percentile(lat_a, 95))
     assert (r.a.p95_latency_ms, r.b.cost_mean_usd) == (
-        pytest.approx(np.percentile(lat_a, 95)), pytest.approx(0.003)
+        pytest.approx(np.percentile(lat_a, 95)),
+        pytest.approx(0.003),
     )
 
 
