@@ -53,7 +53,7 @@ def test_json_holds_the_figures_and_both_outputs_of_each_regression(cli_db, tmp_
     res = runner.invoke(app, ["eval", "compare", str(run_a), str(run_b), "--format", "json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    assert out["n_shared"] == 8 and out["overall"]["diff"] == pytest.approx(5.25 / 8 - 3.5 / 8)
+    assert out["n_shared"] == 8 and out["overall"]["diff"] == pytest.approx(3.5 / 8 - 5.25 / 8)
     assert out["regressions"][0]["output_b"] == "good@v2 answer 1"
     assert out["detect"]["prompts_needed"] >= 8
 
