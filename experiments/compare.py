@@ -67,6 +67,8 @@ class RunSide:
     cost_mean_usd: float | None
     p50_latency_ms: float | None
     p95_latency_ms: float | None
+    baseline_cost_mean_usd: float | None
+    baseline_p95_latency_ms: float | None
 
 
 @dataclass(frozen=True)
@@ -370,6 +372,8 @@ def compare_runs(
     keep = set(shared.tolist())
     cost_a, p50_a, p95_a = _usage(engine, camp_a, ids[label_a], keep)
     cost_b, p50_b, p95_b = _usage(engine, camp_b, ids[label_b], keep)
+    base_a = _usage(engine, camp_a, ids[a.baseline], keep)
+    base_b = _usage(engine, camp_b, ids[b.baseline], keep)
     regress = sb.lost_all[ib] & ~sa.lost_all[ia]
     order = np.lexsort((shared[regress], y[regress] - x[regress]))
     reg_ids = shared[regress][order].tolist()
@@ -408,8 +412,10 @@ def compare_runs(
             f" {judge_label(judge_b.name, judge_b.version)})."
         )
 
-    def side(run: _Run, label: str, j: Judge, scores: _Scores, mean: float,
-             usage: tuple[float | None, ...]) -> RunSide:  # fmt: skip
+    Usage = tuple[float | None, ...]
+
+    def side(run: _Run, label: str, j: Judge, scores: _Scores, mean: float, usage: Usage,
+             base: Usage) -> RunSide:  # fmt: skip
         return RunSide(
             eval_run_id=int(run.row.id),
             name=run.row.name,
@@ -424,12 +430,14 @@ def compare_runs(
             cost_mean_usd=usage[0],
             p50_latency_ms=usage[1],
             p95_latency_ms=usage[2],
+            baseline_cost_mean_usd=base[0],
+            baseline_p95_latency_ms=base[2],
         )
 
     return RunComparison(
         dataset=dataset,
-        a=side(a, label_a, judge_a, sa, overall.mean_a, (cost_a, p50_a, p95_a)),
-        b=side(b, label_b, judge_b, sb, overall.mean_b, (cost_b, p50_b, p95_b)),
+        a=side(a, label_a, judge_a, sa, overall.mean_a, (cost_a, p50_a, p95_a), base_a),
+        b=side(b, label_b, judge_b, sb, overall.mean_b, (cost_b, p50_b, p95_b), base_b),
         n_shared=len(shared),
         n_only_a=n_only_a,
         n_only_b=n_only_b,

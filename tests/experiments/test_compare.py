@@ -77,6 +77,10 @@ def test_cost_and_latency_deltas_are_b_minus_a_on_the_shared_prompts(engine, tmp
     lat_a = [100.0 * (i + 1) for i in range(len(A))]
     lat_b = [50.0 * (i + 1) for i in range(len(A))]
     assert r.cost_delta_usd == pytest.approx(0.002)
+    assert (r.a.baseline_cost_mean_usd, r.b.baseline_p95_latency_ms) == (
+        pytest.approx(0.001),
+        pytest.approx(np.percentile(lat_b, 95)),  # each run's campaign has its own baseline outputs
+    )
     assert r.p50_delta_ms == pytest.approx(np.percentile(lat_b, 50) - np.percentile(lat_a, 50))
     assert r.p95_delta_ms == pytest.approx(np.percentile(lat_b, 95) - np.percentile(lat_a, 95))
     assert (r.a.p95_latency_ms, r.b.cost_mean_usd) == (
