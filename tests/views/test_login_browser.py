@@ -26,11 +26,14 @@ DOMAIN_RATER = "zoe@corp.example"  # invited by domain
 STRANGER = "eve@elsewhere.io"
 TIMEOUT = 30_000
 ADMIN_NAV = ["Campaigns", "Import", "Users", "Campaign setup", "LLM judges", "Review"]
-RESULTS_NAV = ["Leaderboard", "Agreement", "Calibration", "Rubric scores", "Evaluations"]
+RESULTS_NAV = [
+    *("Leaderboard", "Agreement", "Calibration", "Rubric scores", "Evaluations", "Experiments"),
+]
 RATER_NAV = ["Rate", "My history"]
 # Admin pages by URL path, the helper module, and query-parameter variants.
 ADMIN_PATHS = [
     *("users", "leaderboard", "calibration", "rubrics", "evaluations", "llm_judges", "review"),
+    "experiments",
     "common",
     "?page=users",
 ]
