@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-
 from streamlit.testing.v1 import AppTest
 
 from tests.experiments import compare_data as data
@@ -63,7 +62,7 @@ def test_two_runs_are_compared_with_the_sentence_tables_charts_and_regressions(
     headings = [m.value for m in at.markdown]
     assert "#### A: good@v1" in headings and "#### B: \\*new\\*@v2" in headings
     assert "Question 1? <b>*keep*</b>" in headings  # through show_text: no HTML rendered
-    assert ("good@v1 answer 1", "*new*@v2 answer 1") == (headings[-3], headings[-1])
+    assert (headings[-3], headings[-1]) == ("good@v1 answer 1", "*new*@v2 answer 1")
     at.selectbox[2].set_value(2).run()
     assert any(m.value == "#### B: \\*new\\*@v2" for m in at.markdown)
     assert "*new*@v2 answer 7" in [m.value for m in at.markdown]
