@@ -277,26 +277,37 @@ def _scores(engine: Engine, campaign_id: int, split: str, judge_id: int, cand: i
     )
 
 
-def _usage(engine: Engine, campaign_id: int, cand: int, prompts: set[str]) -> tuple[
-    float | None, float | None, float | None
+Usage = tuple[float | None, float | None, float | None]
+
+
+def _usage(engine: Engine, campaign_id: int, cands: tuple[int, ...], prompts: set[str]) -> dict[
+    int, Usage
 ]:  # fmt: skip
-    """Mean cost per paid request, p50 and p95 latency of the candidate's outputs on
-    ``prompts`` (cache hits cost nothing and record no time, so they are left out)."""
-    cached = func.coalesce(Output.meta["cached"].as_boolean(), False)
+    """Per candidate: mean cost per paid request, p50 and p95 latency of its outputs on
+    ``prompts``. Cache hits cost nothing and record no time, so they are left out; the JSON
+    flag is read only for outputs that cost 0."""
+    cached = case(
+        (Output.cost_usd == 0, func.coalesce(Output.meta["cached"].as_boolean(), False)),
+        else_=False,
+    )
     query = (
-        select(Prompt.external_id, Output.cost_usd, Output.latency_ms, cached)
+        select(Output.candidate_id, Prompt.external_id, Output.cost_usd, Output.latency_ms, cached)
         .join(Prompt, Prompt.id == Output.prompt_id)
-        .where(Prompt.campaign_id == campaign_id, Output.candidate_id == cand)
+        .where(Prompt.campaign_id == campaign_id, Output.candidate_id.in_(cands))
     )
     with engine.connect() as conn:
-        rows = [r for r in conn.execute(query).all() if r[0] in prompts]
-    costs = np.array([r[1] for r in rows if r[1] is not None and not r[3]], dtype=np.float64)
-    lat = np.array([r[2] for r in rows if r[2] is not None], dtype=np.float64)
-    return (
-        float(costs.mean()) if costs.size else None,
-        float(np.percentile(lat, 50)) if lat.size else None,
-        float(np.percentile(lat, 95)) if lat.size else None,
-    )
+        rows = [r for r in conn.execute(query).all() if r[1] in prompts]
+    out = {}
+    for cand in cands:
+        mine = [r for r in rows if r[0] == cand]
+        costs = np.array([r[2] for r in mine if r[2] is not None and not r[4]], dtype=np.float64)
+        lat = np.array([r[3] for r in mine if r[3] is not None], dtype=np.float64)
+        out[cand] = (
+            float(costs.mean()) if costs.size else None,
+            float(np.percentile(lat, 50)) if lat.size else None,
+            float(np.percentile(lat, 95)) if lat.size else None,
+        )
+    return out
 
 
 def _delta(b: float | None, a: float | None) -> float | None:
@@ -370,10 +381,11 @@ def compare_runs(
     overall = paired_difference(x, y, rounds=rounds, seed=seed)
     cats = by_category(x, y, categories, rounds=rounds, seed=seed)
     keep = set(shared.tolist())
-    cost_a, p50_a, p95_a = _usage(engine, camp_a, ids[label_a], keep)
-    cost_b, p50_b, p95_b = _usage(engine, camp_b, ids[label_b], keep)
-    base_a = _usage(engine, camp_a, ids[a.baseline], keep)
-    base_b = _usage(engine, camp_b, ids[b.baseline], keep)
+    usage_a = _usage(engine, camp_a, (ids[label_a], ids[a.baseline]), keep)
+    usage_b = _usage(engine, camp_b, (ids[label_b], ids[b.baseline]), keep)
+    cost_a, p50_a, p95_a = usage_a[ids[label_a]]
+    cost_b, p50_b, p95_b = usage_b[ids[label_b]]
+    base_a, base_b = usage_a[ids[a.baseline]], usage_b[ids[b.baseline]]
     regress = sb.lost_all[ib] & ~sa.lost_all[ia]
     order = np.lexsort((shared[regress], y[regress] - x[regress]))
     reg_ids = shared[regress][order].tolist()
@@ -411,8 +423,6 @@ def compare_runs(
             f"The judge's versions differ ({judge_label(judge_a.name, judge_a.version)} and"
             f" {judge_label(judge_b.name, judge_b.version)})."
         )
-
-    Usage = tuple[float | None, ...]
 
     def side(run: _Run, label: str, j: Judge, scores: _Scores, mean: float, usage: Usage,
              base: Usage) -> RunSide:  # fmt: skip

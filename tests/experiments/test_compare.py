@@ -123,3 +123,22 @@ def test_a_rater_cannot_compare_runs(engine, tmp_path) -> None:
         s.commit()
     with pytest.raises(PermissionDeniedError):
         compare_runs(engine, run_a, run_b, actor_id=rater.id)
+
+
+def test_a_cache_hit_adds_no_cost_and_no_latency(engine, tmp_path) -> None:
+    from sqlmodel import select
+
+    from db.models import Candidate, Output
+
+    run_a, run_b = _two_runs(engine, tmp_path)
+    with factory.session(engine) as s:
+        cand = s.exec(select(Candidate).where(Candidate.name == "good@v1")).one()
+        hit = s.exec(
+            select(Output).where(Output.candidate_id == cand.id).order_by(Output.id)
+        ).first()
+        hit.cost_usd, hit.latency_ms, hit.meta = 0.0, None, {"cached": True}
+        s.add(hit)
+        s.commit()
+    r = compare_runs(engine, run_a, run_b, actor_id=factory.admin_id(engine))
+    assert r.a.cost_mean_usd == pytest.approx(0.001)
+    assert r.a.p50_latency_ms == pytest.approx(np.percentile([100.0 * i for i in range(2, 9)], 50))
