@@ -247,7 +247,8 @@ def _scores(engine: Engine, campaign_id: int, split: str, judge_id: int, cand: i
             func.avg(cast(score, Float)),
             func.sum(lost),
             func.count(),
-            func.count(func.distinct(Judgment.shown_order)),
+            func.sum(case((Judgment.shown_order == "ab", 1), else_=0)),
+            func.sum(case((Judgment.shown_order == "ba", 1), else_=0)),
         )
         .select_from(Judgment)
         .join(Comparison, Comparison.id == Judgment.comparison_id)
@@ -267,13 +268,13 @@ def _scores(engine: Engine, campaign_id: int, split: str, judge_id: int, cand: i
     if not rows:
         return _Scores(np.array([], dtype=object), np.array([], dtype=object), np.array([]),
                        np.array([], dtype=bool))  # fmt: skip
-    ext, cat, mean, n_lost, n, orders = zip(*rows, strict=True)
-    n_arr = np.asarray(n)
+    ext, cat, mean, n_lost, n, shown_ab, shown_ba = zip(*rows, strict=True)
+    both = (np.asarray(shown_ab) > 0) & (np.asarray(shown_ba) > 0)
     return _Scores(
         np.asarray(ext, dtype=object),
         np.asarray([c or NO_CATEGORY for c in cat], dtype=object),
         np.asarray(mean, dtype=np.float64),
-        (np.asarray(n_lost) == n_arr) & (np.asarray(orders) >= 2),
+        (np.asarray(n_lost) == np.asarray(n)) & both,
     )
 
 
