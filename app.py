@@ -57,6 +57,7 @@ if actor.is_admin:
         st.Page("views/calibration.py", title="Calibration", icon=":material/balance:"),
         st.Page("views/rubrics.py", title="Rubric scores", icon=":material/checklist:"),
         st.Page("views/evaluations.py", title="Evaluations", icon=":material/science:"),
+        st.Page("views/experiments.py", title="Experiments", icon=":material/difference:"),
         st.Page("views/monitoring.py", title="Monitoring", icon=":material/monitoring:"),
     ]
 pages["Rate"] = [

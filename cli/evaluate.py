@@ -161,3 +161,123 @@ def list_cmd(
             plain(r.status), plain(r.verdict or "—"), plain(f"{r.created_at:%Y-%m-%d %H:%M}"),
         )  # fmt: skip
     out.print(table)
+
+
+@eval_app.command("compare")
+@domain_errors
+def compare_cmd(
+    run_a: Annotated[int, typer.Argument(help="The earlier eval run id (judgeboard eval list).")],
+    run_b: Annotated[int, typer.Argument(help="The later eval run id, on the same dataset.")],
+    candidate: Annotated[
+        str | None,
+        typer.Option(help="The compared candidate of run A (and of run B, unless --candidate-b)."),
+    ] = None,
+    candidate_b: Annotated[
+        str | None, typer.Option(help="Run B's candidate, when it is named differently.")
+    ] = None,
+    judge: Annotated[
+        str | None, typer.Option(help="The judge whose verdicts count (default: A's first).")
+    ] = None,
+    detect: Annotated[
+        float, typer.Option(help="Win-rate difference to size the sample for (0.05 = 5 points).")
+    ] = 0.05,
+    regressions: Annotated[int, typer.Option(help="How many regressions to list.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the paired bootstrap.")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """B − A per prompt: win rate against the baseline with a paired bootstrap interval, the
+    sign test, per category, cost and latency deltas, the regressions."""
+    from cli.support import require_format
+    from db.errors import InvalidInputError
+    from experiments.compare import compare_runs
+
+    require_format(fmt, REPORT_FORMATS)
+    if not 0 < detect < 1:
+        raise InvalidInputError(f"--detect is a win-rate difference in (0, 1) (got {detect}).")
+    engine = _engine()
+    result = compare_runs(
+        engine, run_a, run_b, actor_id=local_actor(engine), candidate=candidate,
+        candidate_b=candidate_b, judge=judge, seed=seed, max_regressions=regressions,
+    )  # fmt: skip
+    needed = result.overall.prompts_needed(detect)
+    if fmt == "json":
+        data = result.to_dict()
+        data["detect"] = {"difference": detect, "prompts_needed": needed}
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    _print_comparison(result, detect, needed)
+
+
+def _pct(x: float | None, signed: bool = False) -> str:
+    if x is None:
+        return "—"
+    return f"{x * 100:+.1f} pts" if signed else f"{x:.1%}"
+
+
+def _num(x: float | None, unit: str, digits: int = 0) -> str:
+    return "—" if x is None else f"{x:+,.{digits}f} {unit}"
+
+
+def _print_comparison(r, detect: float, needed: int | None) -> None:
+    o = r.overall
+    out.print(
+        f"{r.dataset}: run {r.a.eval_run_id} ({r.a.candidate}) vs run {r.b.eval_run_id}"
+        f" ({r.b.candidate}), judge {r.b.judge}, on {r.n_shared:,} shared prompts.",
+        highlight=False,
+    )
+    for note in r.notes:
+        out.print(note, highlight=False)
+    table = Table(title="Win rate against the baseline")
+    for col in ("Run", "Candidate", "Baseline", "Win rate", "Cost / request", "p50", "p95"):
+        table.add_column(col)
+    for side in (r.a, r.b):
+        table.add_row(
+            plain(side.eval_run_id), plain(side.candidate), plain(side.baseline),
+            plain(_pct(side.win_rate)),
+            plain("—" if side.cost_mean_usd is None else f"${side.cost_mean_usd:.5f}"),
+            plain("—" if side.p50_latency_ms is None else f"{side.p50_latency_ms:,.0f} ms"),
+            plain("—" if side.p95_latency_ms is None else f"{side.p95_latency_ms:,.0f} ms"),
+        )  # fmt: skip
+    out.print(table)
+    out.print(
+        f"B − A: {_pct(o.diff, True)} ({o.level:.0%} CI {_pct(o.low, True)} to"
+        f" {_pct(o.high, True)}); {o.n_better} prompts better, {o.n_worse} worse,"
+        f" {o.n_same} the same; sign test p = {o.p_value:.3g}.",
+        highlight=False,
+    )
+    out.print(
+        f"Cost per request {_num(r.cost_delta_usd, 'USD', 5)}, p50 latency"
+        f" {_num(r.p50_delta_ms, 'ms')}, p95 latency {_num(r.p95_delta_ms, 'ms')}.",
+        highlight=False,
+    )
+    out.print(o.sentence(), highlight=False)
+    if needed is None:
+        out.print("Every prompt moved the same way: no more prompts are needed.", highlight=False)
+    else:
+        more = max(needed - o.n, 0)
+        out.print(
+            f"Detecting {detect * 100:g} points needs {needed:,} prompts ({more:,} more).",
+            highlight=False,
+        )
+    cats = Table(title="Per category")
+    for col in ("Category", "Prompts", "A", "B", "B − A", "Interval", "p"):
+        cats.add_column(col)
+    for c in r.categories:
+        x = c.result
+        cats.add_row(
+            plain(c.category), plain(c.n),
+            plain("—" if x is None else _pct(x.mean_a)),
+            plain("—" if x is None else _pct(x.mean_b)),
+            plain("—" if x is None else _pct(x.diff, True)),
+            plain("—" if x is None else f"{_pct(x.low, True)} to {_pct(x.high, True)}"),
+            plain("—" if x is None else f"{x.p_value:.3g}"),
+        )  # fmt: skip
+    out.print(cats)
+    out.print(
+        f"{r.n_regressions} regressions: B lost both swapped verdicts, A did not.",
+        highlight=False,
+    )
+    for reg in r.regressions:
+        out.print(
+            plain(f"  {reg.prompt} [{reg.category}] A {reg.score_a:.2f} -> B {reg.score_b:.2f}")
+        )

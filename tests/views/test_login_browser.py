@@ -27,11 +27,7 @@ STRANGER = "eve@elsewhere.io"
 TIMEOUT = 30_000
 ADMIN_NAV = ["Campaigns", "Import", "Users", "Campaign setup", "LLM judges", "Review"]
 RESULTS_NAV = [
-    "Leaderboard",
-    "Agreement",
-    "Calibration",
-    "Rubric scores",
-    "Evaluations",
+    *("Leaderboard", "Agreement", "Calibration", "Rubric scores", "Evaluations", "Experiments"),
     "Monitoring",
 ]
 RATER_NAV = ["Rate", "My history"]
@@ -39,6 +35,7 @@ RATER_NAV = ["Rate", "My history"]
 ADMIN_PATHS = [
     *("users", "leaderboard", "calibration", "rubrics", "evaluations", "llm_judges", "review"),
     "monitoring",
+    "experiments",
     "common",
     "?page=users",
 ]

@@ -18,6 +18,10 @@ ADMIN_PAGES = [
     "agreement.py",
     "calibration.py",
     "rubrics.py",
+    "review.py",
+    "evaluations.py",
+    "experiments.py",
+    "monitoring.py",
 ]
 
 
