@@ -13,13 +13,7 @@ from typing import Any
 
 from db.errors import InvalidInputError
 from db.models import CandidateConfig
-from judges.config import (
-    DEFAULT_BASE_URLS,
-    PROVIDERS,
-    REQUEST_PARAMS,
-    _looks_like_a_key,
-    config_hash,
-)
+from judges.config import REQUEST_PARAMS, checked_endpoint, checked_key_env, config_hash
 from judges.templates import placeholders, render_question
 
 CANDIDATE_PARAMS = ("json_mode", "api_version", "timeout_s")
@@ -46,18 +40,9 @@ class CandidateSpec:
 
     def normalized(self) -> CandidateSpec:
         """Fill defaults and validate; raises InvalidInputError naming the fix."""
-        provider = self.provider.strip().lower()
-        if provider not in PROVIDERS:
-            raise InvalidInputError(
-                f"Provider '{self.provider}' is not one of {', '.join(PROVIDERS)}: use 'openai'"
-                " for any OpenAI-compatible server (Azure, vLLM, Ollama, llama.cpp, LiteLLM)."
-            )
-        model = self.model.strip()
-        if not model:
-            raise InvalidInputError("A candidate needs a model name, e.g. --model gpt-4o-mini.")
-        base_url = (self.base_url or DEFAULT_BASE_URLS[provider]).strip().rstrip("/")
-        if not base_url.startswith(("http://", "https://")):
-            raise InvalidInputError(f"Base URL '{base_url}' must start with http:// or https://.")
+        provider, model, base_url = checked_endpoint(
+            self.provider, self.model, self.base_url, "A candidate"
+        )
         template = self.template if self.template and self.template.strip() else None
         if template is not None:
             validate_candidate_template(template)
@@ -68,14 +53,7 @@ class CandidateSpec:
             raise InvalidInputError(
                 f"Unknown candidate parameter '{unknown[0]}'. Allowed: {', '.join(ALLOWED_PARAMS)}."
             )
-        key_env = (self.api_key_env or "").strip() or None
-        if key_env is not None and (
-            not key_env.replace("_", "").isalnum() or _looks_like_a_key(key_env)
-        ):
-            raise InvalidInputError(
-                "The key variable must be the NAME of the environment variable holding the key"
-                " (e.g. OPENAI_API_KEY), not the key itself; keys are never stored."
-            )
+        key_env = checked_key_env(self.api_key_env, "The key variable")
         return CandidateSpec(provider, model, base_url, key_env, system, template, params)
 
     def canonical(self) -> dict[str, Any]:

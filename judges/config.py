@@ -51,6 +51,40 @@ ALLOWED_PARAMS = REQUEST_PARAMS + JUDGE_PARAMS
 DEFAULT_PARAMS: dict[str, Any] = {"temperature": 0, "max_tokens": 1024, "scale": "3way"}
 
 
+def checked_endpoint(
+    provider: str, model: str, base_url: str | None, what: str
+) -> tuple[str, str, str]:
+    """Provider, model and base URL of a judge or candidate config, normalised; raises
+    InvalidInputError naming the fix. ``what`` names the config ("A judge")."""
+    clean = provider.strip().lower()
+    if clean not in PROVIDERS:
+        raise InvalidInputError(
+            f"Provider '{provider}' is not one of {', '.join(PROVIDERS)}: use 'openai'"
+            " for any OpenAI-compatible server (Azure, vLLM, Ollama, llama.cpp, LiteLLM)."
+        )
+    name = model.strip()
+    if not name:
+        raise InvalidInputError(f"{what} needs a model name, e.g. --model gpt-4o-mini.")
+    url = (base_url or DEFAULT_BASE_URLS[clean]).strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInputError(f"Base URL '{url}' must start with http:// or https://.")
+    return clean, name, url
+
+
+def checked_key_env(value: str | None, what: str) -> str | None:
+    """The NAME of the environment variable holding a key, or None; refuses what looks like
+    a key itself. The message never echoes the value: it may be a pasted key."""
+    key_env = (value or "").strip() or None
+    if key_env is not None and (
+        not key_env.replace("_", "").isalnum() or _looks_like_a_key(key_env)
+    ):
+        raise InvalidInputError(
+            f"{what} must be the NAME of the environment variable holding the key"
+            " (e.g. OPENAI_API_KEY), not the key itself; keys are never stored."
+        )
+    return key_env
+
+
 @dataclass(frozen=True)
 class JudgeSpec:
     """What defines a judge version. ``template=None`` means the built-in for the kind.
@@ -71,18 +105,9 @@ class JudgeSpec:
 
     def normalized(self) -> JudgeSpec:
         """Fill defaults and validate; raises InvalidInputError naming the fix."""
-        provider = self.provider.strip().lower()
-        if provider not in PROVIDERS:
-            raise InvalidInputError(
-                f"Provider '{self.provider}' is not one of {', '.join(PROVIDERS)}: use 'openai'"
-                " for any OpenAI-compatible server (Azure, vLLM, Ollama, llama.cpp, LiteLLM)."
-            )
-        model = self.model.strip()
-        if not model:
-            raise InvalidInputError("A judge needs a model name, e.g. --model gpt-4o-mini.")
-        base_url = (self.base_url or DEFAULT_BASE_URLS[provider]).strip().rstrip("/")
-        if not base_url.startswith(("http://", "https://")):
-            raise InvalidInputError(f"Base URL '{base_url}' must start with http:// or https://.")
+        provider, model, base_url = checked_endpoint(
+            self.provider, self.model, self.base_url, "A judge"
+        )
         kind = self.template_kind
         if kind not in TEMPLATE_KINDS:
             raise InvalidInputError(
@@ -110,15 +135,7 @@ class JudgeSpec:
             raise InvalidInputError(
                 f"Parameter scale '{params.get('scale')}' must be '3way' or '5way'."
             )
-        key_env = (self.api_key_env or "").strip() or None
-        # The message never echoes the value: it may be a pasted key.
-        if key_env is not None and (
-            not key_env.replace("_", "").isalnum() or _looks_like_a_key(key_env)
-        ):
-            raise InvalidInputError(
-                "api_key_env must be the NAME of the environment variable holding the key"
-                " (e.g. OPENAI_API_KEY), not the key itself; keys are never stored."
-            )
+        key_env = checked_key_env(self.api_key_env, "api_key_env")
         return JudgeSpec(
             provider=provider,
             model=model,
@@ -149,10 +166,16 @@ class JudgeSpec:
         return config_hash(self.canonical())
 
 
-def key_note(api_key_env: str | None, secrets: Mapping[str, Any] | None = None) -> str:
-    """Where a judge reads its API key from, and whether it is there now (never its value)."""
+def key_note(
+    api_key_env: str | None,
+    secrets: Mapping[str, Any] | None = None,
+    *,
+    who: str = "This judge",
+) -> str:
+    """Where a judge (or ``who``) reads its API key from, and whether it is there now (never
+    its value)."""
     if not api_key_env:
-        return "This judge sends no API key (for a local server that needs none)."
+        return f"{who} sends no API key (for a local server that needs none)."
     found = bool(os.environ.get(api_key_env))
     if not found and secrets is not None:
         try:
@@ -161,7 +184,7 @@ def key_note(api_key_env: str | None, secrets: Mapping[str, Any] | None = None) 
             found = False
     where = "the environment" + (" or .streamlit/secrets.toml" if secrets is not None else "")
     state = "it is set" if found else f"it is not set in {where} yet: set it before a run"
-    return f"This judge reads its API key from {api_key_env} ({state})."
+    return f"{who} reads its API key from {api_key_env} ({state})."
 
 
 def _looks_like_a_key(value: str) -> bool:
