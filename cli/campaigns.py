@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +17,7 @@ from cli.support import (
     pair_outputs,
     plain,
     require_format,
+    text_or_file,
 )
 from cli.support import engine as _engine
 
@@ -70,22 +70,6 @@ def campaign_seed(
         out.print(str(seed), highlight=False)
 
 
-def _text_or_file(value: str) -> str:
-    """TEXT, or the contents of a file given as @PATH."""
-    from db.errors import InvalidInputError
-
-    if not value.startswith("@"):
-        return value
-    path = Path(value[1:])
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(
-            f"Cannot read judge instructions from {path}: {exc}. Give a readable UTF-8 file"
-            " after @, or the text itself."
-        ) from None
-
-
 @campaign_app.command("judge-instructions")
 @domain_errors
 def campaign_judge_instructions(
@@ -116,7 +100,7 @@ def campaign_judge_instructions(
     campaign_id = campaign_id_of(engine, campaign)
     form = load_campaign_form(engine, campaign_id, actor_id=actor)
     if set_to is not None or default:
-        text = None if default else _text_or_file(set_to or "")
+        text = None if default else text_or_file(set_to or "", "--judge-instructions")
         settings = replace(form.settings, judge_instructions=text)
         save_campaign(engine, settings, campaign_id, actor_id=actor)
         form = load_campaign_form(engine, campaign_id, actor_id=actor)

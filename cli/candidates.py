@@ -8,14 +8,26 @@ any machine sharing the database with ``judgeboard judge work RUN_ID``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from cli.judge import Attempts, Concurrency, Quiet, Rpm, Timeout, run_options, run_with_bar
-from cli.support import domain_errors, err, local_actor, out, plain
+from cli.support import (
+    BaseUrlOpt,
+    KeyEnvOpt,
+    ModelOpt,
+    NoKeyOpt,
+    ProviderOpt,
+    domain_errors,
+    err,
+    key_env_for,
+    local_actor,
+    out,
+    plain,
+    text_or_file,
+)
 from cli.support import engine as _engine
 from db.errors import InvalidInputError
 
@@ -24,35 +36,15 @@ candidate_app = typer.Typer(
 )
 
 
-def _text_or_file(value: str | None, option: str) -> str | None:
-    """``TEXT`` as given, or the content of the file ``@PATH``."""
-    if value is None or not value.startswith("@"):
-        return value
-    path = Path(value[1:])
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError(
-            f"{option} {value}: cannot read {path} ({exc.strerror or exc}); give the text"
-            f" itself, or @PATH of a readable file."
-        ) from None
-
-
 @candidate_app.command("add")
 @domain_errors
 def add(
     name: Annotated[str, typer.Argument(help="Candidate name; a changed config is version N+1.")],
-    model: Annotated[str, typer.Option(help="Model name, e.g. gpt-4o-mini.")],
-    provider: Annotated[
-        str, typer.Option(help="openai (any compatible server) or anthropic.")
-    ] = "openai",
-    base_url: Annotated[
-        str | None, typer.Option(help="API base URL (default: the provider's).")
-    ] = None,
-    key_env: Annotated[
-        str | None, typer.Option(help="Environment variable holding the API key.")
-    ] = None,
-    no_key: Annotated[bool, typer.Option("--no-key", help="The server needs no key.")] = False,
+    model: ModelOpt,
+    provider: ProviderOpt = "openai",
+    base_url: BaseUrlOpt = None,
+    key_env: KeyEnvOpt = None,
+    no_key: NoKeyOpt = False,
     system: Annotated[
         str | None, typer.Option(help="System prompt: the text, or @FILE to read it from.")
     ] = None,
@@ -72,16 +64,16 @@ def add(
     from cli.judge import parse_params
     from experiments.candidates import save_candidate
     from judges.candidates import CandidateSpec, candidate_label
-    from judges.config import DEFAULT_KEY_ENVS, key_note
+    from judges.config import key_note
 
-    env = None if no_key else (key_env or DEFAULT_KEY_ENVS.get(provider.lower()))
+    env = key_env_for(provider, key_env, no_key)
     spec = CandidateSpec(
         provider=provider,
         model=model,
         base_url=base_url,
         api_key_env=env,
-        system=_text_or_file(system, "--system"),
-        template=_text_or_file(template, "--template"),
+        system=text_or_file(system, "--system"),
+        template=text_or_file(template, "--template"),
         params=parse_params(param or []),
     )
     engine = _engine()
@@ -89,7 +81,7 @@ def add(
     label = candidate_label(config.name, config.version)
     state = "saved" if created else "unchanged: the same config is already saved"
     out.print(f"Candidate '{label}' {state} (config {config.content_hash[:12]}).")
-    note = key_note(config.api_key_env).replace("This judge", "This candidate")
+    note = key_note(config.api_key_env, who="This candidate")
     out.print(note, highlight=False)
 
 

@@ -18,11 +18,17 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.support import (
+    BaseUrlOpt,
     InconsistentOpt,
+    KeyEnvOpt,
+    ModelOpt,
+    NoKeyOpt,
+    ProviderOpt,
     campaign_id_of,
     domain_errors,
     err,
     inconsistent_choice,
+    key_env_for,
     local_actor,
     out,
     plain,
@@ -54,17 +60,11 @@ def parse_params(values: list[str]) -> dict[str, Any]:
 @domain_errors
 def add(
     name: Annotated[str, typer.Argument(help="Judge name; saving again makes a new version.")],
-    model: Annotated[str, typer.Option(help="Model name, e.g. gpt-4o-mini.")],
-    provider: Annotated[
-        str, typer.Option(help="openai (any compatible server) or anthropic.")
-    ] = "openai",
-    base_url: Annotated[
-        str | None, typer.Option(help="API base URL (default: the provider's).")
-    ] = None,
-    key_env: Annotated[
-        str | None, typer.Option(help="Environment variable holding the API key.")
-    ] = None,
-    no_key: Annotated[bool, typer.Option("--no-key", help="The server needs no key.")] = False,
+    model: ModelOpt,
+    provider: ProviderOpt = "openai",
+    base_url: BaseUrlOpt = None,
+    key_env: KeyEnvOpt = None,
+    no_key: NoKeyOpt = False,
     kind: Annotated[str, typer.Option(help="pairwise, pairwise_reference or rubric.")] = "pairwise",
     template_file: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="Template text file.")
@@ -80,9 +80,9 @@ def add(
     Without --key-env or --no-key the judge reads its key from the provider's usual
     variable (OPENAI_API_KEY, ANTHROPIC_API_KEY); the command says which.
     """
-    from judges.config import DEFAULT_KEY_ENVS, JudgeSpec, key_note, save_judge
+    from judges.config import JudgeSpec, key_note, save_judge
 
-    env = None if no_key else (key_env or DEFAULT_KEY_ENVS.get(provider.lower()))
+    env = key_env_for(provider, key_env, no_key)
     spec = JudgeSpec(
         provider=provider,
         model=model,

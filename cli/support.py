@@ -53,6 +53,42 @@ def engine() -> Engine:
 REPORT_FORMATS = ("table", "json")
 
 CampaignOpt = Annotated[str, typer.Option("--campaign", "-c", help="Campaign name.")]
+
+# The endpoint options of `judge add` and `candidate add`.
+ModelOpt = Annotated[str, typer.Option(help="Model name, e.g. gpt-4o-mini.")]
+ProviderOpt = Annotated[str, typer.Option(help="openai (any compatible server) or anthropic.")]
+BaseUrlOpt = Annotated[str | None, typer.Option(help="API base URL (default: the provider's).")]
+KeyEnvOpt = Annotated[
+    str | None, typer.Option(help="Environment variable holding the API key.")
+]
+NoKeyOpt = Annotated[bool, typer.Option("--no-key", help="The server needs no key.")]
+
+
+def text_or_file(value: str | None, option: str) -> str | None:
+    """An option's ``TEXT`` as given, or the content of the UTF-8 file ``@PATH``."""
+    from pathlib import Path
+
+    from db.errors import InvalidInputError
+
+    if value is None or not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise InvalidInputError(
+            f"{option} {value}: cannot read {path} ({reason}); give the text itself, or @PATH"
+            " of a readable UTF-8 file."
+        ) from None
+
+
+def key_env_for(provider: str, key_env: str | None, no_key: bool) -> str | None:
+    """The key variable a new config reads: none with --no-key, else --key-env, else the
+    provider's usual one (OPENAI_API_KEY, ANTHROPIC_API_KEY)."""
+    from judges.config import DEFAULT_KEY_ENVS
+
+    return None if no_key else (key_env or DEFAULT_KEY_ENVS.get(provider.lower()))
 InconsistentOpt = Annotated[
     str,
     typer.Option(
