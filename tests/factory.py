@@ -653,3 +653,18 @@ def dataset_rows(n: int = 4, *, text: str = "Question {i}?", splits=("dev", "tes
         }
         for i in range(n)
     ]
+
+
+def task_counts(engine: Engine, run_id: int) -> dict[str, int]:
+    """A judge or generation run's tasks by status, e.g. {"done": 8, "claimed": 4}."""
+    from sqlalchemy import func, select
+
+    from db.models import JudgeTask
+
+    with session(engine) as s:
+        rows = s.exec(
+            select(JudgeTask.status, func.count())
+            .where(JudgeTask.run_id == run_id)
+            .group_by(JudgeTask.status)
+        ).all()
+    return dict(rows)

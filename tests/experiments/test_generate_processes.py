@@ -49,17 +49,6 @@ def _setup(engine, server, tmp_path: Path, n: int) -> None:
     )
 
 
-def _task_counts(engine, run_id: int) -> dict[str, int]:
-    with factory.session(engine) as s:
-        return dict(
-            s.exec(
-                select(JudgeTask.status, func.count())
-                .where(JudgeTask.run_id == run_id)
-                .group_by(JudgeTask.status)
-            ).all()
-        )
-
-
 def _outputs_per_prompt(engine) -> list[int]:
     with factory.session(engine) as s:
         return list(
@@ -79,13 +68,13 @@ def test_a_generate_killed_with_sigkill_resumes_with_one_output_per_prompt_paid_
                  "--quiet")  # fmt: skip
     run_id = 1
     deadline = time.monotonic() + 60
-    while _task_counts(engine, run_id).get("done", 0) < 8:
+    while factory.task_counts(engine, run_id).get("done", 0) < 8:
         assert child.poll() is None, child.stderr.read()
         assert time.monotonic() < deadline, "the child made no progress"
         time.sleep(0.05)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    before = _task_counts(engine, run_id)
+    before = factory.task_counts(engine, run_id)
     assert 8 <= before.get("done", 0) < 40 and before.get("claimed", 0) > 0
     resume_run(engine, run_id, actor_id=factory.admin_id(engine))
     server.configure(latency_ms=0)

@@ -13,7 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import func, inspect, text
+from sqlalchemy import inspect, text
 from sqlmodel import select
 
 from db.engine import make_engine
@@ -43,17 +43,6 @@ def _campaign(engine, server, n_prompts: int, **spec) -> tuple[int, int]:
         return data["campaign"].id, judge.id
 
 
-def _done_counts(engine, run_id: int) -> dict[str, int]:
-    with factory.session(engine) as s:
-        return dict(
-            s.exec(
-                select(JudgeTask.status, func.count())
-                .where(JudgeTask.run_id == run_id)
-                .group_by(JudgeTask.status)
-            ).all()
-        )
-
-
 def _assert_one_verdict_per_task(engine, run_ids: set[int]) -> int:
     with factory.session(engine) as s:
         tasks = s.exec(select(JudgeTask).where(JudgeTask.run_id.in_(run_ids))).all()
@@ -78,13 +67,13 @@ def test_a_run_killed_with_sigkill_resumes_with_exactly_one_verdict_per_task(
     child = _cli(url, "run", "-c", "c1", "-j", "local-judge", "--concurrency", "4", "--quiet")
     run_id = 1
     deadline = time.monotonic() + 30
-    while _done_counts(engine, run_id).get("done", 0) < 8:
+    while factory.task_counts(engine, run_id).get("done", 0) < 8:
         assert child.poll() is None, child.stderr.read()
         assert time.monotonic() < deadline, "the child made no progress"
         time.sleep(0.05)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    before = _done_counts(engine, run_id)
+    before = factory.task_counts(engine, run_id)
     assert 8 <= before.get("done", 0) < 60 and before.get("claimed", 0) > 0
     with factory.session(engine) as s:
         done_before = {

@@ -55,16 +55,6 @@ def test_a_nul_in_one_judge_reply_does_not_lose_its_batch(engine, server) -> Non
     assert server.requests() == calls
 
 
-def _tasks_by_status(engine, run_id: int) -> dict[str, int]:
-    with factory.session(engine) as s:
-        rows = s.exec(
-            select(JudgeTask.status, func.count())
-            .where(JudgeTask.run_id == run_id)
-            .group_by(JudgeTask.status)
-        ).all()
-    return dict(rows)
-
-
 def _small_run(engine, server, n_prompts: int = 6) -> tuple[int, int]:
     with factory.session(engine) as s:
         data = factory.campaign_with_outputs(s, n_prompts=n_prompts, models=("m1", "m22"))
@@ -95,7 +85,7 @@ def test_a_worker_that_crashes_hands_back_its_claims_and_resume_pays_only_for_th
     one_at_a_time = RunOptions(concurrency=1, batch_size=1, flush_every=1, timeout_s=5.0)
     with pytest.raises(OSError, match="disk I/O error"):
         run_blocking(engine, run_id, one_at_a_time)
-    after_crash = _tasks_by_status(engine, run_id)
+    after_crash = factory.task_counts(engine, run_id)
     stored = after_crash.get("done", 0)
     assert after_crash.get("claimed", 0) == 0 and stored >= 1
     # The worker stops asking once its results cannot be stored: the replies in the failed
@@ -132,5 +122,5 @@ def test_claims_of_a_dead_worker_process_are_released_when_the_next_worker_start
     # The claims are fresh, so only the dead-process check (not staleness) can free them.
     result = run_blocking(engine, run_id, FAST)
     assert (result.status, result.n_done, result.n_failed) == ("done", n_tasks, 0)
-    assert _tasks_by_status(engine, run_id) == {"done": n_tasks}
+    assert factory.task_counts(engine, run_id) == {"done": n_tasks}
     assert server.requests() == n_tasks
