@@ -14,6 +14,7 @@ from annotate.campaign_setup import load_campaign_form
 from annotate.campaigns import list_campaigns
 from annotate.items import Answer, RateItem, RatingSetup
 from db.errors import JudgeboardError
+from metrics.vocabulary import missing_to_none, preference_word
 from results.items import (
     ItemDetail,
     ItemQuery,
@@ -26,7 +27,6 @@ from results.votes import left_out
 from views.widgets.answer import answer_form
 from views.widgets.common import engine, plain, require_actor, run_or_error
 
-VERDICTS = {-2: "A much better", -1: "A better", 0: "Tie", 1: "B better", 2: "B much better"}
 SHOWN = {"ab": "A first", "ba": "B first"}
 RESOLUTIONS = {
     "reviewed": "Reviewed (nothing to change)",
@@ -127,11 +127,10 @@ def _exclude(campaign: int, name: str) -> None:
 
 
 def _verdict(preference: Any, both_bad: bool = False) -> str:
+    word = "" if missing_to_none(preference) is None else preference_word(preference)
     if both_bad:
-        return "Both bad" if preference is None else f"{VERDICTS[int(preference)]}, both bad"
-    if preference is None or preference != preference:
-        return ""
-    return VERDICTS.get(int(preference), str(preference))
+        return f"{word}, both bad" if word else "Both bad"
+    return word
 
 
 def _when(value: datetime | None) -> str:
