@@ -40,8 +40,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,9 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import report  # noqa: E402
-from tests.browser import AppServer, app_server, chromium, free_port  # noqa: E402
-from tests.browser import _stop as stop_server  # noqa: E402
-from tests.browser import _wait_healthy as wait_healthy  # noqa: E402
+from tests.browser import app_server, chromium  # noqa: E402
 
 RUNS = 5
 FIRST_LOAD_TARGET = 1.5  # seconds
@@ -62,17 +58,7 @@ LOAD_RATIO_TARGET = 1.5  # 1.5 s over the blank page's ~1.0 s here
 SWITCH_RATIO_TARGET = 6.0  # 0.5 s over the blank page's ~0.08 s here
 TIMEOUT_MS = 60_000
 
-BLANK_APP = """\
-import streamlit as st
-
-def one():
-    st.title("Blank one")
-
-def two():
-    st.title("Blank two")
-
-st.navigation([st.Page(one, title="One", default=True), st.Page(two, title="Two")]).run()
-"""
+BLANK_APP = ROOT / "tests" / "blank_app.py"
 
 # The script run has finished and the main area shows a heading: returns its text.
 SETTLED = """([path, heading]) => {
@@ -119,33 +105,6 @@ def prepare_database(url: str) -> None:
             check=True,
             capture_output=True,
         )
-
-
-@contextmanager
-def blank_server(folder: Path) -> Iterator[AppServer]:
-    """``streamlit run`` of a two-page blank app, with the app server's options."""
-    script = folder / "blank_app.py"
-    script.write_text(BLANK_APP, encoding="utf-8")
-    port = free_port()
-    log = folder / f"blank-{port}.log"
-    command = [str(Path(sys.executable).with_name("streamlit")), "run", str(script)]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
-    command += ["--browser.gatherUsageStats", "false"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = AppServer(f"http://127.0.0.1:{port}", process, log)
-    try:
-        wait_healthy(server, 60)
-        yield server
-    finally:
-        stop_server(process)
 
 
 def settle(page: Any, path: str | None = None, heading: str | None = None) -> tuple[str, float]:
@@ -222,7 +181,7 @@ def main() -> int:
         prepare_database(url)
         with (
             app_server(url, folder) as app,
-            blank_server(folder) as blank,
+            app_server("sqlite://", folder, script=BLANK_APP) as blank,
             chromium() as browser,
         ):
             pages = discover(browser, app.url)

@@ -59,8 +59,10 @@ def app_server(
     env: dict[str, str] | None = None,
     extra_args: list[str] | None = None,
     timeout: float = 60.0,
+    script: Path = ROOT / "app.py",
 ) -> Iterator[AppServer]:
-    """Run ``streamlit run app.py`` on a free 127.0.0.1 port against ``database_url``."""
+    """Run ``streamlit run app.py`` (or ``script``) on a free 127.0.0.1 port against
+    ``database_url``, with the project's .streamlit/config.toml."""
     port = free_port()
     log = tmp_path / f"streamlit-{port}.log"
     child_env = {
@@ -73,7 +75,7 @@ def app_server(
     command = [
         str(streamlit),
         "run",
-        str(ROOT / "app.py"),
+        str(script),
         "--server.address",
         "127.0.0.1",
         "--server.port",
